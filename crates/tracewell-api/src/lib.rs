@@ -1,0 +1,36 @@
+//! # tracewell-api
+//!
+//! The read side over HTTP on the query port (16686 by default):
+//!
+//! - `GET /api/v1/traces/{trace_id}`: one trace as OTLP JSON (`{"resourceSpans": [...]}`), merged from head
+//!   and blocks; 400 for a malformed id, 404 when unknown.
+//! - `GET /metrics`: Prometheus text exposition of every Tracewell metric.
+//! - `GET /healthz` (the process is up) and `GET /readyz` (the WAL is replayed and writes are accepted).
+//!
+//! Handlers are thin: they parse parameters, call the store, and shape the response.
+
+mod error;
+mod health;
+mod traces;
+
+use std::sync::Arc;
+
+use axum::Router;
+use prometheus_client::registry::Registry;
+use tracewell_store::Store;
+
+pub use error::ApiError;
+
+/// Shared state of the API handlers.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub registry: Arc<Registry>,
+    /// Tenants allowed to read; empty means any valid tenant id.
+    pub allowed_tenants: Arc<Vec<String>>,
+}
+
+/// Every route of the query port.
+pub fn router(state: ApiState) -> Router {
+    Router::new().merge(traces::routes()).merge(health::routes()).with_state(state)
+}

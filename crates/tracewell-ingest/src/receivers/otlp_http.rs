@@ -1,0 +1,101 @@
+//! OTLP over HTTP: `POST /v1/traces` with `application/x-protobuf` or `application/json` bodies (OTLP/JSON: hex
+//! ids, integer enums, unknown fields ignored), optionally gzip-encoded. The response uses the request's
+//! content type, as the OTLP specification requires.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+
+use super::{header_str, json_error, tenant_header, with_retry_after};
+use crate::decode::decode_body;
+use crate::error::IngestError;
+use crate::pipeline::{Ingester, Receiver};
+
+const PROTOBUF: &str = "application/x-protobuf";
+const JSON: &str = "application/json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Protobuf,
+    Json,
+}
+
+/// Routes of the OTLP/HTTP receiver.
+pub fn router(ingester: Ingester) -> Router {
+    Router::new().route("/v1/traces", post(export)).with_state(ingester)
+}
+
+async fn export(State(ingester): State<Ingester>, headers: HeaderMap, body: Body) -> Response {
+    let format = match content_format(&headers) {
+        Ok(f) => f,
+        Err(e) => return json_error(&e),
+    };
+    match handle(&ingester, &headers, format, body).await {
+        Ok(response) => response,
+        Err(error) => error_response(format, &error),
+    }
+}
+
+async fn handle(ingester: &Ingester, headers: &HeaderMap, format: Format, body: Body) -> Result<Response, IngestError> {
+    let tenant = ingester.tenant(tenant_header(headers))?;
+    let body = read_body(ingester, headers, body).await?;
+    let request = match format {
+        Format::Protobuf => ExportTraceServiceRequest::decode(body)
+            .map_err(|e| IngestError::Malformed(format!("invalid OTLP protobuf: {e}")))?,
+        Format::Json => serde_json::from_slice(&body)
+            .map_err(|e| IngestError::Malformed(format!("invalid OTLP JSON: {e}")))?,
+    };
+    let outcome = ingester.export(Receiver::OtlpHttp, &tenant, request).await?;
+    let response = outcome.to_response();
+    Ok(match format {
+        Format::Protobuf => ([(header::CONTENT_TYPE, PROTOBUF)], response.encode_to_vec()).into_response(),
+        Format::Json => axum::Json(response).into_response(),
+    })
+}
+
+/// Reads the body with the size limit on both the raw and the decompressed bytes.
+pub(crate) async fn read_body(ingester: &Ingester, headers: &HeaderMap, body: Body) -> Result<Bytes, IngestError> {
+    let limit = ingester.config().max_request_bytes;
+    let raw = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| IngestError::TooLarge { limit, decompressed: false })?;
+    decode_body(header_str(headers, header::CONTENT_ENCODING.as_str()), raw, limit)
+}
+
+fn content_format(headers: &HeaderMap) -> Result<Format, IngestError> {
+    let raw = header_str(headers, header::CONTENT_TYPE.as_str()).unwrap_or("");
+    let essence = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.as_str() {
+        PROTOBUF | "application/protobuf" => Ok(Format::Protobuf),
+        JSON => Ok(Format::Json),
+        _ => Err(IngestError::UnsupportedMediaType(raw.to_owned())),
+    }
+}
+
+/// An error body in the request's format: `google.rpc.Status` as protobuf, or its JSON form.
+fn error_response(format: Format, error: &IngestError) -> Response {
+    match format {
+        Format::Json => json_error(error),
+        Format::Protobuf => {
+            let status = RpcStatus { code: error.grpc_code() as i32, message: error.to_string() };
+            let status_code: StatusCode = error.http_status();
+            let response = (status_code, [(header::CONTENT_TYPE, PROTOBUF)], status.encode_to_vec()).into_response();
+            with_retry_after(error, response)
+        }
+    }
+}
+
+/// `google.rpc.Status` without details.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}

@@ -1,0 +1,49 @@
+//! The tenant of a request, from the `X-Scope-OrgID` header (HTTP) or metadata (gRPC).
+
+use tracewell_model::TenantId;
+
+use crate::error::IngestError;
+
+/// Header (and gRPC metadata key) naming the tenant.
+pub const TENANT_HEADER: &str = "x-scope-orgid";
+
+/// Reads the tenant from an optional header value; absent means the default tenant. `allowed` (when not empty)
+/// lists the tenants that may write.
+pub fn tenant_from_header(value: Option<&[u8]>, allowed: &[String]) -> Result<TenantId, IngestError> {
+    let tenant = match value {
+        None => TenantId::default_tenant(),
+        Some(raw) => {
+            let text = std::str::from_utf8(raw).map_err(|_| IngestError::BadTenant("not UTF-8".into()))?;
+            TenantId::new(text.trim()).map_err(|e| IngestError::BadTenant(e.to_string()))?
+        }
+    };
+    if !allowed.is_empty() && !allowed.iter().any(|t| t == tenant.as_str()) {
+        return Err(IngestError::UnknownTenant(tenant.to_string()));
+    }
+    Ok(tenant)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_header_cases() {
+        let allowed = vec!["acme".to_string()];
+        let cases: [(Option<&[u8]>, &[String], Result<&str, &str>); 6] = [
+            (None, &[], Ok("single-tenant")),
+            (Some(b"acme"), &[], Ok("acme")),
+            (Some(b" acme "), &[], Ok("acme")),
+            (Some(b"a/b"), &[], Err("tenant id")),
+            (Some(b"other"), &allowed, Err("unknown tenant")),
+            (Some(b"acme"), &allowed, Ok("acme")),
+        ];
+        for (value, allowed, expected) in cases {
+            match (tenant_from_header(value, allowed), expected) {
+                (Ok(t), Ok(want)) => assert_eq!(t.as_str(), want),
+                (Err(e), Err(want)) => assert!(e.to_string().contains(want), "{e}"),
+                (got, want) => panic!("{value:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! # tracewell-model
+//!
+//! The span model every other Tracewell crate speaks, and its conversions from the wire formats we accept.
+//!
+//! - [`Span`] is one row of our storage: a span with its [`Resource`] and [`Scope`] shared through `Arc`, so the
+//!   spans of one export batch do not copy their resource attributes.
+//! - [`TraceId`], [`SpanId`] and [`TenantId`] are validated identifiers; parse them from hex or header values.
+//! - [`otlp`] sanitizes OTLP export requests (drops invalid spans, applies attribute limits, reports what it did),
+//!   converts them into model spans, and converts model spans back into OTLP for read APIs.
+//! - [`zipkin`] converts Zipkin v2 JSON into an OTLP export request, so every receiver feeds one pipeline.
+//!
+//! The crate does no I/O.
+
+mod attr;
+mod ids;
+pub mod otlp;
+mod span;
+pub mod zipkin;
+
+pub use attr::{AttrValue, Attribute};
+pub use ids::{IdError, SpanId, TenantId, TraceId};
+pub use span::{Event, Link, Resource, Scope, Span, SpanKind, Status, StatusCode};
+
+/// Service name used when a resource has no `service.name`.
+pub const UNKNOWN_SERVICE: &str = "unknown_service";

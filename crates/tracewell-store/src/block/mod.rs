@@ -1,0 +1,14 @@
+//! Blocks: immutable Parquet files of spans, one per flush or compaction, stored behind `object_store`.
+//!
+//! The on-disk format is versioned by module. New blocks are written in the current version ([`v1`]); a reader
+//! picks the module from the version segment of the block's path (`.../blocks/<version>/<ulid>/`), so old versions
+//! stay readable when a new one is added.
+//!
+//! - [`write_block`] sorts spans by trace id and start time and encodes them as one Parquet file, returning the
+//!   bytes and the [`BlockStats`] recorded in the block's `meta.json`.
+//! - [`read_all`] decodes a whole block (compaction); [`read_trace`] decodes one trace, pruning by statistics,
+//!   bloom filter and page index.
+
+pub mod v1;
+
+pub use v1::{read_all, read_trace, write_block, BlockStats, WriteOptions, FORMAT_VERSION};

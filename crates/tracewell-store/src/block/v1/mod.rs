@@ -1,0 +1,71 @@
+//! Block format v1: one Parquet file per block, one row per span, sorted by `(trace_id, start, span_id)`.
+//!
+//! - [`write_block`] sorts spans, encodes them and returns the file bytes with the [`BlockStats`] that go into the
+//!   block's `meta.json`.
+//! - [`read_all`] decodes every span (compaction); [`read_trace`] decodes one trace, pruning row groups by
+//!   `trace_id` statistics and bloom filter and pages by the page index, and filtering rows on `trace_id` before
+//!   the other columns are decoded.
+//!
+//! The layout and the reasons for it are in `FORMAT.md` next to this file; the schema is in [`schema`].
+
+mod decode;
+mod encode;
+mod read;
+pub mod schema;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+pub use read::{read_all, read_trace};
+pub use write::write_block;
+
+use crate::error::{Result, StoreError};
+
+/// The version of this format; blocks live under `.../blocks/v1/<ulid>/`.
+pub const FORMAT_VERSION: &str = "v1";
+
+/// How [`write_block`] encodes a block.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// Spans per Parquet row group (the unit of statistics and bloom-filter pruning).
+    pub row_group_spans: usize,
+    /// zstd compression level.
+    pub zstd_level: i32,
+    /// False-positive probability of the per-row-group `trace_id` bloom filter, in `(0, 1)`.
+    pub bloom_fpp: f64,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        Self { row_group_spans: 16_384, zstd_level: 3, bloom_fpp: 0.01 }
+    }
+}
+
+impl WriteOptions {
+    fn validate(&self) -> Result<()> {
+        if self.row_group_spans == 0 {
+            return Err(StoreError::Internal("block row_group_spans must be positive".into()));
+        }
+        if !(self.bloom_fpp > 0.0 && self.bloom_fpp < 1.0) {
+            return Err(StoreError::Internal(format!("block bloom_fpp must be in (0, 1), got {}", self.bloom_fpp)));
+        }
+        Ok(())
+    }
+}
+
+/// What a block holds, computed while writing it; stored in the block's `meta.json` and used to prune blocks.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct BlockStats {
+    pub min_start_unix_nano: u64,
+    pub max_end_unix_nano: u64,
+    /// Lowercase hex.
+    pub min_trace_id: String,
+    pub max_trace_id: String,
+    pub span_count: u64,
+    pub trace_count: u64,
+    /// Sorted, distinct.
+    pub services: Vec<String>,
+    /// `(service, span name)`, sorted, distinct.
+    pub operations: Vec<(String, String)>,
+}

@@ -1,0 +1,253 @@
+//! Reading v1 blocks from an object store: every span, or the spans of one trace.
+
+use std::future::Future;
+use std::ops::Range;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use arrow::array::{Array, BooleanArray, FixedSizeBinaryArray, RecordBatch};
+use arrow::error::ArrowError;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::{FutureExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::arrow::arrow_reader::{ArrowPredicateFn, ArrowReaderOptions, RowFilter, RowSelection, RowSelector};
+use parquet::arrow::async_reader::{
+    AsyncFileReader, ParquetRecordBatchStream, ParquetRecordBatchStreamBuilder,
+};
+use parquet::arrow::ProjectionMask;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use tracewell_model::{Span, TraceId};
+
+use super::decode::{Corrupt, Decoder};
+use super::schema::{block_schema, FORMAT_KEY, TRACE_ID_LEAF};
+use super::FORMAT_VERSION;
+use crate::error::{Result, StoreError};
+
+type Builder = ParquetRecordBatchStreamBuilder<BlockReader>;
+
+/// Reads every span of a block, in block order. Consecutive spans with equal resources (or scopes) share one `Arc`.
+pub async fn read_all(store: Arc<dyn ObjectStore>, path: &Path) -> Result<Vec<Span>> {
+    guarded(path, async {
+        let builder = open(store, path).await?;
+        decode_stream(builder.build()?, path).await
+    })
+    .await
+}
+
+/// Reads the spans of one trace (empty when the block does not hold it). Row groups whose `trace_id` statistics
+/// exclude the trace, or whose bloom filter says it is absent, are skipped; within the others only the pages the
+/// page index admits are fetched, and a row filter on `trace_id` decodes the other columns only for its rows.
+pub async fn read_trace(store: Arc<dyn ObjectStore>, path: &Path, trace_id: TraceId) -> Result<Vec<Span>> {
+    guarded(path, read_trace_unguarded(store, path, trace_id)).await
+}
+
+async fn read_trace_unguarded(store: Arc<dyn ObjectStore>, path: &Path, trace_id: TraceId) -> Result<Vec<Span>> {
+    let mut builder = open(store, path).await?;
+    let (groups, selectors) = plan_trace_read(&mut builder, path, &trace_id).await?;
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mask = ProjectionMask::leaves(builder.parquet_schema(), [TRACE_ID_LEAF]);
+    let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| rows_of_trace(&batch, &trace_id));
+    let stream = builder
+        .with_row_groups(groups)
+        .with_row_selection(RowSelection::from(selectors))
+        .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
+        .build()?;
+    decode_stream(stream, path).await
+}
+
+/// Runs a read, turning a panic of the Parquet decoder (it asserts on some malformed pages, and v1 pages carry no
+/// checksum) into a [`StoreError::CorruptBlock`]. The read's state is all local, so nothing outlives the panic.
+async fn guarded<T>(path: &Path, read: impl Future<Output = Result<T>>) -> Result<T> {
+    match AssertUnwindSafe(read).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            tracing::warn!(block = %path, %message, "parquet decoder panicked on a block");
+            Err(corrupt_block(path, format!("decoder panicked: {message}")))
+        }
+    }
+}
+
+fn corrupt_block(path: &Path, reason: impl Into<String>) -> StoreError {
+    StoreError::CorruptBlock { block: path.to_string(), reason: reason.into() }
+}
+
+/// Opens a block: reads its footer and page index, and checks its format marker and schema.
+async fn open(store: Arc<dyn ObjectStore>, path: &Path) -> Result<Builder> {
+    let size = store.head(path).await?.size;
+    let reader = BlockReader { store, path: path.clone(), size };
+    let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+    let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options).await?;
+    let format = builder.metadata().file_metadata().key_value_metadata().and_then(|kvs| {
+        kvs.iter().find(|kv| kv.key == FORMAT_KEY).and_then(|kv| kv.value.clone())
+    });
+    if format.as_deref() != Some(FORMAT_VERSION) {
+        return Err(corrupt_block(path, format!("{FORMAT_KEY} is {format:?}, expected {FORMAT_VERSION:?}")));
+    }
+    let expected = block_schema();
+    for field in expected.fields() {
+        match builder.schema().field_with_name(field.name()) {
+            Ok(found) if found.data_type() == field.data_type() && found.is_nullable() == field.is_nullable() => {}
+            Ok(found) => {
+                let reason = format!("column {} is {}, expected {}", field.name(), found.data_type(), field.data_type());
+                return Err(corrupt_block(path, reason));
+            }
+            Err(_) => return Err(corrupt_block(path, format!("column {} is missing", field.name()))),
+        }
+    }
+    Ok(builder)
+}
+
+async fn decode_stream(mut stream: ParquetRecordBatchStream<BlockReader>, path: &Path) -> Result<Vec<Span>> {
+    let mut decoder = Decoder::default();
+    let mut spans = Vec::new();
+    while let Some(batch) = stream.try_next().await? {
+        decoder.decode(&batch, &mut spans).map_err(|Corrupt(reason)| corrupt_block(path, reason))?;
+    }
+    Ok(spans)
+}
+
+/// The row filter: rows whose `trace_id` (the only projected column) equals `trace_id`.
+fn rows_of_trace(batch: &RecordBatch, trace_id: &TraceId) -> std::result::Result<BooleanArray, ArrowError> {
+    let ids = batch
+        .columns()
+        .first()
+        .and_then(|c| c.as_any().downcast_ref::<FixedSizeBinaryArray>())
+        .ok_or_else(|| ArrowError::SchemaError("trace_id is not a fixed-size binary column".into()))?;
+    Ok((0..ids.len()).map(|i| Some(ids.is_valid(i) && ids.value(i) == trace_id.0)).collect())
+}
+
+/// Row groups that may hold the trace, and the row selection (over those groups, concatenated) of the pages whose
+/// `trace_id` range includes it.
+async fn plan_trace_read(
+    builder: &mut Builder,
+    path: &Path,
+    trace_id: &TraceId,
+) -> Result<(Vec<usize>, Vec<RowSelector>)> {
+    let metadata = Arc::clone(builder.metadata());
+    let mut groups = Vec::new();
+    let mut selectors = Vec::new();
+    for rg in 0..metadata.num_row_groups() {
+        if !stats_admit(&metadata, rg, trace_id) {
+            continue;
+        }
+        let bloom = builder.get_row_group_column_bloom_filter(rg, TRACE_ID_LEAF).await?;
+        if bloom.is_some_and(|b| !b.check(&trace_id.0[..])) {
+            continue;
+        }
+        let pages = page_selection(&metadata, rg, trace_id).map_err(|reason| corrupt_block(path, reason))?;
+        if pages.iter().any(|s| !s.skip) {
+            groups.push(rg);
+            selectors.extend(pages);
+        }
+    }
+    Ok((groups, selectors))
+}
+
+/// Whether a row group's `trace_id` min/max statistics admit the trace (true when they are absent).
+fn stats_admit(metadata: &ParquetMetaData, rg: usize, trace_id: &TraceId) -> bool {
+    let Some(stats) = metadata.row_group(rg).columns().get(TRACE_ID_LEAF).and_then(|c| c.statistics()) else {
+        return true;
+    };
+    let id = &trace_id.0[..];
+    stats.min_bytes_opt().is_none_or(|min| min <= id) && stats.max_bytes_opt().is_none_or(|max| id <= max)
+}
+
+/// Selectors covering all rows of row group `rg`: selected for the pages whose `trace_id` range admits the trace
+/// (or that have no usable statistics), skipped for the others.
+fn page_selection(metadata: &ParquetMetaData, rg: usize, trace_id: &TraceId) -> Result<Vec<RowSelector>, String> {
+    let rows = usize::try_from(metadata.row_group(rg).num_rows()).map_err(|_| "negative row count".to_owned())?;
+    let index = metadata.column_index().and_then(|c| c.get(rg)).and_then(|c| c.get(TRACE_ID_LEAF));
+    let offsets = metadata.offset_index().and_then(|o| o.get(rg)).and_then(|o| o.get(TRACE_ID_LEAF));
+    let (Some(ColumnIndexMetaData::FIXED_LEN_BYTE_ARRAY(index)), Some(offsets)) = (index, offsets) else {
+        return Ok(vec![RowSelector::select(rows)]);
+    };
+    let locations = offsets.page_locations();
+    if locations.len() as u64 != index.num_pages() {
+        return Err(format!("row group {rg}: page index and offset index disagree on the page count"));
+    }
+    let id = &trace_id.0[..];
+    let bounds = index.min_values_iter().zip(index.max_values_iter());
+    let mut selectors = Vec::with_capacity(locations.len());
+    let mut covered = 0usize;
+    for (i, (min, max)) in bounds.enumerate() {
+        let end = match locations.get(i + 1) {
+            Some(next) => usize::try_from(next.first_row_index).unwrap_or(usize::MAX),
+            None => rows,
+        };
+        let start = usize::try_from(locations[i].first_row_index).ok();
+        if start != Some(covered) || end < covered || end > rows {
+            return Err(format!("row group {rg}: page {i} has invalid row bounds"));
+        }
+        let admit = min.is_none_or(|min| min <= id) && max.is_none_or(|max| id <= max);
+        selectors.push(if admit { RowSelector::select(end - covered) } else { RowSelector::skip(end - covered) });
+        covered = end;
+    }
+    if covered != rows {
+        return Err(format!("row group {rg}: pages cover {covered} of {rows} rows"));
+    }
+    Ok(selectors)
+}
+
+/// Bytes of a block in an object store, for the async Parquet reader. The prefetch hint usually brings the footer
+/// and the page index in with one request. (The size comes from a `head` request: parquet 59 misplaces the page
+/// index when the footer is found with a suffix request, so the size must be known.)
+struct BlockReader {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    size: u64,
+}
+
+const FOOTER_PREFETCH: usize = 64 * 1024;
+
+fn external(e: object_store::Error) -> ParquetError {
+    ParquetError::External(Box::new(e))
+}
+
+impl AsyncFileReader for BlockReader {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        async move { self.store.get_range(&self.path, range).await.map_err(external) }.boxed()
+    }
+
+    fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        async move { self.store.get_ranges(&self.path, &ranges).await.map_err(external) }.boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        let size = self.size;
+        async move {
+            let metadata = ParquetMetaDataReader::new()
+                .with_arrow_reader_options(options)
+                .with_prefetch_hint(Some(FOOTER_PREFETCH))
+                .load_and_finish(self, size)
+                .await?;
+            Ok(Arc::new(metadata))
+        }
+        .boxed()
+    }
+}
+
+/// The row groups and the number of rows [`read_trace`] would decode before its row filter.
+#[cfg(test)]
+pub(super) async fn plan_trace_read_for_test(
+    store: Arc<dyn ObjectStore>,
+    path: &Path,
+    trace_id: TraceId,
+) -> (Vec<usize>, usize) {
+    let mut builder = open(store, path).await.expect("open");
+    let (groups, selectors) = plan_trace_read(&mut builder, path, &trace_id).await.expect("plan");
+    (groups, selectors.iter().filter(|s| !s.skip).map(|s| s.row_count).sum())
+}

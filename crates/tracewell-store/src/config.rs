@@ -1,0 +1,69 @@
+//! Store configuration: sizes, ages and limits of the head block, WAL, blocks, compaction and retention.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::block::WriteOptions;
+
+/// Everything the store needs to know; validated by the binary before the store is built.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Root of everything on local disk: `wal/<tenant>/` and (by default) `blocks/`.
+    pub data_dir: PathBuf,
+    /// A tenant's head block is flushed to a Parquet block when it holds this many bytes...
+    pub head_max_bytes: usize,
+    /// ...or when its oldest data is this old.
+    pub head_max_age: Duration,
+    /// Memory budget for all head blocks together (including heads being flushed). Writes beyond it are refused
+    /// with a retryable error until flushes catch up.
+    pub memory_budget_bytes: usize,
+    /// Spans accepted per trace in a head block; further spans of that trace are rejected.
+    pub max_spans_per_trace: usize,
+    /// WAL segment size before rotation.
+    pub wal_segment_max_bytes: u64,
+    /// Largest WAL record (one accepted export request).
+    pub wal_max_record_bytes: u32,
+    /// Parquet writer settings.
+    pub block: WriteOptions,
+    /// Raw spans are deleted once older than this.
+    pub retention: Duration,
+    /// Per tenant, the oldest blocks are deleted while blocks take more than this many bytes (0 = no size limit).
+    pub retention_max_bytes: u64,
+    /// Compaction merges blocks whose data starts in the same window of this length.
+    pub compaction_window: Duration,
+    /// Blocks of at least this size are left alone by compaction.
+    pub compaction_target_bytes: u64,
+    /// How often compaction and retention run.
+    pub maintenance_interval: Duration,
+    /// How often head blocks are checked for size and age.
+    pub flush_check_interval: Duration,
+}
+
+impl StoreConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            head_max_bytes: 64 * 1024 * 1024,
+            head_max_age: Duration::from_secs(120),
+            memory_budget_bytes: 512 * 1024 * 1024,
+            max_spans_per_trace: 50_000,
+            wal_segment_max_bytes: 64 * 1024 * 1024,
+            wal_max_record_bytes: 64 * 1024 * 1024,
+            block: WriteOptions::default(),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            retention_max_bytes: 0,
+            compaction_window: Duration::from_secs(3600),
+            compaction_target_bytes: 256 * 1024 * 1024,
+            maintenance_interval: Duration::from_secs(60),
+            flush_check_interval: Duration::from_secs(1),
+        }
+    }
+
+    pub fn wal_dir(&self) -> PathBuf {
+        self.data_dir.join("wal")
+    }
+
+    pub fn blocks_dir(&self) -> PathBuf {
+        self.data_dir.join("blocks")
+    }
+}

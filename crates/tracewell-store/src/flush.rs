@@ -1,0 +1,136 @@
+//! Flush: turn sealed head blocks into Parquet blocks in the object store, then drop the WAL segments they cover.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use object_store::{ObjectStoreExt, PutPayload};
+use tracewell_model::Span;
+
+use crate::block::{self, FORMAT_VERSION};
+use crate::catalog::{self, BlockMeta};
+use crate::error::{Result, StoreError};
+use crate::head::Head;
+use crate::metrics::Labels;
+use crate::store::Store;
+use crate::tenant::Tenant;
+
+pub(crate) fn now_unix_nano() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+}
+
+impl Store {
+    /// Flushes every tenant's head, whatever its size or age.
+    pub async fn flush_all(&self) -> Result<()> {
+        let mut first_error = None;
+        for tenant in self.all_tenants() {
+            if let Err(error) = self.flush_tenant(&tenant).await {
+                tracing::error!(tenant = %tenant.id, %error, "flush failed");
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Flushes heads that reached their size or age limit.
+    pub(crate) async fn flush_due(&self) {
+        let config = &self.0.config;
+        for tenant in self.all_tenants() {
+            let head = tenant.active();
+            let due = head.bytes() >= config.head_max_bytes
+                || head.age().is_some_and(|age| age >= config.head_max_age)
+                || !tenant.sealed().is_empty();
+            if due {
+                if let Err(error) = self.flush_tenant(&tenant).await {
+                    tracing::error!(tenant = %tenant.id, %error, "flush failed; spans stay in the wal and head");
+                }
+            }
+        }
+    }
+
+    /// Seals the active head and flushes every sealed head of the tenant, oldest first.
+    pub(crate) async fn flush_tenant(&self, tenant: &Arc<Tenant>) -> Result<()> {
+        let _flushing = tenant.flush_lock.lock().await;
+        tenant.seal()?;
+        for (sealed_segment, head) in tenant.sealed() {
+            head.wait_idle().await;
+            let started = Instant::now();
+            let outcome = self.flush_head(tenant, &head).await;
+            let labels: Labels = vec![("outcome", if outcome.is_ok() { "ok" } else { "error" }.into())];
+            self.0.metrics.flushes.get_or_create(&labels).inc();
+            outcome?;
+            tenant.finish_flush(&head);
+            self.0.head_bytes.fetch_sub(head.bytes(), Ordering::Relaxed);
+            tenant.wal.remove_through(sealed_segment)?;
+            self.publish_head_metrics(tenant);
+            self.publish_catalog_metrics(tenant);
+            self.0.metrics.flush_seconds.observe(started.elapsed().as_secs_f64());
+        }
+        Ok(())
+    }
+
+    async fn flush_head(&self, tenant: &Arc<Tenant>, head: &Head) -> Result<()> {
+        let started = Instant::now();
+        let spans = head.snapshot();
+        if spans.is_empty() {
+            return Ok(());
+        }
+        let meta = self.write_block(tenant, spans, 0, Vec::new()).await?;
+        tracing::info!(
+            tenant = %tenant.id, block = %meta.id, spans = meta.stats.span_count, traces = meta.stats.trace_count,
+            bytes = meta.size_bytes, took_ms = started.elapsed().as_millis() as u64, "flushed head block"
+        );
+        tenant.catalog.lock().add(meta);
+        self.persist_catalog(tenant).await;
+        Ok(())
+    }
+
+    /// Encodes spans as a block and makes it durable: data first, then `meta.json`.
+    pub(crate) async fn write_block(
+        &self,
+        tenant: &Tenant,
+        spans: Vec<Span>,
+        compaction_level: u32,
+        compacted_from: Vec<String>,
+    ) -> Result<BlockMeta> {
+        let opts = self.0.config.block.clone();
+        let (data, stats) = tokio::task::spawn_blocking(move || block::write_block(spans, &opts))
+            .await
+            .map_err(|e| StoreError::Internal(format!("block encoder panicked: {e}")))??;
+        let meta = BlockMeta {
+            id: ulid::Ulid::new().to_string(),
+            tenant: tenant.id.as_str().to_owned(),
+            format: FORMAT_VERSION.to_owned(),
+            size_bytes: data.len() as u64,
+            compaction_level,
+            compacted_from,
+            created_unix_nano: now_unix_nano(),
+            stats,
+        };
+        self.put_durable(&meta.data_path(), data).await?;
+        catalog::write_meta(&self.0.objects, &meta).await?;
+        self.sync_local(&meta.meta_path()).await?;
+        Ok(meta)
+    }
+
+    async fn put_durable(&self, path: &object_store::path::Path, data: Bytes) -> Result<()> {
+        self.0.objects.put(path, PutPayload::from(data)).await?;
+        self.sync_local(path).await
+    }
+
+    /// The local object store does not fsync; do it here so a block is durable before WAL segments go.
+    async fn sync_local(&self, path: &object_store::path::Path) -> Result<()> {
+        let file = self.0.config.blocks_dir().join(path.as_ref());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            std::fs::File::open(&file)?.sync_all()?;
+            if let Some(dir) = file.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("fsync task panicked: {e}")))??;
+        Ok(())
+    }
+}

@@ -1,0 +1,40 @@
+//! # tracewell-store
+//!
+//! Where accepted spans live, per tenant:
+//!
+//! 1. **WAL** (`tracewell-wal`): every accepted export request is appended and fsynced before it is
+//!    acknowledged ([`Store::append`]). Records are the sanitized OTLP request (`wal_record.rs`).
+//! 2. **Head block** (`head.rs`): recent spans in memory, indexed by trace id, readable at once.
+//! 3. **Blocks** (`block/`): when a head reaches its size or age limit it is written as an immutable Parquet block
+//!    (format v1) through `object_store` (`file://<data-dir>/blocks` by default), with a `meta.json` and a
+//!    per-tenant catalog (`catalog.rs`). WAL segments are deleted only after their block is durable (`flush.rs`,
+//!    protocol in `tenant.rs`).
+//! 4. **Maintenance**: compaction merges small blocks of a time window and drops duplicate spans
+//!    (`compaction.rs`); retention deletes blocks by age and total size (`retention.rs`).
+//!
+//! [`Store::recover`] replays WALs and loads catalogs at start; [`Store::find_trace`] merges heads and blocks;
+//! [`Store::shutdown`] flushes everything. Memory is bounded by a budget over all heads: past it,
+//! [`Store::append`] answers [`StoreError::Overloaded`], which receivers turn into retryable errors.
+
+pub mod block;
+mod catalog;
+mod compaction;
+mod config;
+mod error;
+mod flush;
+mod head;
+mod lookup;
+mod metrics;
+mod recovery;
+mod retention;
+mod store;
+mod tenant;
+mod wal_record;
+
+pub use catalog::BlockMeta;
+pub use config::StoreConfig;
+pub use error::{Result, StoreError};
+pub use head::Inserted;
+pub use lookup::TraceLookup;
+pub use recovery::RecoveryReport;
+pub use store::Store;

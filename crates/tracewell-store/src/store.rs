@@ -1,0 +1,226 @@
+//! The store: tenants, the append path (WAL then head), readiness, background flush and maintenance, shutdown.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::local::LocalFileSystem;
+use object_store::ObjectStore;
+use parking_lot::RwLock;
+use prometheus_client::registry::Registry;
+use tokio::sync::{watch, Notify};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use tracewell_model::{Span, TenantId};
+use tracewell_wal::{Wal, WalConfig};
+
+use crate::catalog::{self, BlockMeta, Catalog};
+use crate::config::StoreConfig;
+use crate::error::{Result, StoreError};
+use crate::head::Inserted;
+use crate::metrics::{tenant_label, StoreMetrics};
+use crate::tenant::Tenant;
+
+pub(crate) struct Inner {
+    pub config: StoreConfig,
+    pub objects: Arc<dyn ObjectStore>,
+    tenants: RwLock<HashMap<TenantId, Arc<Tenant>>>,
+    /// Tenants whose WAL cannot be opened (e.g. permissions); appends to them fail until restart.
+    pub metrics: StoreMetrics,
+    /// Bytes in all heads, for the memory budget.
+    pub head_bytes: AtomicUsize,
+    ready: AtomicBool,
+    pub flush_wanted: Notify,
+}
+
+/// Handle to the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store(pub(crate) Arc<Inner>);
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("data_dir", &self.0.config.data_dir).finish()
+    }
+}
+
+impl Store {
+    /// Creates directories and the block object store (`file://<data_dir>/blocks`). Does not replay anything:
+    /// call [`Store::recover`] before accepting writes.
+    pub fn open(config: StoreConfig, registry: &mut Registry) -> Result<Self> {
+        std::fs::create_dir_all(config.wal_dir())?;
+        std::fs::create_dir_all(config.blocks_dir())?;
+        let objects: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(config.blocks_dir())?);
+        let metrics = StoreMetrics::new(registry);
+        Ok(Self(Arc::new(Inner {
+            config,
+            objects,
+            tenants: RwLock::new(HashMap::new()),
+            metrics,
+            head_bytes: AtomicUsize::new(0),
+            ready: AtomicBool::new(false),
+            flush_wanted: Notify::new(),
+        })))
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.0.config
+    }
+
+    /// True once [`Store::recover`] finished: WALs replayed, catalogs loaded.
+    pub fn is_ready(&self) -> bool {
+        self.0.ready.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_ready(&self) {
+        self.0.ready.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn tenant_if_exists(&self, id: &TenantId) -> Option<Arc<Tenant>> {
+        self.0.tenants.read().get(id).cloned()
+    }
+
+    pub(crate) fn all_tenants(&self) -> Vec<Arc<Tenant>> {
+        self.0.tenants.read().values().cloned().collect()
+    }
+
+    /// Tenants with data (WAL or blocks).
+    pub fn tenants(&self) -> Vec<TenantId> {
+        let mut ids: Vec<TenantId> = self.0.tenants.read().keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// Blocks of a tenant, oldest first.
+    pub fn blocks(&self, tenant: &TenantId) -> Vec<Arc<BlockMeta>> {
+        self.tenant_if_exists(tenant).map(|t| t.catalog.lock().blocks().to_vec()).unwrap_or_default()
+    }
+
+    /// Spans in a tenant's head blocks.
+    pub fn head_spans(&self, tenant: &TenantId) -> usize {
+        self.tenant_if_exists(tenant).map(|t| t.heads().iter().map(|h| h.span_count()).sum()).unwrap_or(0)
+    }
+
+    /// Opens a tenant's WAL (replaying it into a fresh head) and registers the tenant, unless it exists.
+    pub(crate) fn open_tenant(&self, id: &TenantId, catalog: Catalog) -> Result<Arc<Tenant>> {
+        if let Some(t) = self.tenant_if_exists(id) {
+            return Ok(t);
+        }
+        let mut tenants = self.0.tenants.write();
+        if let Some(t) = tenants.get(id) {
+            return Ok(Arc::clone(t));
+        }
+        let (wal, replay) = Wal::open(self.wal_config(id))?;
+        let metrics = self.0.metrics.clone();
+        wal.set_fsync_observer(Arc::new(move |took: Duration, records: usize| {
+            metrics.wal_fsync_seconds.observe(took.as_secs_f64());
+            metrics.wal_group_records.observe(records as f64);
+        }));
+        let tenant = Arc::new(Tenant::new(id.clone(), wal, catalog));
+        crate::recovery::replay_into(self, &tenant, replay);
+        self.publish_catalog_metrics(&tenant);
+        tenants.insert(id.clone(), Arc::clone(&tenant));
+        Ok(tenant)
+    }
+
+    fn wal_config(&self, id: &TenantId) -> WalConfig {
+        WalConfig {
+            dir: self.0.config.wal_dir().join(id.as_str()),
+            segment_max_bytes: self.0.config.wal_segment_max_bytes,
+            max_record_bytes: self.0.config.wal_max_record_bytes,
+        }
+    }
+
+    /// Refuses work when all heads together are over the memory budget.
+    pub fn check_budget(&self, tenant: &TenantId) -> Result<()> {
+        let used = self.0.head_bytes.load(Ordering::Relaxed);
+        let budget = self.0.config.memory_budget_bytes;
+        if used >= budget {
+            self.0.flush_wanted.notify_one();
+            return Err(StoreError::Overloaded { tenant: tenant.clone(), used, budget });
+        }
+        Ok(())
+    }
+
+    /// Makes a sanitized export request durable and visible: appends it to the tenant's WAL, waits for the
+    /// fsync, then inserts its spans into the head block. Returning `Ok` means the spans survive a crash.
+    pub async fn append(&self, tenant_id: &TenantId, req: ExportTraceServiceRequest) -> Result<Inserted> {
+        if !self.is_ready() {
+            return Err(StoreError::NotReady);
+        }
+        self.check_budget(tenant_id)?;
+        let tenant = self.open_tenant(tenant_id, Catalog::default())?;
+        let wal_record = crate::wal_record::encode(&req);
+        let spans = tracewell_model::otlp::into_spans(req);
+        let guard = tenant.register();
+        tenant.wal.append(wal_record).await?;
+        let inserted = self.insert(&tenant, guard.head(), spans);
+        drop(guard);
+        if tenant.active().bytes() >= self.0.config.head_max_bytes {
+            self.0.flush_wanted.notify_one();
+        }
+        Ok(inserted)
+    }
+
+    pub(crate) fn insert(&self, tenant: &Tenant, head: &crate::head::Head, spans: Vec<Span>) -> Inserted {
+        let inserted = head.insert(spans, self.0.config.max_spans_per_trace);
+        self.0.head_bytes.fetch_add(inserted.bytes, Ordering::Relaxed);
+        self.0.metrics.spans_over_trace_limit.inc_by(inserted.over_trace_limit as u64);
+        self.publish_head_metrics(tenant);
+        inserted
+    }
+
+    pub(crate) fn publish_head_metrics(&self, tenant: &Tenant) {
+        let heads = tenant.heads();
+        let labels = tenant_label(tenant.id.as_str());
+        let m = &self.0.metrics;
+        m.head_bytes.get_or_create(&labels).set(heads.iter().map(|h| h.bytes() as i64).sum());
+        m.head_spans.get_or_create(&labels).set(heads.iter().map(|h| h.span_count() as i64).sum());
+        m.head_bytes_total.set(self.0.head_bytes.load(Ordering::Relaxed) as i64);
+    }
+
+    pub(crate) fn publish_catalog_metrics(&self, tenant: &Tenant) {
+        let catalog = tenant.catalog.lock();
+        let labels = tenant_label(tenant.id.as_str());
+        let m = &self.0.metrics;
+        m.blocks.get_or_create(&labels).set(catalog.len() as i64);
+        m.block_bytes.get_or_create(&labels).set(catalog.total_bytes() as i64);
+        m.wal_disk_bytes.get_or_create(&labels).set(tenant.wal.disk_bytes() as i64);
+    }
+
+    /// Runs the flusher (size/age checks) and maintenance (compaction, retention) until `shutdown` turns true.
+    pub fn spawn_background(&self, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut flush_tick = tokio::time::interval(store.0.config.flush_check_interval);
+            let mut maintenance_tick = tokio::time::interval(store.0.config.maintenance_interval);
+            maintenance_tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = shutdown.changed() => break,
+                    _ = flush_tick.tick() => store.flush_due().await,
+                    _ = store.0.flush_wanted.notified() => store.flush_due().await,
+                    _ = maintenance_tick.tick() => store.run_maintenance().await,
+                }
+            }
+        })
+    }
+
+    /// Flushes every head, then closes the WALs. Call after receivers stopped.
+    pub async fn shutdown(&self) -> Result<()> {
+        let result = self.flush_all().await;
+        for tenant in self.all_tenants() {
+            if let Err(error) = tenant.wal.close() {
+                tracing::warn!(tenant = %tenant.id, %error, "closing wal failed");
+            }
+        }
+        result
+    }
+
+    pub(crate) async fn persist_catalog(&self, tenant: &Tenant) {
+        let catalog = tenant.catalog.lock().clone();
+        if let Err(error) = catalog::write_index(&self.0.objects, &tenant.id, &catalog).await {
+            tracing::warn!(tenant = %tenant.id, %error, "could not write block index");
+        }
+        self.publish_catalog_metrics(tenant);
+    }
+}

@@ -1,0 +1,271 @@
+//! `tracewell serve` configuration: command-line flags, `TRACEWELL_*` environment variables and an optional
+//! TOML file (`--config`), in that order of precedence over built-in defaults. Everything is validated here,
+//! at the edge: unknown file keys, unknown `TRACEWELL_*` variables and invalid values stop start-up with a
+//! message naming them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use tracewell_ingest::IngestConfig;
+use tracewell_model::otlp::SpanLimits;
+use tracewell_model::TenantId;
+use tracewell_store::StoreConfig;
+
+use crate::units::{parse_duration, parse_size};
+
+/// Flags of `tracewell serve` (each also readable from the environment variable shown in `--help`). All are
+/// optional so that the file and defaults can fill what is not given.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct ServeArgs {
+    /// TOML configuration file; its keys are the flag names with `_` instead of `-`.
+    #[arg(long, env = "TRACEWELL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory for the WAL and (by default) blocks [default: ./tracewell-data].
+    #[arg(long, env = "TRACEWELL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// OTLP gRPC listen address [default: 0.0.0.0:4317]; port 0 picks a free port.
+    #[arg(long, env = "TRACEWELL_OTLP_GRPC_ADDR")]
+    pub otlp_grpc_addr: Option<SocketAddr>,
+    /// OTLP HTTP listen address [default: 0.0.0.0:4318].
+    #[arg(long, env = "TRACEWELL_OTLP_HTTP_ADDR")]
+    pub otlp_http_addr: Option<SocketAddr>,
+    /// Zipkin v2 listen address [default: 0.0.0.0:9411].
+    #[arg(long, env = "TRACEWELL_ZIPKIN_ADDR")]
+    pub zipkin_addr: Option<SocketAddr>,
+    /// Query API, metrics and health listen address [default: 0.0.0.0:16686].
+    #[arg(long, env = "TRACEWELL_HTTP_ADDR")]
+    pub http_addr: Option<SocketAddr>,
+    /// Largest request body, also after decompression [default: 16MiB].
+    #[arg(long, env = "TRACEWELL_MAX_REQUEST_BYTES")]
+    pub max_request_bytes: Option<String>,
+    /// Attributes kept per span, event, link and resource [default: 128].
+    #[arg(long, env = "TRACEWELL_MAX_ATTRIBUTES_PER_SPAN")]
+    pub max_attributes_per_span: Option<usize>,
+    /// Longer attribute values are truncated [default: 16KiB].
+    #[arg(long, env = "TRACEWELL_MAX_ATTRIBUTE_VALUE_BYTES")]
+    pub max_attribute_value_bytes: Option<String>,
+    /// Spans accepted per trace while it is in the head block [default: 50000].
+    #[arg(long, env = "TRACEWELL_MAX_SPANS_PER_TRACE")]
+    pub max_spans_per_trace: Option<usize>,
+    /// Flush a tenant's head block at this size [default: 64MiB].
+    #[arg(long, env = "TRACEWELL_HEAD_MAX_BYTES")]
+    pub head_max_bytes: Option<String>,
+    /// Flush a tenant's head block at this age [default: 2m].
+    #[arg(long, env = "TRACEWELL_HEAD_MAX_AGE")]
+    pub head_max_age: Option<String>,
+    /// Memory budget of all head blocks; writes beyond it get retryable errors [default: 512MiB].
+    #[arg(long, env = "TRACEWELL_MEMORY_BUDGET")]
+    pub memory_budget: Option<String>,
+    /// Delete blocks older than this [default: 7d].
+    #[arg(long, env = "TRACEWELL_RETENTION")]
+    pub retention: Option<String>,
+    /// Per tenant, delete the oldest blocks beyond this total size; 0 = unlimited [default: 0].
+    #[arg(long, env = "TRACEWELL_RETENTION_MAX_BYTES")]
+    pub retention_max_bytes: Option<String>,
+    /// Compaction merges small blocks starting in the same window of this length [default: 1h].
+    #[arg(long, env = "TRACEWELL_COMPACTION_WINDOW")]
+    pub compaction_window: Option<String>,
+    /// How often compaction and retention run [default: 1m].
+    #[arg(long, env = "TRACEWELL_MAINTENANCE_INTERVAL")]
+    pub maintenance_interval: Option<String>,
+    /// Seconds clients are told to wait when the server is overloaded [default: 1s].
+    #[arg(long, env = "TRACEWELL_RETRY_AFTER")]
+    pub retry_after: Option<String>,
+    /// Comma-separated tenants allowed to read and write; empty = any [default: empty].
+    #[arg(long, env = "TRACEWELL_ALLOWED_TENANTS", value_delimiter = ',')]
+    pub allowed_tenants: Option<Vec<String>>,
+}
+
+/// The TOML file: same keys as the flags, nothing else.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    otlp_grpc_addr: Option<SocketAddr>,
+    otlp_http_addr: Option<SocketAddr>,
+    zipkin_addr: Option<SocketAddr>,
+    http_addr: Option<SocketAddr>,
+    max_request_bytes: Option<toml::Value>,
+    max_attributes_per_span: Option<usize>,
+    max_attribute_value_bytes: Option<toml::Value>,
+    max_spans_per_trace: Option<usize>,
+    head_max_bytes: Option<toml::Value>,
+    head_max_age: Option<String>,
+    memory_budget: Option<toml::Value>,
+    retention: Option<String>,
+    retention_max_bytes: Option<toml::Value>,
+    compaction_window: Option<String>,
+    maintenance_interval: Option<String>,
+    retry_after: Option<String>,
+    allowed_tenants: Option<Vec<String>>,
+}
+
+/// Environment variables Tracewell reads; any other `TRACEWELL_*` variable is refused as a likely typo.
+const KNOWN_ENV: &[&str] = &[
+    "TRACEWELL_CONFIG",
+    "TRACEWELL_DATA_DIR",
+    "TRACEWELL_OTLP_GRPC_ADDR",
+    "TRACEWELL_OTLP_HTTP_ADDR",
+    "TRACEWELL_ZIPKIN_ADDR",
+    "TRACEWELL_HTTP_ADDR",
+    "TRACEWELL_MAX_REQUEST_BYTES",
+    "TRACEWELL_MAX_ATTRIBUTES_PER_SPAN",
+    "TRACEWELL_MAX_ATTRIBUTE_VALUE_BYTES",
+    "TRACEWELL_MAX_SPANS_PER_TRACE",
+    "TRACEWELL_HEAD_MAX_BYTES",
+    "TRACEWELL_HEAD_MAX_AGE",
+    "TRACEWELL_MEMORY_BUDGET",
+    "TRACEWELL_RETENTION",
+    "TRACEWELL_RETENTION_MAX_BYTES",
+    "TRACEWELL_COMPACTION_WINDOW",
+    "TRACEWELL_MAINTENANCE_INTERVAL",
+    "TRACEWELL_RETRY_AFTER",
+    "TRACEWELL_ALLOWED_TENANTS",
+    "TRACEWELL_LOG",
+];
+
+/// Listen addresses.
+#[derive(Debug, Clone, Copy)]
+pub struct Addrs {
+    pub otlp_grpc: SocketAddr,
+    pub otlp_http: SocketAddr,
+    pub zipkin: SocketAddr,
+    pub http: SocketAddr,
+}
+
+/// The validated configuration of `tracewell serve`.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub addrs: Addrs,
+    pub store: StoreConfig,
+    pub ingest: IngestConfig,
+}
+
+impl ServeConfig {
+    /// Resolves flags/env (already merged by clap), the file and defaults, and validates the result.
+    pub fn resolve(args: ServeArgs) -> anyhow::Result<Self> {
+        check_env(std::env::vars().map(|(k, _)| k))?;
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        build(args, file)
+    }
+}
+
+fn check_env(keys: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    let unknown: Vec<String> = keys.filter(|k| k.starts_with("TRACEWELL_") && !KNOWN_ENV.contains(&k.as_str())).collect();
+    if !unknown.is_empty() {
+        bail!("unknown environment variable(s) {}; known: {}", unknown.join(", "), KNOWN_ENV.join(", "));
+    }
+    Ok(())
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.message()))
+}
+
+/// A size from a flag string, or a file value that is an integer or a string.
+fn size(flag: Option<String>, file: Option<toml::Value>, key: &str, default: u64) -> anyhow::Result<u64> {
+    let text = match (flag, file) {
+        (Some(s), _) => s,
+        (None, Some(toml::Value::Integer(i))) if i >= 0 => return Ok(i as u64),
+        (None, Some(toml::Value::String(s))) => s,
+        (None, Some(other)) => bail!("invalid value for {key}: {other} is not a size"),
+        (None, None) => return Ok(default),
+    };
+    parse_size(&text).map_err(|e| anyhow::anyhow!("invalid value for {key}: {e}"))
+}
+
+fn duration(flag: Option<String>, file: Option<String>, key: &str, default: Duration) -> anyhow::Result<Duration> {
+    match flag.or(file) {
+        Some(text) => parse_duration(&text).map_err(|e| anyhow::anyhow!("invalid value for {key}: {e}")),
+        None => Ok(default),
+    }
+}
+
+fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
+    let addr = |flag: Option<SocketAddr>, file: Option<SocketAddr>, port: u16| {
+        flag.or(file).unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], port)))
+    };
+    let addrs = Addrs {
+        otlp_grpc: addr(args.otlp_grpc_addr, file.otlp_grpc_addr, 4317),
+        otlp_http: addr(args.otlp_http_addr, file.otlp_http_addr, 4318),
+        zipkin: addr(args.zipkin_addr, file.zipkin_addr, 9411),
+        http: addr(args.http_addr, file.http_addr, 16686),
+    };
+    let data_dir = args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("tracewell-data"));
+    let mut store = StoreConfig::new(data_dir);
+    let defaults = StoreConfig::new("");
+    store.head_max_bytes = usize_of(size(args.head_max_bytes, file.head_max_bytes, "head_max_bytes", defaults.head_max_bytes as u64)?, "head_max_bytes")?;
+    store.head_max_age = duration(args.head_max_age, file.head_max_age, "head_max_age", defaults.head_max_age)?;
+    store.memory_budget_bytes = usize_of(size(args.memory_budget, file.memory_budget, "memory_budget", defaults.memory_budget_bytes as u64)?, "memory_budget")?;
+    store.max_spans_per_trace = args.max_spans_per_trace.or(file.max_spans_per_trace).unwrap_or(defaults.max_spans_per_trace);
+    store.retention = duration(args.retention, file.retention, "retention", defaults.retention)?;
+    store.retention_max_bytes = size(args.retention_max_bytes, file.retention_max_bytes, "retention_max_bytes", 0)?;
+    store.compaction_window = duration(args.compaction_window, file.compaction_window, "compaction_window", defaults.compaction_window)?;
+    store.maintenance_interval = duration(args.maintenance_interval, file.maintenance_interval, "maintenance_interval", defaults.maintenance_interval)?;
+
+    let ingest_defaults = IngestConfig::default();
+    let max_request_bytes = usize_of(size(args.max_request_bytes, file.max_request_bytes, "max_request_bytes", ingest_defaults.max_request_bytes as u64)?, "max_request_bytes")?;
+    let span_limits = SpanLimits {
+        max_attributes: args.max_attributes_per_span.or(file.max_attributes_per_span).unwrap_or(ingest_defaults.span_limits.max_attributes),
+        max_attribute_value_bytes: usize_of(size(args.max_attribute_value_bytes, file.max_attribute_value_bytes, "max_attribute_value_bytes", ingest_defaults.span_limits.max_attribute_value_bytes as u64)?, "max_attribute_value_bytes")?,
+    };
+    let allowed_tenants = args.allowed_tenants.or(file.allowed_tenants).unwrap_or_default();
+    let allowed_tenants: Vec<String> = allowed_tenants.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
+    for tenant in &allowed_tenants {
+        TenantId::new(tenant).map_err(|e| anyhow::anyhow!("invalid value for allowed_tenants: {e}"))?;
+    }
+    let ingest = IngestConfig {
+        max_request_bytes,
+        span_limits,
+        retry_after: duration(args.retry_after, file.retry_after, "retry_after", ingest_defaults.retry_after)?,
+        allowed_tenants,
+    };
+    // Keep WAL records able to hold the largest request.
+    store.wal_max_record_bytes = u32::try_from(max_request_bytes.saturating_add(1024)).unwrap_or(u32::MAX);
+    validate(&store, &ingest)?;
+    Ok(ServeConfig { addrs, store, ingest })
+}
+
+fn usize_of(value: u64, key: &str) -> anyhow::Result<usize> {
+    usize::try_from(value).map_err(|_| anyhow::anyhow!("invalid value for {key}: {value} is too large"))
+}
+
+fn validate(store: &StoreConfig, ingest: &IngestConfig) -> anyhow::Result<()> {
+    let positive = [
+        ("max_request_bytes", ingest.max_request_bytes as u64),
+        ("max_attributes_per_span", ingest.span_limits.max_attributes as u64),
+        ("max_attribute_value_bytes", ingest.span_limits.max_attribute_value_bytes as u64),
+        ("max_spans_per_trace", store.max_spans_per_trace as u64),
+        ("head_max_bytes", store.head_max_bytes as u64),
+        ("memory_budget", store.memory_budget_bytes as u64),
+    ];
+    for (key, value) in positive {
+        if value == 0 {
+            bail!("invalid value for {key}: must be greater than 0");
+        }
+    }
+    if ingest.max_request_bytes > 1 << 30 {
+        bail!("invalid value for max_request_bytes: at most 1GiB");
+    }
+    for (key, value) in [
+        ("head_max_age", store.head_max_age),
+        ("retention", store.retention),
+        ("compaction_window", store.compaction_window),
+        ("maintenance_interval", store.maintenance_interval),
+    ] {
+        if value.is_zero() {
+            bail!("invalid value for {key}: must be longer than 0");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

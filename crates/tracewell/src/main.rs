@@ -1,0 +1,57 @@
+//! The `tracewell` binary: `serve` (the default), `loadgen` and `bench`.
+
+// BENCH mod bench;
+mod config;
+mod loadgen;
+mod serve;
+mod units;
+
+use std::io::IsTerminal;
+
+use clap::{Parser, Subcommand};
+
+/// Tracewell: a distributed-tracing platform in one binary.
+#[derive(Parser, Debug)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: config::ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the collector, store and query API (what a bare `tracewell` does).
+    Serve(config::ServeArgs),
+    /// Send realistic synthetic traces to an OTLP gRPC endpoint and report throughput and latency.
+    Loadgen(loadgen::LoadgenArgs),
+    // BENCH /// Benchmarks that start a server and print figures.
+    // BENCH #[command(subcommand)]
+    // BENCH Bench(bench::BenchCommand),
+}
+
+fn init_logging() {
+    let filter = std::env::var("TRACEWELL_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging();
+    match cli.command {
+        None => serve::run(config::ServeConfig::resolve(cli.serve)?).await,
+        Some(Command::Serve(args)) => serve::run(config::ServeConfig::resolve(args)?).await,
+        Some(Command::Loadgen(args)) => {
+            let report = loadgen::run(&args).await?;
+            report.print();
+            Ok(())
+        }
+        // BENCH Some(Command::Bench(cmd)) => bench::run(cmd).await,
+    }
+}

@@ -1,0 +1,131 @@
+//! `tracewell serve`: binds every port, recovers the store, runs until SIGINT/SIGTERM, then shuts down in order:
+//! stop accepting and finish in-flight requests, flush head blocks, exit.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracewell_api::ApiState;
+use tracewell_ingest::{receivers, Ingester};
+use tracewell_store::Store;
+
+use crate::config::ServeConfig;
+
+/// Runs the server until a shutdown signal.
+pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
+    let mut registry = Registry::default();
+    let store = Store::open(config.store.clone(), &mut registry).context("opening the store")?;
+    let ingester = Ingester::new(store.clone(), config.ingest.clone(), &mut registry);
+    let api = ApiState {
+        store: store.clone(),
+        registry: Arc::new(registry),
+        allowed_tenants: Arc::new(config.ingest.allowed_tenants.clone()),
+    };
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let listeners = Listeners::bind(&config).await?;
+    tracing::info!(
+        otlp_grpc = %listeners.otlp_grpc.local_addr()?, otlp_http = %listeners.otlp_http.local_addr()?,
+        zipkin = %listeners.zipkin.local_addr()?, http = %listeners.http.local_addr()?,
+        data_dir = %config.store.data_dir.display(), "listening"
+    );
+    let servers = listeners.serve(ingester, api, &stop_rx);
+
+    let report = store.recover().await.context("recovering the store")?;
+    tracing::info!(
+        tenants = report.tenants, blocks = report.blocks, replayed_spans = report.replayed_spans,
+        truncated_segments = report.truncated_segments, "ready"
+    );
+    let background = store.spawn_background(stop_rx.clone());
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    let _ = stop_tx.send(true);
+    for server in servers {
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "server stopped with an error"),
+            Err(error) => tracing::error!(%error, "server task failed"),
+        }
+    }
+    let _ = background.await;
+    tracing::info!("flushing head blocks");
+    store.shutdown().await.context("flushing at shutdown")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+struct Listeners {
+    otlp_grpc: TcpListener,
+    otlp_http: TcpListener,
+    zipkin: TcpListener,
+    http: TcpListener,
+}
+
+type ServerTask = tokio::task::JoinHandle<anyhow::Result<()>>;
+
+impl Listeners {
+    async fn bind(config: &ServeConfig) -> anyhow::Result<Self> {
+        let a = &config.addrs;
+        Ok(Self {
+            otlp_grpc: bind(a.otlp_grpc, "otlp_grpc_addr").await?,
+            otlp_http: bind(a.otlp_http, "otlp_http_addr").await?,
+            zipkin: bind(a.zipkin, "zipkin_addr").await?,
+            http: bind(a.http, "http_addr").await?,
+        })
+    }
+
+    fn serve(self, ingester: Ingester, api: ApiState, stop: &watch::Receiver<bool>) -> Vec<ServerTask> {
+        let grpc = {
+            let incoming = tonic::transport::server::TcpIncoming::from(self.otlp_grpc);
+            let service = receivers::otlp_grpc::service(ingester.clone());
+            let stop = stopped(stop.clone());
+            tokio::spawn(async move {
+                tonic::transport::Server::builder()
+                    .add_service(service)
+                    .serve_with_incoming_shutdown(incoming, stop)
+                    .await
+                    .context("otlp grpc server")
+            })
+        };
+        vec![
+            grpc,
+            serve_http(self.otlp_http, receivers::otlp_http::router(ingester.clone()), stop.clone()),
+            serve_http(self.zipkin, receivers::zipkin::router(ingester), stop.clone()),
+            serve_http(self.http, tracewell_api::router(api), stop.clone()),
+        ]
+    }
+}
+
+async fn bind(addr: SocketAddr, key: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} ({key})"))
+}
+
+fn serve_http(listener: TcpListener, router: axum::Router, stop: watch::Receiver<bool>) -> ServerTask {
+    tokio::spawn(async move {
+        axum::serve(listener, router).with_graceful_shutdown(stopped(stop)).await.context("http server")
+    })
+}
+
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the server");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
