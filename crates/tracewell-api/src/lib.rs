@@ -32,5 +32,8 @@ pub struct ApiState {
 
 /// Every route of the query port.
 pub fn router(state: ApiState) -> Router {
-    Router::new().merge(traces::routes()).merge(health::routes()).with_state(state)
+    Router::new()
+        .merge(traces::routes())
+        .merge(health::routes())
+        .with_state(state)
 }

@@ -19,12 +19,18 @@ pub(crate) fn tenant(headers: &HeaderMap, allowed: &[String]) -> Result<TenantId
     let tenant = match headers.get("x-scope-orgid") {
         None => TenantId::default_tenant(),
         Some(v) => {
-            let text = v.to_str().map_err(|_| ApiError::BadRequest("invalid X-Scope-OrgID: not ASCII".into()))?;
-            TenantId::new(text.trim()).map_err(|e| ApiError::BadRequest(format!("invalid X-Scope-OrgID: {e}")))?
+            let text = v
+                .to_str()
+                .map_err(|_| ApiError::BadRequest("invalid X-Scope-OrgID: not ASCII".into()))?;
+            TenantId::new(text.trim())
+                .map_err(|e| ApiError::BadRequest(format!("invalid X-Scope-OrgID: {e}")))?
         }
     };
     if !allowed.is_empty() && !allowed.iter().any(|t| t == tenant.as_str()) {
-        return Err(ApiError::Forbidden(format!("unknown tenant {:?}", tenant.as_str())));
+        return Err(ApiError::Forbidden(format!(
+            "unknown tenant {:?}",
+            tenant.as_str()
+        )));
     }
     Ok(tenant)
 }
@@ -35,22 +41,30 @@ async fn trace_by_id(
     Path(raw_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let tenant = tenant(&headers, &state.allowed_tenants)?;
-    let trace_id =
-        TraceId::parse_lenient(&raw_id).map_err(|e| ApiError::BadRequest(format!("invalid trace id {raw_id:?}: {e}")))?;
-    let lookup = state.store.find_trace(&tenant, trace_id).await.map_err(|error| {
-        tracing::error!(%error, trace_id = %trace_id, "trace lookup failed");
-        ApiError::Internal
-    })?;
+    let trace_id = TraceId::parse_lenient(&raw_id)
+        .map_err(|e| ApiError::BadRequest(format!("invalid trace id {raw_id:?}: {e}")))?;
+    let lookup = state
+        .store
+        .find_trace(&tenant, trace_id)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, trace_id = %trace_id, "trace lookup failed");
+            ApiError::Internal
+        })?;
     if lookup.spans.is_empty() {
         let mut message = format!("trace {trace_id} not found");
         if !lookup.unreadable_blocks.is_empty() {
-            message.push_str(&format!(" (blocks unreadable: {})", lookup.unreadable_blocks.join(", ")));
+            message.push_str(&format!(
+                " (blocks unreadable: {})",
+                lookup.unreadable_blocks.join(", ")
+            ));
         }
         return Err(ApiError::NotFound(message));
     }
-    let data = TracesData { resource_spans: otlp::to_resource_spans(&lookup.spans) };
-    let mut body = serde_json::to_value(&data).map_err(|_| ApiError::Internal)?;
-    strip_nulls(&mut body);
+    let data = TracesData {
+        resource_spans: otlp::to_resource_spans(&lookup.spans),
+    };
+    let mut body = otlp::to_json(&data);
     if !lookup.unreadable_blocks.is_empty() {
         body["warnings"] = serde_json::json!([format!(
             "trace may be incomplete: blocks unreadable: {}",
@@ -58,16 +72,4 @@ async fn trace_by_id(
         )]);
     }
     Ok(Json(body).into_response())
-}
-
-/// OTLP/JSON omits absent fields; the generated serializers write `null` for them.
-fn strip_nulls(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            map.retain(|_, v| !v.is_null());
-            map.values_mut().for_each(strip_nulls);
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_nulls),
-        _ => {}
-    }
 }

@@ -9,7 +9,11 @@ use flate2::read::{GzDecoder, ZlibDecoder};
 use crate::error::IngestError;
 
 /// Decodes a body according to its `Content-Encoding`.
-pub fn decode_body(encoding: Option<&str>, body: Bytes, limit: usize) -> Result<Bytes, IngestError> {
+pub fn decode_body(
+    encoding: Option<&str>,
+    body: Bytes,
+    limit: usize,
+) -> Result<Bytes, IngestError> {
     let encoding = encoding.map(|e| e.trim().to_ascii_lowercase());
     match encoding.as_deref() {
         None | Some("") | Some("identity") => Ok(body),
@@ -26,7 +30,10 @@ fn inflate(reader: impl Read, limit: usize) -> Result<Bytes, IngestError> {
         .read_to_end(&mut out)
         .map_err(|e| IngestError::Malformed(format!("body is not valid compressed data: {e}")))?;
     if read > limit {
-        return Err(IngestError::TooLarge { limit, decompressed: true });
+        return Err(IngestError::TooLarge {
+            limit,
+            decompressed: true,
+        });
     }
     Ok(Bytes::from(out))
 }
@@ -54,12 +61,27 @@ mod tests {
         let bomb = gzip(&vec![0u8; 50 * 1024 * 1024]);
         assert!(bomb.len() < 100 * 1024);
         let err = decode_body(Some("gzip"), bomb, 1024 * 1024).unwrap_err();
-        assert!(matches!(err, IngestError::TooLarge { decompressed: true, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                IngestError::TooLarge {
+                    decompressed: true,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
     fn garbage_gzip_and_unknown_encodings_are_refused() {
-        assert!(matches!(decode_body(Some("gzip"), Bytes::from_static(b"nope"), 10), Err(IngestError::Malformed(_))));
-        assert!(matches!(decode_body(Some("br"), Bytes::new(), 10), Err(IngestError::UnsupportedEncoding(_))));
+        assert!(matches!(
+            decode_body(Some("gzip"), Bytes::from_static(b"nope"), 10),
+            Err(IngestError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode_body(Some("br"), Bytes::new(), 10),
+            Err(IngestError::UnsupportedEncoding(_))
+        ));
     }
 }

@@ -46,7 +46,9 @@ impl IngestError {
             Self::BadTenant(_) | Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::UnknownTenant(_) => StatusCode::FORBIDDEN,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) | Self::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType(_) | Self::UnsupportedEncoding(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             Self::Overloaded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -58,7 +60,9 @@ impl IngestError {
             Self::BadTenant(_) | Self::Malformed(_) => tonic::Code::InvalidArgument,
             Self::UnknownTenant(_) => tonic::Code::PermissionDenied,
             Self::TooLarge { .. } => tonic::Code::InvalidArgument,
-            Self::UnsupportedMediaType(_) | Self::UnsupportedEncoding(_) => tonic::Code::InvalidArgument,
+            Self::UnsupportedMediaType(_) | Self::UnsupportedEncoding(_) => {
+                tonic::Code::InvalidArgument
+            }
             Self::Overloaded { .. } => tonic::Code::ResourceExhausted,
             Self::NotReady { .. } => tonic::Code::Unavailable,
             Self::Internal => tonic::Code::Internal,
@@ -94,9 +98,11 @@ impl From<IngestError> for tonic::Status {
         use tonic_types::{ErrorDetails, StatusExt};
         let code = error.grpc_code();
         match error.retry_after() {
-            Some(delay) => {
-                tonic::Status::with_error_details(code, error.to_string(), ErrorDetails::with_retry_info(Some(delay)))
-            }
+            Some(delay) => tonic::Status::with_error_details(
+                code,
+                error.to_string(),
+                ErrorDetails::with_retry_info(Some(delay)),
+            ),
             None => tonic::Status::new(code, error.to_string()),
         }
     }

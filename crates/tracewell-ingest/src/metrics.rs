@@ -26,21 +26,49 @@ impl IngestMetrics {
             truncated_values: Counter::default(),
             dropped_attributes: Counter::default(),
         };
-        registry.register("tracewell_received_spans", "Spans received, by receiver", m.received_spans.clone());
-        registry.register("tracewell_accepted_spans", "Spans made durable, by receiver", m.accepted_spans.clone());
-        registry.register("tracewell_rejected_spans", "Spans rejected, by receiver and reason", m.rejected_spans.clone());
-        registry.register("tracewell_export_requests", "Export requests, by receiver and outcome", m.requests.clone());
-        registry.register("tracewell_truncated_attribute_values", "Attribute values cut to the size limit", m.truncated_values.clone());
-        registry.register("tracewell_dropped_attributes", "Attributes dropped by the per-span count limit", m.dropped_attributes.clone());
+        registry.register(
+            "tracewell_received_spans",
+            "Spans received, by receiver",
+            m.received_spans.clone(),
+        );
+        registry.register(
+            "tracewell_accepted_spans",
+            "Spans made durable, by receiver",
+            m.accepted_spans.clone(),
+        );
+        registry.register(
+            "tracewell_rejected_spans",
+            "Spans rejected, by receiver and reason",
+            m.rejected_spans.clone(),
+        );
+        registry.register(
+            "tracewell_export_requests",
+            "Export requests, by receiver and outcome",
+            m.requests.clone(),
+        );
+        registry.register(
+            "tracewell_truncated_attribute_values",
+            "Attribute values cut to the size limit",
+            m.truncated_values.clone(),
+        );
+        registry.register(
+            "tracewell_dropped_attributes",
+            "Attributes dropped by the per-span count limit",
+            m.dropped_attributes.clone(),
+        );
         m
     }
 
     pub fn received(&self, receiver: &'static str, spans: u64) {
-        self.received_spans.get_or_create(&vec![("receiver", receiver.into())]).inc_by(spans);
+        self.received_spans
+            .get_or_create(&vec![("receiver", receiver.into())])
+            .inc_by(spans);
     }
 
     pub fn accepted(&self, receiver: &'static str, spans: u64) {
-        self.accepted_spans.get_or_create(&vec![("receiver", receiver.into())]).inc_by(spans);
+        self.accepted_spans
+            .get_or_create(&vec![("receiver", receiver.into())])
+            .inc_by(spans);
     }
 
     pub fn rejected(&self, receiver: &'static str, reason: &str, spans: u64) {
@@ -51,6 +79,11 @@ impl IngestMetrics {
     }
 
     pub fn request(&self, receiver: &'static str, outcome: &str) {
-        self.requests.get_or_create(&vec![("receiver", receiver.into()), ("outcome", outcome.to_owned())]).inc();
+        self.requests
+            .get_or_create(&vec![
+                ("receiver", receiver.into()),
+                ("outcome", outcome.to_owned()),
+            ])
+            .inc();
     }
 }

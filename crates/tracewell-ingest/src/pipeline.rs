@@ -66,14 +66,20 @@ pub struct Ingester(Arc<Inner>);
 
 impl std::fmt::Debug for Ingester {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ingester").field("config", &self.0.config).finish()
+        f.debug_struct("Ingester")
+            .field("config", &self.0.config)
+            .finish()
     }
 }
 
 impl Ingester {
     pub fn new(store: Store, config: IngestConfig, registry: &mut Registry) -> Self {
         let metrics = IngestMetrics::new(registry);
-        Self(Arc::new(Inner { store, config, metrics }))
+        Self(Arc::new(Inner {
+            store,
+            config,
+            metrics,
+        }))
     }
 
     pub fn config(&self) -> &IngestConfig {
@@ -116,27 +122,42 @@ impl Ingester {
         if !self.0.store.is_ready() {
             return Err(IngestError::NotReady { retry_after });
         }
-        self.0.store.check_budget(tenant).map_err(|e| IngestError::from_store(e, retry_after))?;
+        self.0
+            .store
+            .check_budget(tenant)
+            .map_err(|e| IngestError::from_store(e, retry_after))?;
         let report = sanitize(req, &self.0.config.span_limits);
         metrics.truncated_values.inc_by(report.truncated_values);
         metrics.dropped_attributes.inc_by(report.dropped_attributes);
         for (reason, count) in &report.rejected {
             metrics.rejected(name, reason.as_str(), *count);
         }
-        let mut outcome =
-            ExportOutcome { accepted: report.accepted, rejected: report.rejected_total(), message: report.message() };
+        let mut outcome = ExportOutcome {
+            accepted: report.accepted,
+            rejected: report.rejected_total(),
+            message: report.message(),
+        };
         if report.accepted > 0 {
             let request = std::mem::take(req);
-            let inserted =
-                self.0.store.append(tenant, request).await.map_err(|e| IngestError::from_store(e, retry_after))?;
+            let inserted = self
+                .0
+                .store
+                .append(tenant, request)
+                .await
+                .map_err(|e| IngestError::from_store(e, retry_after))?;
             let over = inserted.over_trace_limit as u64;
             if over > 0 {
                 metrics.rejected(name, "trace_span_limit", over);
                 outcome.accepted -= over;
                 outcome.rejected += over;
                 let limit = self.0.store.config().max_spans_per_trace;
-                let note = format!("{over} span(s) rejected: trace reached the limit of {limit} spans");
-                outcome.message = if outcome.message.is_empty() { note } else { format!("{}; {note}", outcome.message) };
+                let note =
+                    format!("{over} span(s) rejected: trace reached the limit of {limit} spans");
+                outcome.message = if outcome.message.is_empty() {
+                    note
+                } else {
+                    format!("{}; {note}", outcome.message)
+                };
             }
         }
         metrics.accepted(name, outcome.accepted);

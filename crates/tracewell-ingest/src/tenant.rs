@@ -9,11 +9,15 @@ pub const TENANT_HEADER: &str = "x-scope-orgid";
 
 /// Reads the tenant from an optional header value; absent means the default tenant. `allowed` (when not empty)
 /// lists the tenants that may write.
-pub fn tenant_from_header(value: Option<&[u8]>, allowed: &[String]) -> Result<TenantId, IngestError> {
+pub fn tenant_from_header(
+    value: Option<&[u8]>,
+    allowed: &[String],
+) -> Result<TenantId, IngestError> {
     let tenant = match value {
         None => TenantId::default_tenant(),
         Some(raw) => {
-            let text = std::str::from_utf8(raw).map_err(|_| IngestError::BadTenant("not UTF-8".into()))?;
+            let text =
+                std::str::from_utf8(raw).map_err(|_| IngestError::BadTenant("not UTF-8".into()))?;
             TenantId::new(text.trim()).map_err(|e| IngestError::BadTenant(e.to_string()))?
         }
     };

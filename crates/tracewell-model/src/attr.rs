@@ -23,7 +23,10 @@ pub struct Attribute {
 
 impl Attribute {
     pub fn new(key: impl Into<String>, value: AttrValue) -> Self {
-        Self { key: key.into(), value }
+        Self {
+            key: key.into(),
+            value,
+        }
     }
 
     pub fn str(key: impl Into<String>, value: impl Into<String>) -> Self {
@@ -55,14 +58,20 @@ impl AttrValue {
                 AttrValue::Bytes(b) => b.len(),
                 AttrValue::Array(items) => items.iter().map(AttrValue::approx_size).sum(),
                 AttrValue::Map(kvs) => attrs_size(kvs),
-                AttrValue::Bool(_) | AttrValue::Int(_) | AttrValue::Double(_) | AttrValue::Empty => 0,
+                AttrValue::Bool(_)
+                | AttrValue::Int(_)
+                | AttrValue::Double(_)
+                | AttrValue::Empty => 0,
             }
     }
 }
 
 /// Approximate size of an attribute list.
 pub(crate) fn attrs_size(attrs: &[Attribute]) -> usize {
-    attrs.iter().map(|a| a.key.len() + a.value.approx_size()).sum()
+    attrs
+        .iter()
+        .map(|a| a.key.len() + a.value.approx_size())
+        .sum()
 }
 
 /// Finds an attribute by key.

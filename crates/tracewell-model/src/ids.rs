@@ -7,7 +7,11 @@ use std::str::FromStr;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     #[error("{what} must be {hex_len} hex characters, got {got}")]
-    Length { what: &'static str, hex_len: usize, got: usize },
+    Length {
+        what: &'static str,
+        hex_len: usize,
+        got: usize,
+    },
     #[error("{what} is not hexadecimal")]
     NotHex { what: &'static str },
     #[error("{what} must not be all zeros")]
@@ -33,7 +37,11 @@ macro_rules! fixed_id {
             /// Parses case-insensitive hex of exactly `2 * LEN` characters.
             pub fn from_hex(s: &str) -> Result<Self, IdError> {
                 if s.len() != $len * 2 {
-                    return Err(IdError::Length { what: $what, hex_len: $len * 2, got: s.len() });
+                    return Err(IdError::Length {
+                        what: $what,
+                        hex_len: $len * 2,
+                        got: s.len(),
+                    });
                 }
                 let mut out = [0u8; $len];
                 hex::decode_to_slice(s, &mut out).map_err(|_| IdError::NotHex { what: $what })?;
@@ -112,7 +120,12 @@ impl TenantId {
 
     pub fn new(s: &str) -> Result<Self, IdError> {
         let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
-        if s.is_empty() || s.len() > Self::MAX_LEN || s == "." || s == ".." || !s.chars().all(ok_char) {
+        if s.is_empty()
+            || s.len() > Self::MAX_LEN
+            || s == "."
+            || s == ".."
+            || !s.chars().all(ok_char)
+        {
             return Err(IdError::Tenant(s.chars().take(80).collect()));
         }
         Ok(Self(s.to_owned()))

@@ -14,7 +14,10 @@ use opentelemetry_proto::tonic::common::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource as OtlpResource;
 use opentelemetry_proto::tonic::trace::v1 as otlp;
 
-use crate::{AttrValue, Attribute, Event, Link, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode, TraceId};
+use crate::{
+    AttrValue, Attribute, Event, Link, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode,
+    TraceId,
+};
 
 /// Limits applied to every accepted span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +31,10 @@ pub struct SpanLimits {
 
 impl Default for SpanLimits {
     fn default() -> Self {
-        Self { max_attributes: 128, max_attribute_value_bytes: 16 * 1024 }
+        Self {
+            max_attributes: 128,
+            max_attribute_value_bytes: 16 * 1024,
+        }
     }
 }
 
@@ -93,7 +99,11 @@ impl SanitizeReport {
         *self.rejected.entry(reason).or_default() += 1;
         if self.first_rejection.is_none() {
             let id = hex_or_empty(&span.span_id);
-            self.first_rejection = Some(format!("span {:?} (span id {id}): {}", span.name, reason.describe()));
+            self.first_rejection = Some(format!(
+                "span {:?} (span id {id}): {}",
+                span.name,
+                reason.describe()
+            ));
         }
     }
 }
@@ -129,7 +139,12 @@ pub fn sanitize(req: &mut ExportTraceServiceRequest, limits: &SpanLimits) -> San
     let mut report = SanitizeReport::default();
     for rs in &mut req.resource_spans {
         if let Some(resource) = &mut rs.resource {
-            limit_attrs(&mut resource.attributes, &mut resource.dropped_attributes_count, limits, &mut report);
+            limit_attrs(
+                &mut resource.attributes,
+                &mut resource.dropped_attributes_count,
+                limits,
+                &mut report,
+            );
         }
         for ss in &mut rs.scope_spans {
             ss.spans.retain_mut(|span| match check_span(span) {
@@ -151,16 +166,36 @@ pub fn sanitize(req: &mut ExportTraceServiceRequest, limits: &SpanLimits) -> San
 }
 
 fn limit_span(span: &mut otlp::Span, limits: &SpanLimits, report: &mut SanitizeReport) {
-    limit_attrs(&mut span.attributes, &mut span.dropped_attributes_count, limits, report);
+    limit_attrs(
+        &mut span.attributes,
+        &mut span.dropped_attributes_count,
+        limits,
+        report,
+    );
     for event in &mut span.events {
-        limit_attrs(&mut event.attributes, &mut event.dropped_attributes_count, limits, report);
+        limit_attrs(
+            &mut event.attributes,
+            &mut event.dropped_attributes_count,
+            limits,
+            report,
+        );
     }
     for link in &mut span.links {
-        limit_attrs(&mut link.attributes, &mut link.dropped_attributes_count, limits, report);
+        limit_attrs(
+            &mut link.attributes,
+            &mut link.dropped_attributes_count,
+            limits,
+            report,
+        );
     }
 }
 
-fn limit_attrs(attrs: &mut Vec<KeyValue>, dropped: &mut u32, limits: &SpanLimits, report: &mut SanitizeReport) {
+fn limit_attrs(
+    attrs: &mut Vec<KeyValue>,
+    dropped: &mut u32,
+    limits: &SpanLimits,
+    report: &mut SanitizeReport,
+) {
     if attrs.len() > limits.max_attributes {
         let extra = attrs.len() - limits.max_attributes;
         attrs.truncate(limits.max_attributes);
@@ -207,7 +242,12 @@ fn truncate_value(value: &mut AnyValue, max: usize, report: &mut SanitizeReport)
 /// Converts a (sanitized) request into model spans, moving strings out of it. Spans that fail validation are
 /// skipped, so an unsanitized request never produces invalid rows.
 pub fn into_spans(req: ExportTraceServiceRequest) -> Vec<Span> {
-    let count = req.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len()).sum();
+    let count = req
+        .resource_spans
+        .iter()
+        .flat_map(|rs| &rs.scope_spans)
+        .map(|ss| ss.spans.len())
+        .sum();
     let mut out = Vec::with_capacity(count);
     for rs in req.resource_spans {
         let resource = Arc::new(resource_from_otlp(rs.resource, rs.schema_url));
@@ -225,12 +265,20 @@ pub fn into_spans(req: ExportTraceServiceRequest) -> Vec<Span> {
 
 /// Number of spans in a request.
 pub fn span_count(req: &ExportTraceServiceRequest) -> usize {
-    req.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len()).sum()
+    req.resource_spans
+        .iter()
+        .flat_map(|rs| &rs.scope_spans)
+        .map(|ss| ss.spans.len())
+        .sum()
 }
 
 fn resource_from_otlp(resource: Option<OtlpResource>, schema_url: String) -> Resource {
     let resource = resource.unwrap_or_default();
-    Resource::new(attrs_from_otlp(resource.attributes), resource.dropped_attributes_count, schema_url)
+    Resource::new(
+        attrs_from_otlp(resource.attributes),
+        resource.dropped_attributes_count,
+        schema_url,
+    )
 }
 
 fn scope_from_otlp(scope: Option<InstrumentationScope>, schema_url: String) -> Scope {
@@ -262,7 +310,10 @@ fn span_from_otlp(span: otlp::Span, resource: &Arc<Resource>, scope: &Arc<Scope>
         dropped_events_count: span.dropped_events_count,
         links: span.links.into_iter().map(link_from_otlp).collect(),
         dropped_links_count: span.dropped_links_count,
-        status: Status { code: StatusCode::from_i32(status.code), message: status.message },
+        status: Status {
+            code: StatusCode::from_i32(status.code),
+            message: status.message,
+        },
         resource: Arc::clone(resource),
         scope: Arc::clone(scope),
     }
@@ -290,7 +341,13 @@ fn link_from_otlp(l: otlp::span::Link) -> Link {
 
 /// Converts OTLP key/values into model attributes.
 pub fn attrs_from_otlp(attrs: Vec<KeyValue>) -> Vec<Attribute> {
-    attrs.into_iter().map(|kv| Attribute { key: kv.key, value: value_from_otlp(kv.value) }).collect()
+    attrs
+        .into_iter()
+        .map(|kv| Attribute {
+            key: kv.key,
+            value: value_from_otlp(kv.value),
+        })
+        .collect()
 }
 
 /// Converts an OTLP value into a model value.
@@ -302,9 +359,12 @@ pub fn value_from_otlp(value: Option<AnyValue>) -> AttrValue {
         Some(any_value::Value::IntValue(i)) => AttrValue::Int(i),
         Some(any_value::Value::DoubleValue(d)) => AttrValue::Double(d),
         Some(any_value::Value::BytesValue(b)) => AttrValue::Bytes(b),
-        Some(any_value::Value::ArrayValue(a)) => {
-            AttrValue::Array(a.values.into_iter().map(|v| value_from_otlp(Some(v))).collect())
-        }
+        Some(any_value::Value::ArrayValue(a)) => AttrValue::Array(
+            a.values
+                .into_iter()
+                .map(|v| value_from_otlp(Some(v)))
+                .collect(),
+        ),
         Some(any_value::Value::KvlistValue(l)) => AttrValue::Map(attrs_from_otlp(l.values)),
         // String-table references only have meaning inside OTLP profiles, which carry the table; a trace has none.
         Some(any_value::Value::StringValueStrindex(_)) => AttrValue::Empty,
@@ -313,7 +373,14 @@ pub fn value_from_otlp(value: Option<AnyValue>) -> AttrValue {
 
 /// Converts model attributes into OTLP key/values.
 pub fn attrs_to_otlp(attrs: &[Attribute]) -> Vec<KeyValue> {
-    attrs.iter().map(|a| KeyValue { key: a.key.clone(), value: Some(value_to_otlp(&a.value)), key_strindex: 0 }).collect()
+    attrs
+        .iter()
+        .map(|a| KeyValue {
+            key: a.key.clone(),
+            value: Some(value_to_otlp(&a.value)),
+            key_strindex: 0,
+        })
+        .collect()
 }
 
 /// Converts a model value into an OTLP value.
@@ -325,10 +392,12 @@ pub fn value_to_otlp(value: &AttrValue) -> AnyValue {
         AttrValue::Int(i) => Some(any_value::Value::IntValue(*i)),
         AttrValue::Double(d) => Some(any_value::Value::DoubleValue(*d)),
         AttrValue::Bytes(b) => Some(any_value::Value::BytesValue(b.clone())),
-        AttrValue::Array(items) => {
-            Some(any_value::Value::ArrayValue(ArrayValue { values: items.iter().map(value_to_otlp).collect() }))
-        }
-        AttrValue::Map(kvs) => Some(any_value::Value::KvlistValue(KeyValueList { values: attrs_to_otlp(kvs) })),
+        AttrValue::Array(items) => Some(any_value::Value::ArrayValue(ArrayValue {
+            values: items.iter().map(value_to_otlp).collect(),
+        })),
+        AttrValue::Map(kvs) => Some(any_value::Value::KvlistValue(KeyValueList {
+            values: attrs_to_otlp(kvs),
+        })),
     };
     AnyValue { value: v }
 }
@@ -336,7 +405,8 @@ pub fn value_to_otlp(value: &AttrValue) -> AnyValue {
 /// Groups model spans back into OTLP `ResourceSpans`: one per distinct resource, one `ScopeSpans` per distinct
 /// scope within it, preserving span order within each group.
 pub fn to_resource_spans(spans: &[Span]) -> Vec<otlp::ResourceSpans> {
-    let mut groups: Vec<(&Resource, Vec<(&Scope, Vec<otlp::Span>)>)> = Vec::new();
+    type ScopeGroup<'a> = (&'a Scope, Vec<otlp::Span>);
+    let mut groups: Vec<(&Resource, Vec<ScopeGroup>)> = Vec::new();
     for span in spans {
         let gi = match groups.iter().position(|(r, _)| **r == *span.resource) {
             Some(i) => i,
@@ -387,7 +457,10 @@ pub fn span_to_otlp(span: &Span) -> otlp::Span {
         trace_id: span.trace_id.0.to_vec(),
         span_id: span.span_id.0.to_vec(),
         trace_state: span.trace_state.clone(),
-        parent_span_id: span.parent_span_id.map(|p| p.0.to_vec()).unwrap_or_default(),
+        parent_span_id: span
+            .parent_span_id
+            .map(|p| p.0.to_vec())
+            .unwrap_or_default(),
         flags: span.flags,
         name: span.name.clone(),
         kind: span.kind as i32,
@@ -421,8 +494,30 @@ pub fn span_to_otlp(span: &Span) -> otlp::Span {
         dropped_links_count: span.dropped_links_count,
         status: match (span.status.code, span.status.message.is_empty()) {
             (StatusCode::Unset, true) => None,
-            _ => Some(otlp::Status { message: span.status.message.clone(), code: span.status.code as i32 }),
+            _ => Some(otlp::Status {
+                message: span.status.message.clone(),
+                code: span.status.code as i32,
+            }),
         },
+    }
+}
+
+/// Serializes an OTLP message as OTLP/JSON. The generated serializers write `null` for absent messages, which
+/// OTLP/JSON omits; nulls are removed here.
+pub fn to_json<T: serde::Serialize>(message: &T) -> serde_json::Value {
+    let mut value = serde_json::to_value(message).unwrap_or(serde_json::Value::Null);
+    strip_nulls(&mut value);
+    value
+}
+
+fn strip_nulls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
     }
 }
 

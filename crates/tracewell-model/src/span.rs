@@ -82,13 +82,22 @@ pub struct Resource {
 
 impl Resource {
     /// Builds a resource, deriving the service name from its attributes.
-    pub fn new(attributes: Vec<Attribute>, dropped_attributes_count: u32, schema_url: String) -> Self {
+    pub fn new(
+        attributes: Vec<Attribute>,
+        dropped_attributes_count: u32,
+        schema_url: String,
+    ) -> Self {
         let service_name = find(&attributes, "service.name")
             .and_then(|v| v.as_str())
             .filter(|s| !s.is_empty())
             .unwrap_or(crate::UNKNOWN_SERVICE)
             .to_owned();
-        Self { service_name, attributes, dropped_attributes_count, schema_url }
+        Self {
+            service_name,
+            attributes,
+            dropped_attributes_count,
+            schema_url,
+        }
     }
 }
 
@@ -159,8 +168,16 @@ impl Span {
     /// Approximate memory held by this span, excluding the shared resource and scope. Used for head-block
     /// budgets, so it errs on the high side.
     pub fn approx_size(&self) -> usize {
-        let events: usize = self.events.iter().map(|e| 48 + e.name.len() + attrs_size(&e.attributes)).sum();
-        let links: usize = self.links.iter().map(|l| 64 + l.trace_state.len() + attrs_size(&l.attributes)).sum();
+        let events: usize = self
+            .events
+            .iter()
+            .map(|e| 48 + e.name.len() + attrs_size(&e.attributes))
+            .sum();
+        let links: usize = self
+            .links
+            .iter()
+            .map(|l| 64 + l.trace_state.len() + attrs_size(&l.attributes))
+            .sum();
         std::mem::size_of::<Span>()
             + self.trace_state.len()
             + self.name.len()

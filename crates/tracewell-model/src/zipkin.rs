@@ -1154,7 +1154,7 @@ mod tests {
             ("an empty body", String::new(), Expected::Json("EOF")),
             ("truncated JSON", r#"[{"traceId":"0562809467078eab""#.into(), Expected::Json("EOF")),
             ("trailing garbage", "[] []".into(), Expected::Json("trailing characters")),
-            ("invalid UTF-8 inside a string", "[{\"name\":\"\u{0}\"}]".into(), Expected::Json("control character")),
+            ("a raw control character inside a string", "[{\"name\":\"\u{0}\"}]".into(), Expected::Json("control character")),
             (
                 "bad hex in the trace id",
                 r#"[{"traceId":"0562809467078eag","id":"0562809467078eab"}]"#.into(),
@@ -1637,7 +1637,9 @@ mod tests {
     #[test]
     fn no_prefix_or_byte_corruption_of_a_fixture_panics() {
         for (name, fixture) in FIXTURES {
-            for end in 0..fixture.len() {
+            // Every third prefix keeps this quick in debug builds while still
+            // cutting inside every kind of token.
+            for end in (0..fixture.len()).step_by(3) {
                 // Must return, Ok or Err, without panicking.
                 let _ = decode_zipkin_json(&fixture[..end]);
             }

@@ -40,17 +40,24 @@ impl BlockMeta {
     }
 
     pub fn data_path(&self) -> Path {
-        Path::from(format!("{}/{}/{}/data.parquet", self.tenant, self.format, self.id))
+        Path::from(format!(
+            "{}/{}/{}/data.parquet",
+            self.tenant, self.format, self.id
+        ))
     }
 
     pub fn meta_path(&self) -> Path {
-        Path::from(format!("{}/{}/{}/meta.json", self.tenant, self.format, self.id))
+        Path::from(format!(
+            "{}/{}/{}/meta.json",
+            self.tenant, self.format, self.id
+        ))
     }
 
     /// Whether the block's trace-id range can contain `id`.
     pub fn may_contain(&self, id: &TraceId) -> bool {
         let hex = id.to_hex();
-        self.stats.min_trace_id.as_str() <= hex.as_str() && hex.as_str() <= self.stats.max_trace_id.as_str()
+        self.stats.min_trace_id.as_str() <= hex.as_str()
+            && hex.as_str() <= self.stats.max_trace_id.as_str()
     }
 }
 
@@ -67,7 +74,7 @@ impl Catalog {
 
     pub fn add(&mut self, meta: BlockMeta) {
         self.blocks.push(Arc::new(meta));
-        self.blocks.sort_by(|a, b| a.stats.min_start_unix_nano.cmp(&b.stats.min_start_unix_nano));
+        self.blocks.sort_by_key(|b| b.stats.min_start_unix_nano);
     }
 
     pub fn remove(&mut self, ids: &[String]) {
@@ -85,16 +92,27 @@ impl Catalog {
 
 /// Writes `meta.json`.
 pub async fn write_meta(store: &Arc<dyn ObjectStore>, meta: &BlockMeta) -> Result<()> {
-    let json = serde_json::to_vec_pretty(meta).map_err(|e| crate::StoreError::Internal(e.to_string()))?;
+    let json =
+        serde_json::to_vec_pretty(meta).map_err(|e| crate::StoreError::Internal(e.to_string()))?;
     store.put(&meta.meta_path(), PutPayload::from(json)).await?;
     Ok(())
 }
 
 /// Rewrites `<tenant>/index.json` from the catalog.
-pub async fn write_index(store: &Arc<dyn ObjectStore>, tenant: &TenantId, catalog: &Catalog) -> Result<()> {
+pub async fn write_index(
+    store: &Arc<dyn ObjectStore>,
+    tenant: &TenantId,
+    catalog: &Catalog,
+) -> Result<()> {
     let metas: Vec<&BlockMeta> = catalog.blocks.iter().map(|b| b.as_ref()).collect();
-    let json = serde_json::to_vec_pretty(&metas).map_err(|e| crate::StoreError::Internal(e.to_string()))?;
-    store.put(&Path::from(format!("{}/index.json", tenant.as_str())), PutPayload::from(json)).await?;
+    let json = serde_json::to_vec_pretty(&metas)
+        .map_err(|e| crate::StoreError::Internal(e.to_string()))?;
+    store
+        .put(
+            &Path::from(format!("{}/index.json", tenant.as_str())),
+            PutPayload::from(json),
+        )
+        .await?;
     Ok(())
 }
 
@@ -114,7 +132,10 @@ pub async fn load(store: &Arc<dyn ObjectStore>, tenant: &TenantId) -> Result<Cat
     let prefix = Path::from(format!("{}/{}", tenant.as_str(), FORMAT_VERSION));
     let objects: Vec<_> = store.list(Some(&prefix)).try_collect().await?;
     let mut metas = Vec::new();
-    for object in objects.iter().filter(|o| o.location.filename() == Some("meta.json")) {
+    for object in objects
+        .iter()
+        .filter(|o| o.location.filename() == Some("meta.json"))
+    {
         match read_meta(store, &object.location).await {
             Ok(meta) => metas.push(meta),
             Err(reason) => {
@@ -122,7 +143,10 @@ pub async fn load(store: &Arc<dyn ObjectStore>, tenant: &TenantId) -> Result<Cat
             }
         }
     }
-    let replaced: Vec<String> = metas.iter().flat_map(|m| m.compacted_from.iter().cloned()).collect();
+    let replaced: Vec<String> = metas
+        .iter()
+        .flat_map(|m| m.compacted_from.iter().cloned())
+        .collect();
     let mut catalog = Catalog::default();
     for meta in metas {
         if replaced.contains(&meta.id) {
@@ -135,8 +159,17 @@ pub async fn load(store: &Arc<dyn ObjectStore>, tenant: &TenantId) -> Result<Cat
     Ok(catalog)
 }
 
-async fn read_meta(store: &Arc<dyn ObjectStore>, path: &Path) -> std::result::Result<BlockMeta, String> {
-    let bytes = store.get(path).await.map_err(|e| e.to_string())?.bytes().await.map_err(|e| e.to_string())?;
+async fn read_meta(
+    store: &Arc<dyn ObjectStore>,
+    path: &Path,
+) -> std::result::Result<BlockMeta, String> {
+    let bytes = store
+        .get(path)
+        .await
+        .map_err(|e| e.to_string())?
+        .bytes()
+        .await
+        .map_err(|e| e.to_string())?;
     serde_json::from_slice(&bytes).map_err(|e| e.to_string())
 }
 
@@ -146,7 +179,9 @@ pub async fn delete_block(store: &Arc<dyn ObjectStore>, meta: &BlockMeta) {
     for path in [meta.meta_path(), meta.data_path()] {
         match store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-            Err(error) => tracing::warn!(block = %meta.id, path = %path, %error, "could not delete block file"),
+            Err(error) => {
+                tracing::warn!(block = %meta.id, path = %path, %error, "could not delete block file")
+            }
         }
     }
 }

@@ -30,9 +30,15 @@ impl Store {
         for group in groups {
             let started = Instant::now();
             let outcome = self.merge_blocks(tenant, &group).await;
-            let labels: Labels = vec![("outcome", if outcome.is_ok() { "ok" } else { "error" }.into())];
+            let labels: Labels = vec![(
+                "outcome",
+                if outcome.is_ok() { "ok" } else { "error" }.into(),
+            )];
             self.0.metrics.compactions.get_or_create(&labels).inc();
-            self.0.metrics.compaction_seconds.observe(started.elapsed().as_secs_f64());
+            self.0
+                .metrics
+                .compaction_seconds
+                .observe(started.elapsed().as_secs_f64());
             outcome?;
             merges += 1;
         }
@@ -46,7 +52,10 @@ impl Store {
         let mut windows: BTreeMap<u64, Vec<Arc<BlockMeta>>> = BTreeMap::new();
         for meta in tenant.catalog.lock().blocks() {
             if meta.size_bytes < config.compaction_target_bytes {
-                windows.entry(meta.stats.min_start_unix_nano / window).or_default().push(Arc::clone(meta));
+                windows
+                    .entry(meta.stats.min_start_unix_nano / window)
+                    .or_default()
+                    .push(Arc::clone(meta));
             }
         }
         windows
@@ -91,5 +100,8 @@ impl Store {
 /// Keeps the first occurrence of each (trace id, span id).
 pub(crate) fn dedupe(spans: Vec<Span>) -> Vec<Span> {
     let mut seen: HashSet<(TraceId, SpanId)> = HashSet::with_capacity(spans.len());
-    spans.into_iter().filter(|s| seen.insert((s.trace_id, s.span_id))).collect()
+    spans
+        .into_iter()
+        .filter(|s| seen.insert((s.trace_id, s.span_id)))
+        .collect()
 }

@@ -18,9 +18,15 @@ pub enum StoreError {
     #[error("block {block}: {reason}")]
     CorruptBlock { block: String, reason: String },
     #[error("head block of tenant {tenant} is over its memory budget ({used} of {budget} bytes); retry later")]
-    Overloaded { tenant: TenantId, used: usize, budget: usize },
+    Overloaded {
+        tenant: TenantId,
+        used: usize,
+        budget: usize,
+    },
     #[error("store is still replaying its write-ahead log; retry shortly")]
     NotReady,
+    #[error("data directory {0} is in use by another tracewell process")]
+    DataDirInUse(String),
     #[error("store is shutting down")]
     ShuttingDown,
     #[error("internal: {0}")]

@@ -17,7 +17,10 @@ use crate::store::Store;
 use crate::tenant::Tenant;
 
 pub(crate) fn now_unix_nano() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 impl Store {
@@ -57,7 +60,10 @@ impl Store {
             head.wait_idle().await;
             let started = Instant::now();
             let outcome = self.flush_head(tenant, &head).await;
-            let labels: Labels = vec![("outcome", if outcome.is_ok() { "ok" } else { "error" }.into())];
+            let labels: Labels = vec![(
+                "outcome",
+                if outcome.is_ok() { "ok" } else { "error" }.into(),
+            )];
             self.0.metrics.flushes.get_or_create(&labels).inc();
             outcome?;
             tenant.finish_flush(&head);
@@ -65,7 +71,10 @@ impl Store {
             tenant.wal.remove_through(sealed_segment)?;
             self.publish_head_metrics(tenant);
             self.publish_catalog_metrics(tenant);
-            self.0.metrics.flush_seconds.observe(started.elapsed().as_secs_f64());
+            self.0
+                .metrics
+                .flush_seconds
+                .observe(started.elapsed().as_secs_f64());
         }
         Ok(())
     }

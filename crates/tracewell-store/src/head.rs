@@ -37,7 +37,11 @@ pub struct Inserted {
 
 impl Head {
     pub fn new() -> Self {
-        Self { data: RwLock::new(HeadData::default()), inflight: AtomicUsize::new(0), idle: Notify::new() }
+        Self {
+            data: RwLock::new(HeadData::default()),
+            inflight: AtomicUsize::new(0),
+            idle: Notify::new(),
+        }
     }
 
     /// Inserts spans, keeping at most `max_spans_per_trace` per trace.
@@ -63,7 +67,12 @@ impl Head {
 
     /// The spans of one trace held here.
     pub fn trace(&self, trace_id: &TraceId) -> Vec<Span> {
-        self.data.read().traces.get(trace_id).cloned().unwrap_or_default()
+        self.data
+            .read()
+            .traces
+            .get(trace_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Copies every span (for a flush; the head stays readable until its block is in the catalog).
@@ -129,7 +138,11 @@ mod tests {
     use tracewell_model::SpanId;
 
     fn span(trace: u8, id: u8) -> Span {
-        Span { trace_id: TraceId([trace; 16]), span_id: SpanId([id; 8]), ..Default::default() }
+        Span {
+            trace_id: TraceId([trace; 16]),
+            span_id: SpanId([id; 8]),
+            ..Default::default()
+        }
     }
 
     #[test]

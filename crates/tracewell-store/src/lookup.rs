@@ -22,12 +22,27 @@ impl Store {
         let Some(tenant) = self.tenant_if_exists(tenant) else {
             return Ok(TraceLookup::default());
         };
-        let mut spans: Vec<Span> = tenant.heads().iter().flat_map(|h| h.trace(&trace_id)).collect();
-        let candidates: Vec<_> =
-            tenant.catalog.lock().blocks().iter().filter(|b| b.may_contain(&trace_id)).cloned().collect();
+        let mut spans: Vec<Span> = tenant
+            .heads()
+            .iter()
+            .flat_map(|h| h.trace(&trace_id))
+            .collect();
+        let candidates: Vec<_> = tenant
+            .catalog
+            .lock()
+            .blocks()
+            .iter()
+            .filter(|b| b.may_contain(&trace_id))
+            .cloned()
+            .collect();
         let reads = candidates.iter().map(|meta| {
             let objects = Arc::clone(&self.0.objects);
-            async move { (meta, block::read_trace(objects, &meta.data_path(), trace_id).await) }
+            async move {
+                (
+                    meta,
+                    block::read_trace(objects, &meta.data_path(), trace_id).await,
+                )
+            }
         });
         let mut unreadable_blocks = Vec::new();
         for (meta, result) in futures::future::join_all(reads).await {
@@ -42,7 +57,10 @@ impl Store {
             }
         }
         let mut spans = dedupe(spans);
-        spans.sort_by(|a, b| (a.start_unix_nano, a.span_id).cmp(&(b.start_unix_nano, b.span_id)));
-        Ok(TraceLookup { spans, unreadable_blocks })
+        spans.sort_by_key(|s| (s.start_unix_nano, s.span_id));
+        Ok(TraceLookup {
+            spans,
+            unreadable_blocks,
+        })
     }
 }

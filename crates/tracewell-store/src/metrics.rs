@@ -60,24 +60,92 @@ impl StoreMetrics {
             wal_truncations: Counter::default(),
         };
         let r = registry;
-        r.register("tracewell_head_bytes", "Approximate bytes held by a tenant's head block", m.head_bytes.clone());
-        r.register("tracewell_head_spans", "Spans held by a tenant's head block", m.head_spans.clone());
-        r.register("tracewell_head_bytes_all", "Bytes held by all head blocks (the memory budget applies to this)", m.head_bytes_total.clone());
-        r.register("tracewell_wal_fsync_duration_seconds", "Latency of one WAL write+fsync group", m.wal_fsync_seconds.clone());
-        r.register("tracewell_wal_group_records", "Records made durable by one fsync (group commit)", m.wal_group_records.clone());
-        r.register("tracewell_wal_disk_bytes", "Bytes in a tenant's WAL segments", m.wal_disk_bytes.clone());
+        r.register(
+            "tracewell_head_bytes",
+            "Approximate bytes held by a tenant's head block",
+            m.head_bytes.clone(),
+        );
+        r.register(
+            "tracewell_head_spans",
+            "Spans held by a tenant's head block",
+            m.head_spans.clone(),
+        );
+        r.register(
+            "tracewell_head_bytes_all",
+            "Bytes held by all head blocks (the memory budget applies to this)",
+            m.head_bytes_total.clone(),
+        );
+        r.register(
+            "tracewell_wal_fsync_duration_seconds",
+            "Latency of one WAL write+fsync group",
+            m.wal_fsync_seconds.clone(),
+        );
+        r.register(
+            "tracewell_wal_group_records",
+            "Records made durable by one fsync (group commit)",
+            m.wal_group_records.clone(),
+        );
+        r.register(
+            "tracewell_wal_disk_bytes",
+            "Bytes in a tenant's WAL segments",
+            m.wal_disk_bytes.clone(),
+        );
         r.register("tracewell_blocks", "Blocks per tenant", m.blocks.clone());
-        r.register("tracewell_block_bytes", "Bytes of Parquet blocks per tenant", m.block_bytes.clone());
-        r.register("tracewell_flush_duration_seconds", "Duration of a head-block flush", m.flush_seconds.clone());
-        r.register("tracewell_flushes", "Head-block flushes by outcome", m.flushes.clone());
-        r.register("tracewell_compaction_duration_seconds", "Duration of one compaction", m.compaction_seconds.clone());
-        r.register("tracewell_compactions", "Compactions by outcome", m.compactions.clone());
-        r.register("tracewell_compaction_duplicate_spans_dropped", "Duplicate spans dropped by compaction", m.compaction_duplicates_dropped.clone());
-        r.register("tracewell_retention_deleted_blocks", "Blocks deleted by retention, by reason", m.retention_deleted_blocks.clone());
-        r.register("tracewell_spans_over_trace_limit", "Spans rejected because their trace reached the per-trace limit", m.spans_over_trace_limit.clone());
-        r.register("tracewell_block_read_errors", "Block reads that failed (corrupt or missing files)", m.block_read_errors.clone());
-        r.register("tracewell_wal_replayed_spans", "Spans recovered from the WAL at start", m.wal_replayed_spans.clone());
-        r.register("tracewell_wal_truncations", "Torn or corrupt WAL tails cut at start", m.wal_truncations.clone());
+        r.register(
+            "tracewell_block_bytes",
+            "Bytes of Parquet blocks per tenant",
+            m.block_bytes.clone(),
+        );
+        r.register(
+            "tracewell_flush_duration_seconds",
+            "Duration of a head-block flush",
+            m.flush_seconds.clone(),
+        );
+        r.register(
+            "tracewell_flushes",
+            "Head-block flushes by outcome",
+            m.flushes.clone(),
+        );
+        r.register(
+            "tracewell_compaction_duration_seconds",
+            "Duration of one compaction",
+            m.compaction_seconds.clone(),
+        );
+        r.register(
+            "tracewell_compactions",
+            "Compactions by outcome",
+            m.compactions.clone(),
+        );
+        r.register(
+            "tracewell_compaction_duplicate_spans_dropped",
+            "Duplicate spans dropped by compaction",
+            m.compaction_duplicates_dropped.clone(),
+        );
+        r.register(
+            "tracewell_retention_deleted_blocks",
+            "Blocks deleted by retention, by reason",
+            m.retention_deleted_blocks.clone(),
+        );
+        r.register(
+            "tracewell_spans_over_trace_limit",
+            "Spans rejected because their trace reached the per-trace limit",
+            m.spans_over_trace_limit.clone(),
+        );
+        r.register(
+            "tracewell_block_read_errors",
+            "Block reads that failed (corrupt or missing files)",
+            m.block_read_errors.clone(),
+        );
+        r.register(
+            "tracewell_wal_replayed_spans",
+            "Spans recovered from the WAL at start",
+            m.wal_replayed_spans.clone(),
+        );
+        r.register(
+            "tracewell_wal_truncations",
+            "Torn or corrupt WAL tails cut at start",
+            m.wal_truncations.clone(),
+        );
         m
     }
 }

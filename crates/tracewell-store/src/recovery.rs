@@ -36,7 +36,9 @@ impl Store {
                 Ok(tenant) if entry.file_type()?.is_dir() => {
                     self.open_tenant(&tenant, Catalog::default())?;
                 }
-                _ => tracing::warn!(path = %entry.path().display(), "ignoring unexpected entry in wal directory"),
+                _ => {
+                    tracing::warn!(path = %entry.path().display(), "ignoring unexpected entry in wal directory")
+                }
             }
         }
         for tenant in self.all_tenants() {
@@ -71,6 +73,15 @@ pub(crate) fn replay_into(store: &Store, tenant: &Arc<Tenant>, replay: Replay) {
         }
     }
     metrics.wal_replayed_spans.inc_by(spans_total as u64);
+    if head.is_empty() {
+        // Nothing to flush, so no flush would ever drop these segments.
+        let sealed: Vec<_> = tenant.wal.sealed_segments();
+        if let Some(last) = sealed.last() {
+            if let Err(error) = tenant.wal.remove_through(*last) {
+                tracing::warn!(tenant = %tenant.id, %error, "could not remove replayed wal segments");
+            }
+        }
+    }
     if spans_total > 0 {
         tracing::info!(tenant = %tenant.id, spans = spans_total, "replayed wal into head block");
     }

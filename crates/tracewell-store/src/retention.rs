@@ -18,13 +18,21 @@ impl Store {
             return 0;
         }
         {
-            let ids: Vec<String> = expired.iter().chain(&oversize).map(|m| m.id.clone()).collect();
+            let ids: Vec<String> = expired
+                .iter()
+                .chain(&oversize)
+                .map(|m| m.id.clone())
+                .collect();
             tenant.catalog.lock().remove(&ids);
         }
         self.persist_catalog(tenant).await;
         for (reason, victims) in [("age", &expired), ("size", &oversize)] {
             let labels: Labels = vec![("reason", reason.into())];
-            self.0.metrics.retention_deleted_blocks.get_or_create(&labels).inc_by(victims.len() as u64);
+            self.0
+                .metrics
+                .retention_deleted_blocks
+                .get_or_create(&labels)
+                .inc_by(victims.len() as u64);
             for meta in victims {
                 tracing::info!(tenant = %tenant.id, block = %meta.id, reason, "retention deleted block");
                 catalog::delete_block(&self.0.objects, meta).await;
@@ -37,8 +45,9 @@ impl Store {
         let config = &self.0.config;
         let cutoff = now_unix_nano().saturating_sub(config.retention.as_nanos() as u64);
         let mut blocks = tenant.catalog.lock().blocks().to_vec();
-        let (expired, mut kept): (Vec<_>, Vec<_>) =
-            blocks.drain(..).partition(|m| m.stats.max_end_unix_nano < cutoff);
+        let (expired, mut kept): (Vec<_>, Vec<_>) = blocks
+            .drain(..)
+            .partition(|m| m.stats.max_end_unix_nano < cutoff);
         let mut oversize = Vec::new();
         if config.retention_max_bytes > 0 {
             kept.sort_by_key(|m| m.stats.max_end_unix_nano);

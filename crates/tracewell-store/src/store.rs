@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use object_store::local::LocalFileSystem;
 use object_store::ObjectStore;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use parking_lot::RwLock;
 use prometheus_client::registry::Registry;
 use tokio::sync::{watch, Notify};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tracewell_model::{Span, TenantId};
 use tracewell_wal::{Wal, WalConfig};
 
@@ -31,6 +31,25 @@ pub(crate) struct Inner {
     pub head_bytes: AtomicUsize,
     ready: AtomicBool,
     pub flush_wanted: Notify,
+    /// Held for the store's lifetime: one process per data directory.
+    _lock: std::fs::File,
+}
+
+/// Takes an exclusive lock on `<data_dir>/LOCK`, so two servers never share a WAL.
+fn lock_data_dir(data_dir: &std::path::Path) -> Result<std::fs::File> {
+    let path = data_dir.join("LOCK");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(StoreError::DataDirInUse(data_dir.display().to_string()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+    }
 }
 
 /// Handle to the store; cheap to clone.
@@ -39,7 +58,9 @@ pub struct Store(pub(crate) Arc<Inner>);
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("data_dir", &self.0.config.data_dir).finish()
+        f.debug_struct("Store")
+            .field("data_dir", &self.0.config.data_dir)
+            .finish()
     }
 }
 
@@ -48,8 +69,10 @@ impl Store {
     /// call [`Store::recover`] before accepting writes.
     pub fn open(config: StoreConfig, registry: &mut Registry) -> Result<Self> {
         std::fs::create_dir_all(config.wal_dir())?;
+        let lock = lock_data_dir(&config.data_dir)?;
         std::fs::create_dir_all(config.blocks_dir())?;
-        let objects: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(config.blocks_dir())?);
+        let objects: Arc<dyn ObjectStore> =
+            Arc::new(LocalFileSystem::new_with_prefix(config.blocks_dir())?);
         let metrics = StoreMetrics::new(registry);
         Ok(Self(Arc::new(Inner {
             config,
@@ -59,6 +82,7 @@ impl Store {
             head_bytes: AtomicUsize::new(0),
             ready: AtomicBool::new(false),
             flush_wanted: Notify::new(),
+            _lock: lock,
         })))
     }
 
@@ -92,12 +116,16 @@ impl Store {
 
     /// Blocks of a tenant, oldest first.
     pub fn blocks(&self, tenant: &TenantId) -> Vec<Arc<BlockMeta>> {
-        self.tenant_if_exists(tenant).map(|t| t.catalog.lock().blocks().to_vec()).unwrap_or_default()
+        self.tenant_if_exists(tenant)
+            .map(|t| t.catalog.lock().blocks().to_vec())
+            .unwrap_or_default()
     }
 
     /// Spans in a tenant's head blocks.
     pub fn head_spans(&self, tenant: &TenantId) -> usize {
-        self.tenant_if_exists(tenant).map(|t| t.heads().iter().map(|h| h.span_count()).sum()).unwrap_or(0)
+        self.tenant_if_exists(tenant)
+            .map(|t| t.heads().iter().map(|h| h.span_count()).sum())
+            .unwrap_or(0)
     }
 
     /// Opens a tenant's WAL (replaying it into a fresh head) and registers the tenant, unless it exists.
@@ -136,14 +164,22 @@ impl Store {
         let budget = self.0.config.memory_budget_bytes;
         if used >= budget {
             self.0.flush_wanted.notify_one();
-            return Err(StoreError::Overloaded { tenant: tenant.clone(), used, budget });
+            return Err(StoreError::Overloaded {
+                tenant: tenant.clone(),
+                used,
+                budget,
+            });
         }
         Ok(())
     }
 
     /// Makes a sanitized export request durable and visible: appends it to the tenant's WAL, waits for the
     /// fsync, then inserts its spans into the head block. Returning `Ok` means the spans survive a crash.
-    pub async fn append(&self, tenant_id: &TenantId, req: ExportTraceServiceRequest) -> Result<Inserted> {
+    pub async fn append(
+        &self,
+        tenant_id: &TenantId,
+        req: ExportTraceServiceRequest,
+    ) -> Result<Inserted> {
         if !self.is_ready() {
             return Err(StoreError::NotReady);
         }
@@ -161,10 +197,20 @@ impl Store {
         Ok(inserted)
     }
 
-    pub(crate) fn insert(&self, tenant: &Tenant, head: &crate::head::Head, spans: Vec<Span>) -> Inserted {
+    pub(crate) fn insert(
+        &self,
+        tenant: &Tenant,
+        head: &crate::head::Head,
+        spans: Vec<Span>,
+    ) -> Inserted {
         let inserted = head.insert(spans, self.0.config.max_spans_per_trace);
-        self.0.head_bytes.fetch_add(inserted.bytes, Ordering::Relaxed);
-        self.0.metrics.spans_over_trace_limit.inc_by(inserted.over_trace_limit as u64);
+        self.0
+            .head_bytes
+            .fetch_add(inserted.bytes, Ordering::Relaxed);
+        self.0
+            .metrics
+            .spans_over_trace_limit
+            .inc_by(inserted.over_trace_limit as u64);
         self.publish_head_metrics(tenant);
         inserted
     }
@@ -173,9 +219,14 @@ impl Store {
         let heads = tenant.heads();
         let labels = tenant_label(tenant.id.as_str());
         let m = &self.0.metrics;
-        m.head_bytes.get_or_create(&labels).set(heads.iter().map(|h| h.bytes() as i64).sum());
-        m.head_spans.get_or_create(&labels).set(heads.iter().map(|h| h.span_count() as i64).sum());
-        m.head_bytes_total.set(self.0.head_bytes.load(Ordering::Relaxed) as i64);
+        m.head_bytes
+            .get_or_create(&labels)
+            .set(heads.iter().map(|h| h.bytes() as i64).sum());
+        m.head_spans
+            .get_or_create(&labels)
+            .set(heads.iter().map(|h| h.span_count() as i64).sum());
+        m.head_bytes_total
+            .set(self.0.head_bytes.load(Ordering::Relaxed) as i64);
     }
 
     pub(crate) fn publish_catalog_metrics(&self, tenant: &Tenant) {
@@ -183,12 +234,19 @@ impl Store {
         let labels = tenant_label(tenant.id.as_str());
         let m = &self.0.metrics;
         m.blocks.get_or_create(&labels).set(catalog.len() as i64);
-        m.block_bytes.get_or_create(&labels).set(catalog.total_bytes() as i64);
-        m.wal_disk_bytes.get_or_create(&labels).set(tenant.wal.disk_bytes() as i64);
+        m.block_bytes
+            .get_or_create(&labels)
+            .set(catalog.total_bytes() as i64);
+        m.wal_disk_bytes
+            .get_or_create(&labels)
+            .set(tenant.wal.disk_bytes() as i64);
     }
 
     /// Runs the flusher (size/age checks) and maintenance (compaction, retention) until `shutdown` turns true.
-    pub fn spawn_background(&self, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_background(
+        &self,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
         let store = self.clone();
         tokio::spawn(async move {
             let mut flush_tick = tokio::time::interval(store.0.config.flush_check_interval);

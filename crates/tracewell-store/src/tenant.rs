@@ -59,7 +59,10 @@ impl Tenant {
         Self {
             id,
             wal,
-            heads: RwLock::new(Heads { active: Arc::new(Head::new()), flushing: Vec::new() }),
+            heads: RwLock::new(Heads {
+                active: Arc::new(Head::new()),
+                flushing: Vec::new(),
+            }),
             catalog: Mutex::new(catalog),
             flush_lock: tokio::sync::Mutex::new(()),
             maintenance_lock: tokio::sync::Mutex::new(()),
@@ -95,7 +98,10 @@ impl Tenant {
 
     /// Forgets a flushed head once its block is in the catalog.
     pub fn finish_flush(&self, head: &Arc<Head>) {
-        self.heads.write().flushing.retain(|(_, h)| !Arc::ptr_eq(h, head));
+        self.heads
+            .write()
+            .flushing
+            .retain(|(_, h)| !Arc::ptr_eq(h, head));
     }
 
     /// Every head that may hold spans: the active one and those being flushed.

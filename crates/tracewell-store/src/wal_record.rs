@@ -19,7 +19,9 @@ pub fn encode(req: &ExportTraceServiceRequest) -> Vec<u8> {
 /// Decodes a WAL record; the error says why it is unusable.
 pub fn decode(record: &[u8]) -> Result<ExportTraceServiceRequest, String> {
     match record.split_first() {
-        Some((&KIND_OTLP_TRACES, body)) => ExportTraceServiceRequest::decode(body).map_err(|e| e.to_string()),
+        Some((&KIND_OTLP_TRACES, body)) => {
+            ExportTraceServiceRequest::decode(body).map_err(|e| e.to_string())
+        }
         Some((kind, _)) => Err(format!("unknown record kind {kind}")),
         None => Err("empty record".into()),
     }
@@ -33,7 +35,9 @@ mod tests {
     fn records_round_trip_and_unknown_kinds_are_refused() {
         let req = ExportTraceServiceRequest::default();
         assert_eq!(decode(&encode(&req)).unwrap(), req);
-        assert!(decode(&[9, 1, 2]).unwrap_err().contains("unknown record kind 9"));
+        assert!(decode(&[9, 1, 2])
+            .unwrap_err()
+            .contains("unknown record kind 9"));
         assert!(decode(&[]).is_err());
     }
 }

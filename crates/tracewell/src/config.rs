@@ -157,20 +157,33 @@ impl ServeConfig {
 }
 
 fn check_env(keys: impl Iterator<Item = String>) -> anyhow::Result<()> {
-    let unknown: Vec<String> = keys.filter(|k| k.starts_with("TRACEWELL_") && !KNOWN_ENV.contains(&k.as_str())).collect();
+    let unknown: Vec<String> = keys
+        .filter(|k| k.starts_with("TRACEWELL_") && !KNOWN_ENV.contains(&k.as_str()))
+        .collect();
     if !unknown.is_empty() {
-        bail!("unknown environment variable(s) {}; known: {}", unknown.join(", "), KNOWN_ENV.join(", "));
+        bail!(
+            "unknown environment variable(s) {}; known: {}",
+            unknown.join(", "),
+            KNOWN_ENV.join(", ")
+        );
     }
     Ok(())
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
-    toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.message()))
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("config file {}: {}", path.display(), e.message()))
 }
 
 /// A size from a flag string, or a file value that is an integer or a string.
-fn size(flag: Option<String>, file: Option<toml::Value>, key: &str, default: u64) -> anyhow::Result<u64> {
+fn size(
+    flag: Option<String>,
+    file: Option<toml::Value>,
+    key: &str,
+    default: u64,
+) -> anyhow::Result<u64> {
     let text = match (flag, file) {
         (Some(s), _) => s,
         (None, Some(toml::Value::Integer(i))) if i >= 0 => return Ok(i as u64),
@@ -181,16 +194,24 @@ fn size(flag: Option<String>, file: Option<toml::Value>, key: &str, default: u64
     parse_size(&text).map_err(|e| anyhow::anyhow!("invalid value for {key}: {e}"))
 }
 
-fn duration(flag: Option<String>, file: Option<String>, key: &str, default: Duration) -> anyhow::Result<Duration> {
+fn duration(
+    flag: Option<String>,
+    file: Option<String>,
+    key: &str,
+    default: Duration,
+) -> anyhow::Result<Duration> {
     match flag.or(file) {
-        Some(text) => parse_duration(&text).map_err(|e| anyhow::anyhow!("invalid value for {key}: {e}")),
+        Some(text) => {
+            parse_duration(&text).map_err(|e| anyhow::anyhow!("invalid value for {key}: {e}"))
+        }
         None => Ok(default),
     }
 }
 
 fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
     let addr = |flag: Option<SocketAddr>, file: Option<SocketAddr>, port: u16| {
-        flag.or(file).unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], port)))
+        flag.or(file)
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], port)))
     };
     let addrs = Addrs {
         otlp_grpc: addr(args.otlp_grpc_addr, file.otlp_grpc_addr, 4317),
@@ -198,50 +219,141 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         zipkin: addr(args.zipkin_addr, file.zipkin_addr, 9411),
         http: addr(args.http_addr, file.http_addr, 16686),
     };
-    let data_dir = args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("tracewell-data"));
+    let data_dir = args
+        .data_dir
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from("tracewell-data"));
     let mut store = StoreConfig::new(data_dir);
     let defaults = StoreConfig::new("");
-    store.head_max_bytes = usize_of(size(args.head_max_bytes, file.head_max_bytes, "head_max_bytes", defaults.head_max_bytes as u64)?, "head_max_bytes")?;
-    store.head_max_age = duration(args.head_max_age, file.head_max_age, "head_max_age", defaults.head_max_age)?;
-    store.memory_budget_bytes = usize_of(size(args.memory_budget, file.memory_budget, "memory_budget", defaults.memory_budget_bytes as u64)?, "memory_budget")?;
-    store.max_spans_per_trace = args.max_spans_per_trace.or(file.max_spans_per_trace).unwrap_or(defaults.max_spans_per_trace);
-    store.retention = duration(args.retention, file.retention, "retention", defaults.retention)?;
-    store.retention_max_bytes = size(args.retention_max_bytes, file.retention_max_bytes, "retention_max_bytes", 0)?;
-    store.compaction_window = duration(args.compaction_window, file.compaction_window, "compaction_window", defaults.compaction_window)?;
-    store.maintenance_interval = duration(args.maintenance_interval, file.maintenance_interval, "maintenance_interval", defaults.maintenance_interval)?;
+    store.head_max_bytes = usize_of(
+        size(
+            args.head_max_bytes,
+            file.head_max_bytes,
+            "head_max_bytes",
+            defaults.head_max_bytes as u64,
+        )?,
+        "head_max_bytes",
+    )?;
+    store.head_max_age = duration(
+        args.head_max_age,
+        file.head_max_age,
+        "head_max_age",
+        defaults.head_max_age,
+    )?;
+    store.memory_budget_bytes = usize_of(
+        size(
+            args.memory_budget,
+            file.memory_budget,
+            "memory_budget",
+            defaults.memory_budget_bytes as u64,
+        )?,
+        "memory_budget",
+    )?;
+    store.max_spans_per_trace = args
+        .max_spans_per_trace
+        .or(file.max_spans_per_trace)
+        .unwrap_or(defaults.max_spans_per_trace);
+    store.retention = duration(
+        args.retention,
+        file.retention,
+        "retention",
+        defaults.retention,
+    )?;
+    store.retention_max_bytes = size(
+        args.retention_max_bytes,
+        file.retention_max_bytes,
+        "retention_max_bytes",
+        0,
+    )?;
+    store.compaction_window = duration(
+        args.compaction_window,
+        file.compaction_window,
+        "compaction_window",
+        defaults.compaction_window,
+    )?;
+    store.maintenance_interval = duration(
+        args.maintenance_interval,
+        file.maintenance_interval,
+        "maintenance_interval",
+        defaults.maintenance_interval,
+    )?;
 
     let ingest_defaults = IngestConfig::default();
-    let max_request_bytes = usize_of(size(args.max_request_bytes, file.max_request_bytes, "max_request_bytes", ingest_defaults.max_request_bytes as u64)?, "max_request_bytes")?;
+    let max_request_bytes = usize_of(
+        size(
+            args.max_request_bytes,
+            file.max_request_bytes,
+            "max_request_bytes",
+            ingest_defaults.max_request_bytes as u64,
+        )?,
+        "max_request_bytes",
+    )?;
     let span_limits = SpanLimits {
-        max_attributes: args.max_attributes_per_span.or(file.max_attributes_per_span).unwrap_or(ingest_defaults.span_limits.max_attributes),
-        max_attribute_value_bytes: usize_of(size(args.max_attribute_value_bytes, file.max_attribute_value_bytes, "max_attribute_value_bytes", ingest_defaults.span_limits.max_attribute_value_bytes as u64)?, "max_attribute_value_bytes")?,
+        max_attributes: args
+            .max_attributes_per_span
+            .or(file.max_attributes_per_span)
+            .unwrap_or(ingest_defaults.span_limits.max_attributes),
+        max_attribute_value_bytes: usize_of(
+            size(
+                args.max_attribute_value_bytes,
+                file.max_attribute_value_bytes,
+                "max_attribute_value_bytes",
+                ingest_defaults.span_limits.max_attribute_value_bytes as u64,
+            )?,
+            "max_attribute_value_bytes",
+        )?,
     };
-    let allowed_tenants = args.allowed_tenants.or(file.allowed_tenants).unwrap_or_default();
-    let allowed_tenants: Vec<String> = allowed_tenants.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
+    let allowed_tenants = args
+        .allowed_tenants
+        .or(file.allowed_tenants)
+        .unwrap_or_default();
+    let allowed_tenants: Vec<String> = allowed_tenants
+        .into_iter()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
     for tenant in &allowed_tenants {
-        TenantId::new(tenant).map_err(|e| anyhow::anyhow!("invalid value for allowed_tenants: {e}"))?;
+        TenantId::new(tenant)
+            .map_err(|e| anyhow::anyhow!("invalid value for allowed_tenants: {e}"))?;
     }
     let ingest = IngestConfig {
         max_request_bytes,
         span_limits,
-        retry_after: duration(args.retry_after, file.retry_after, "retry_after", ingest_defaults.retry_after)?,
+        retry_after: duration(
+            args.retry_after,
+            file.retry_after,
+            "retry_after",
+            ingest_defaults.retry_after,
+        )?,
         allowed_tenants,
     };
     // Keep WAL records able to hold the largest request.
-    store.wal_max_record_bytes = u32::try_from(max_request_bytes.saturating_add(1024)).unwrap_or(u32::MAX);
+    store.wal_max_record_bytes =
+        u32::try_from(max_request_bytes.saturating_add(1024)).unwrap_or(u32::MAX);
     validate(&store, &ingest)?;
-    Ok(ServeConfig { addrs, store, ingest })
+    Ok(ServeConfig {
+        addrs,
+        store,
+        ingest,
+    })
 }
 
 fn usize_of(value: u64, key: &str) -> anyhow::Result<usize> {
-    usize::try_from(value).map_err(|_| anyhow::anyhow!("invalid value for {key}: {value} is too large"))
+    usize::try_from(value)
+        .map_err(|_| anyhow::anyhow!("invalid value for {key}: {value} is too large"))
 }
 
 fn validate(store: &StoreConfig, ingest: &IngestConfig) -> anyhow::Result<()> {
     let positive = [
         ("max_request_bytes", ingest.max_request_bytes as u64),
-        ("max_attributes_per_span", ingest.span_limits.max_attributes as u64),
-        ("max_attribute_value_bytes", ingest.span_limits.max_attribute_value_bytes as u64),
+        (
+            "max_attributes_per_span",
+            ingest.span_limits.max_attributes as u64,
+        ),
+        (
+            "max_attribute_value_bytes",
+            ingest.span_limits.max_attribute_value_bytes as u64,
+        ),
         ("max_spans_per_trace", store.max_spans_per_trace as u64),
         ("head_max_bytes", store.head_max_bytes as u64),
         ("memory_budget", store.memory_budget_bytes as u64),

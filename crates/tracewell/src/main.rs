@@ -32,7 +32,9 @@ enum Command {
 }
 
 fn init_logging() {
-    let filter = std::env::var("TRACEWELL_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info".into());
+    let filter = std::env::var("TRACEWELL_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
@@ -51,7 +53,6 @@ async fn main() -> anyhow::Result<()> {
             let report = loadgen::run(&args).await?;
             report.print();
             Ok(())
-        }
-        // BENCH Some(Command::Bench(cmd)) => bench::run(cmd).await,
+        } // BENCH Some(Command::Bench(cmd)) => bench::run(cmd).await,
     }
 }

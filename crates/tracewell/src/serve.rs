@@ -36,8 +36,11 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
 
     let report = store.recover().await.context("recovering the store")?;
     tracing::info!(
-        tenants = report.tenants, blocks = report.blocks, replayed_spans = report.replayed_spans,
-        truncated_segments = report.truncated_segments, "ready"
+        tenants = report.tenants,
+        blocks = report.blocks,
+        replayed_spans = report.replayed_spans,
+        truncated_segments = report.truncated_segments,
+        "ready"
     );
     let background = store.spawn_background(stop_rx.clone());
 
@@ -78,7 +81,12 @@ impl Listeners {
         })
     }
 
-    fn serve(self, ingester: Ingester, api: ApiState, stop: &watch::Receiver<bool>) -> Vec<ServerTask> {
+    fn serve(
+        self,
+        ingester: Ingester,
+        api: ApiState,
+        stop: &watch::Receiver<bool>,
+    ) -> Vec<ServerTask> {
         let grpc = {
             let incoming = tonic::transport::server::TcpIncoming::from(self.otlp_grpc);
             let service = receivers::otlp_grpc::service(ingester.clone());
@@ -93,20 +101,37 @@ impl Listeners {
         };
         vec![
             grpc,
-            serve_http(self.otlp_http, receivers::otlp_http::router(ingester.clone()), stop.clone()),
-            serve_http(self.zipkin, receivers::zipkin::router(ingester), stop.clone()),
+            serve_http(
+                self.otlp_http,
+                receivers::otlp_http::router(ingester.clone()),
+                stop.clone(),
+            ),
+            serve_http(
+                self.zipkin,
+                receivers::zipkin::router(ingester),
+                stop.clone(),
+            ),
             serve_http(self.http, tracewell_api::router(api), stop.clone()),
         ]
     }
 }
 
 async fn bind(addr: SocketAddr, key: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} ({key})"))
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} ({key})"))
 }
 
-fn serve_http(listener: TcpListener, router: axum::Router, stop: watch::Receiver<bool>) -> ServerTask {
+fn serve_http(
+    listener: TcpListener,
+    router: axum::Router,
+    stop: watch::Receiver<bool>,
+) -> ServerTask {
     tokio::spawn(async move {
-        axum::serve(listener, router).with_graceful_shutdown(stopped(stop)).await.context("http server")
+        axum::serve(listener, router)
+            .with_graceful_shutdown(stopped(stop))
+            .await
+            .context("http server")
     })
 }
 

@@ -22,8 +22,12 @@ pub(crate) fn tenant_header(headers: &HeaderMap) -> Option<&[u8]> {
 /// An error as a JSON HTTP response (`{"code": <grpc code>, "message": "..."}`, the JSON form of
 /// `google.rpc.Status`), with `Retry-After` on retryable errors.
 pub(crate) fn json_error(error: &IngestError) -> Response {
-    let body = serde_json::json!({ "code": error.grpc_code() as i32, "message": error.to_string() });
-    with_retry_after(error, (error.http_status(), axum::Json(body)).into_response())
+    let body =
+        serde_json::json!({ "code": error.grpc_code() as i32, "message": error.to_string() });
+    with_retry_after(
+        error,
+        (error.http_status(), axum::Json(body)).into_response(),
+    )
 }
 
 pub(crate) fn with_retry_after(error: &IngestError, mut response: Response) -> Response {

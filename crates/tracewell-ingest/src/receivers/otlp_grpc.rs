@@ -1,8 +1,12 @@
 //! OTLP over gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export`, gzip accepted. The decoded
 //! size limit applies after decompression (tonic enforces it while inflating).
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
@@ -21,8 +25,13 @@ impl TraceService for OtlpGrpcService {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let tenant = self.ingester.tenant(request.metadata().get(TENANT_HEADER).map(|v| v.as_bytes()))?;
-        let outcome = self.ingester.export(Receiver::OtlpGrpc, &tenant, request.into_inner()).await?;
+        let tenant = self
+            .ingester
+            .tenant(request.metadata().get(TENANT_HEADER).map(|v| v.as_bytes()))?;
+        let outcome = self
+            .ingester
+            .export(Receiver::OtlpGrpc, &tenant, request.into_inner())
+            .await?;
         Ok(Response::new(outcome.to_response()))
     }
 }

@@ -28,7 +28,9 @@ enum Format {
 
 /// Routes of the OTLP/HTTP receiver.
 pub fn router(ingester: Ingester) -> Router {
-    Router::new().route("/v1/traces", post(export)).with_state(ingester)
+    Router::new()
+        .route("/v1/traces", post(export))
+        .with_state(ingester)
 }
 
 async fn export(State(ingester): State<Ingester>, headers: HeaderMap, body: Body) -> Response {
@@ -42,7 +44,12 @@ async fn export(State(ingester): State<Ingester>, headers: HeaderMap, body: Body
     }
 }
 
-async fn handle(ingester: &Ingester, headers: &HeaderMap, format: Format, body: Body) -> Result<Response, IngestError> {
+async fn handle(
+    ingester: &Ingester,
+    headers: &HeaderMap,
+    format: Format,
+    body: Body,
+) -> Result<Response, IngestError> {
     let tenant = ingester.tenant(tenant_header(headers))?;
     let body = read_body(ingester, headers, body).await?;
     let request = match format {
@@ -51,26 +58,46 @@ async fn handle(ingester: &Ingester, headers: &HeaderMap, format: Format, body: 
         Format::Json => serde_json::from_slice(&body)
             .map_err(|e| IngestError::Malformed(format!("invalid OTLP JSON: {e}")))?,
     };
-    let outcome = ingester.export(Receiver::OtlpHttp, &tenant, request).await?;
+    let outcome = ingester
+        .export(Receiver::OtlpHttp, &tenant, request)
+        .await?;
     let response = outcome.to_response();
     Ok(match format {
-        Format::Protobuf => ([(header::CONTENT_TYPE, PROTOBUF)], response.encode_to_vec()).into_response(),
-        Format::Json => axum::Json(response).into_response(),
+        Format::Protobuf => {
+            ([(header::CONTENT_TYPE, PROTOBUF)], response.encode_to_vec()).into_response()
+        }
+        Format::Json => axum::Json(tracewell_model::otlp::to_json(&response)).into_response(),
     })
 }
 
 /// Reads the body with the size limit on both the raw and the decompressed bytes.
-pub(crate) async fn read_body(ingester: &Ingester, headers: &HeaderMap, body: Body) -> Result<Bytes, IngestError> {
+pub(crate) async fn read_body(
+    ingester: &Ingester,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, IngestError> {
     let limit = ingester.config().max_request_bytes;
     let raw = axum::body::to_bytes(body, limit)
         .await
-        .map_err(|_| IngestError::TooLarge { limit, decompressed: false })?;
-    decode_body(header_str(headers, header::CONTENT_ENCODING.as_str()), raw, limit)
+        .map_err(|_| IngestError::TooLarge {
+            limit,
+            decompressed: false,
+        })?;
+    decode_body(
+        header_str(headers, header::CONTENT_ENCODING.as_str()),
+        raw,
+        limit,
+    )
 }
 
 fn content_format(headers: &HeaderMap) -> Result<Format, IngestError> {
     let raw = header_str(headers, header::CONTENT_TYPE.as_str()).unwrap_or("");
-    let essence = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = raw
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match essence.as_str() {
         PROTOBUF | "application/protobuf" => Ok(Format::Protobuf),
         JSON => Ok(Format::Json),
@@ -83,9 +110,17 @@ fn error_response(format: Format, error: &IngestError) -> Response {
     match format {
         Format::Json => json_error(error),
         Format::Protobuf => {
-            let status = RpcStatus { code: error.grpc_code() as i32, message: error.to_string() };
+            let status = RpcStatus {
+                code: error.grpc_code() as i32,
+                message: error.to_string(),
+            };
             let status_code: StatusCode = error.http_status();
-            let response = (status_code, [(header::CONTENT_TYPE, PROTOBUF)], status.encode_to_vec()).into_response();
+            let response = (
+                status_code,
+                [(header::CONTENT_TYPE, PROTOBUF)],
+                status.encode_to_vec(),
+            )
+                .into_response();
             with_retry_after(error, response)
         }
     }

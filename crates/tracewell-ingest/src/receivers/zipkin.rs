@@ -16,7 +16,9 @@ use crate::pipeline::{Ingester, Receiver};
 
 /// Routes of the Zipkin receiver.
 pub fn router(ingester: Ingester) -> Router {
-    Router::new().route("/api/v2/spans", post(spans)).with_state(ingester)
+    Router::new()
+        .route("/api/v2/spans", post(spans))
+        .with_state(ingester)
 }
 
 async fn spans(State(ingester): State<Ingester>, headers: HeaderMap, body: Body) -> Response {
@@ -26,20 +28,34 @@ async fn spans(State(ingester): State<Ingester>, headers: HeaderMap, body: Body)
     }
 }
 
-async fn handle(ingester: &Ingester, headers: &HeaderMap, body: Body) -> Result<Response, IngestError> {
-    let content_type = header_str(headers, header::CONTENT_TYPE.as_str()).unwrap_or("application/json");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+async fn handle(
+    ingester: &Ingester,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, IngestError> {
+    let content_type =
+        header_str(headers, header::CONTENT_TYPE.as_str()).unwrap_or("application/json");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if essence != "application/json" {
         return Err(IngestError::UnsupportedMediaType(content_type.to_owned()));
     }
     let tenant = ingester.tenant(tenant_header(headers))?;
     let body = read_body(ingester, headers, body).await?;
-    let request = tracewell_model::zipkin::decode_zipkin_json(&body).map_err(|e| IngestError::Malformed(e.to_string()))?;
+    let request = tracewell_model::zipkin::decode_zipkin_json(&body)
+        .map_err(|e| IngestError::Malformed(e.to_string()))?;
     let outcome = ingester.export(Receiver::Zipkin, &tenant, request).await?;
     let mut response = StatusCode::ACCEPTED.into_response();
     if outcome.rejected > 0 {
         let headers = response.headers_mut();
-        headers.insert("x-tracewell-rejected-spans", HeaderValue::from(outcome.rejected));
+        headers.insert(
+            "x-tracewell-rejected-spans",
+            HeaderValue::from(outcome.rejected),
+        );
         if let Ok(message) = HeaderValue::from_str(&outcome.message) {
             headers.insert("x-tracewell-rejected-reason", message);
         }

@@ -4,12 +4,20 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 const OFFICIAL_EXAMPLE: &str = include_str!("../../tests/fixtures/otlp/trace.json");
 
 fn kv(key: &str, value: any_value::Value) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(value) }), key_strindex: 0 }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        key_strindex: 0,
+    }
 }
 
 fn span(trace: u8, id: u8, start: u64, end: u64) -> otlp::Span {
     otlp::Span {
-        trace_id: if trace == 0 { vec![0; 16] } else { vec![trace; 16] },
+        trace_id: if trace == 0 {
+            vec![0; 16]
+        } else {
+            vec![trace; 16]
+        },
         span_id: if id == 0 { vec![0; 8] } else { vec![id; 8] },
         name: format!("op-{id}"),
         start_time_unix_nano: start,
@@ -22,10 +30,16 @@ fn request(spans: Vec<otlp::Span>) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(OtlpResource {
-                attributes: vec![kv("service.name", any_value::Value::StringValue("checkout".into()))],
+                attributes: vec![kv(
+                    "service.name",
+                    any_value::Value::StringValue("checkout".into()),
+                )],
                 ..Default::default()
             }),
-            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
             schema_url: String::new(),
         }],
     }
@@ -44,7 +58,10 @@ fn the_official_otlp_json_example_decodes_into_one_span() {
     assert_eq!(s.kind, SpanKind::Server);
     assert_eq!(s.duration_nano(), 1_000_000_000);
     assert_eq!(s.scope.name, "my.library");
-    assert_eq!(s.attribute("my.span.attr").and_then(|v| v.as_str()), Some("some value"));
+    assert_eq!(
+        s.attribute("my.span.attr").and_then(|v| v.as_str()),
+        Some("some value")
+    );
 }
 
 #[test]
@@ -62,7 +79,11 @@ fn invalid_spans_are_dropped_and_counted_by_reason() {
     assert_eq!(report.rejected[&RejectReason::InvalidTraceId], 1);
     assert_eq!(report.rejected[&RejectReason::InvalidSpanId], 1);
     assert_eq!(report.rejected[&RejectReason::EndBeforeStart], 1);
-    assert!(report.message().contains("3 span(s) rejected"), "{}", report.message());
+    assert!(
+        report.message().contains("3 span(s) rejected"),
+        "{}",
+        report.message()
+    );
     assert_eq!(span_count(&req), 2);
 }
 
@@ -76,9 +97,19 @@ fn a_request_with_only_invalid_spans_becomes_empty() {
 #[test]
 fn attribute_limits_truncate_values_and_drop_extra_attributes() {
     let mut s = span(1, 1, 1, 2);
-    s.attributes = (0..5).map(|i| kv(&format!("k{i}"), any_value::Value::StringValue("é".repeat(10)))).collect();
+    s.attributes = (0..5)
+        .map(|i| {
+            kv(
+                &format!("k{i}"),
+                any_value::Value::StringValue("é".repeat(10)),
+            )
+        })
+        .collect();
     let mut req = request(vec![s]);
-    let limits = SpanLimits { max_attributes: 3, max_attribute_value_bytes: 5 };
+    let limits = SpanLimits {
+        max_attributes: 3,
+        max_attribute_value_bytes: 5,
+    };
     let report = sanitize(&mut req, &limits);
     assert_eq!(report.dropped_attributes, 2);
     assert_eq!(report.truncated_values, 3);
@@ -103,7 +134,9 @@ fn model_spans_round_trip_through_otlp() {
         kv(
             "arr",
             any_value::Value::ArrayValue(ArrayValue {
-                values: vec![AnyValue { value: Some(any_value::Value::IntValue(1)) }],
+                values: vec![AnyValue {
+                    value: Some(any_value::Value::IntValue(1)),
+                }],
             }),
         ),
         kv(
@@ -113,12 +146,33 @@ fn model_spans_round_trip_through_otlp() {
             }),
         ),
     ];
-    s.events = vec![otlp::span::Event { time_unix_nano: 120, name: "retry".into(), ..Default::default() }];
-    s.links = vec![otlp::span::Link { trace_id: vec![8; 16], span_id: vec![8; 8], ..Default::default() }];
-    s.status = Some(otlp::Status { code: 2, message: "boom".into() });
+    s.events = vec![otlp::span::Event {
+        time_unix_nano: 120,
+        name: "retry".into(),
+        ..Default::default()
+    }];
+    s.links = vec![otlp::span::Link {
+        trace_id: vec![8; 16],
+        span_id: vec![8; 8],
+        ..Default::default()
+    }];
+    s.status = Some(otlp::Status {
+        code: 2,
+        message: "boom".into(),
+    });
     let original = request(vec![s]);
     let spans = into_spans(original.clone());
     let back = to_resource_spans(&spans);
-    assert_eq!(back[0].scope_spans[0].spans[0], original.resource_spans[0].scope_spans[0].spans[0]);
-    assert_eq!(back[0].resource.as_ref().unwrap().attributes, original.resource_spans[0].resource.as_ref().unwrap().attributes);
+    assert_eq!(
+        back[0].scope_spans[0].spans[0],
+        original.resource_spans[0].scope_spans[0].spans[0]
+    );
+    assert_eq!(
+        back[0].resource.as_ref().unwrap().attributes,
+        original.resource_spans[0]
+            .resource
+            .as_ref()
+            .unwrap()
+            .attributes
+    );
 }

@@ -18,7 +18,11 @@ fn defaults_apply_when_nothing_is_given() {
 
 #[test]
 fn flags_win_over_the_file_and_the_file_over_defaults() {
-    let args = ServeArgs { data_dir: Some("from-flag".into()), retention: Some("2d".into()), ..Default::default() };
+    let args = ServeArgs {
+        data_dir: Some("from-flag".into()),
+        retention: Some("2d".into()),
+        ..Default::default()
+    };
     let file = file("data_dir = 'from-file'\nretention = '3d'\nhead_max_bytes = '1MiB'\nmax_request_bytes = 1024").unwrap();
     let config = build(args, file).unwrap();
     assert_eq!(config.store.data_dir, PathBuf::from("from-flag"));
@@ -36,11 +40,41 @@ fn unknown_file_keys_are_refused_by_name() {
 #[test]
 fn invalid_values_are_refused_naming_the_key() {
     let cases = [
-        (ServeArgs { retention: Some("forever".into()), ..Default::default() }, "retention"),
-        (ServeArgs { max_request_bytes: Some("0".into()), ..Default::default() }, "max_request_bytes"),
-        (ServeArgs { head_max_bytes: Some("12 parsecs".into()), ..Default::default() }, "head_max_bytes"),
-        (ServeArgs { allowed_tenants: Some(vec!["a/b".into()]), ..Default::default() }, "allowed_tenants"),
-        (ServeArgs { maintenance_interval: Some("0s".into()), ..Default::default() }, "maintenance_interval"),
+        (
+            ServeArgs {
+                retention: Some("forever".into()),
+                ..Default::default()
+            },
+            "retention",
+        ),
+        (
+            ServeArgs {
+                max_request_bytes: Some("0".into()),
+                ..Default::default()
+            },
+            "max_request_bytes",
+        ),
+        (
+            ServeArgs {
+                head_max_bytes: Some("12 parsecs".into()),
+                ..Default::default()
+            },
+            "head_max_bytes",
+        ),
+        (
+            ServeArgs {
+                allowed_tenants: Some(vec!["a/b".into()]),
+                ..Default::default()
+            },
+            "allowed_tenants",
+        ),
+        (
+            ServeArgs {
+                maintenance_interval: Some("0s".into()),
+                ..Default::default()
+            },
+            "maintenance_interval",
+        ),
     ];
     for (args, key) in cases {
         let err = build(args, FileConfig::default()).unwrap_err().to_string();

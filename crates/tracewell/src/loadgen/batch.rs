@@ -16,7 +16,10 @@ pub struct BatchBuilder {
 
 impl BatchBuilder {
     pub fn new() -> Self {
-        BatchBuilder { per_resource: vec![Vec::new(); resource_count()], spans: 0 }
+        BatchBuilder {
+            per_resource: vec![Vec::new(); resource_count()],
+            spans: 0,
+        }
     }
 
     /// Adds every span of `trace`.
@@ -84,7 +87,12 @@ mod tests {
         let total: usize = req
             .resource_spans
             .iter()
-            .map(|rs| rs.scope_spans.iter().map(|ss| ss.spans.len()).sum::<usize>())
+            .map(|rs| {
+                rs.scope_spans
+                    .iter()
+                    .map(|ss| ss.spans.len())
+                    .sum::<usize>()
+            })
             .sum();
         assert_eq!(total as u64, spans);
         assert!(req.resource_spans.len() > 3);

@@ -46,7 +46,10 @@ impl Window {
         let max = (self.len() as f64 * max_frac) as u64;
         let head = rng.random_range(0..=max);
         let tail = rng.random_range(0..=max);
-        Window { start: self.start + head, end: self.end - tail }
+        Window {
+            start: self.start + head,
+            end: self.end - tail,
+        }
     }
 }
 
@@ -73,7 +76,11 @@ impl<'a, R: Rng + ?Sized> Builder<'a, R> {
                 break v.to_be_bytes();
             }
         };
-        Builder { rng, trace_id, spans: Vec::with_capacity(32) }
+        Builder {
+            rng,
+            trace_id,
+            spans: Vec::with_capacity(32),
+        }
     }
 
     fn span_id(&mut self) -> [u8; 8] {
@@ -110,7 +117,10 @@ impl<'a, R: Rng + ?Sized> Builder<'a, R> {
             status: Some(Status::default()),
             ..Default::default()
         };
-        self.spans.push(GeneratedSpan { resource: res, span });
+        self.spans.push(GeneratedSpan {
+            resource: res,
+            span,
+        });
         Ctx { res, span: id, w }
     }
 
@@ -151,7 +161,10 @@ impl<'a, R: Rng + ?Sized> Builder<'a, R> {
             attributes: vec![
                 kv_str("exception.type", ty),
                 kv_str("exception.message", msg),
-                kv_string("exception.stacktrace", format!("{ty}: {msg}\n    at handler ({}:{})", span.name, 42)),
+                kv_string(
+                    "exception.stacktrace",
+                    format!("{ty}: {msg}\n    at handler ({}:{})", span.name, 42),
+                ),
             ],
             ..Default::default()
         });
@@ -171,7 +184,10 @@ impl<'a, R: Rng + ?Sized> Builder<'a, R> {
 
 /// Sets ERROR status, `error.type` and 5xx / non-OK protocol status codes.
 fn mark_error(span: &mut Span, message: &str, error_type: &str) {
-    span.status = Some(Status { message: message.to_string(), code: StatusCode::Error as i32 });
+    span.status = Some(Status {
+        message: message.to_string(),
+        code: StatusCode::Error as i32,
+    });
     for attr in &mut span.attributes {
         let new = match attr.key.as_str() {
             "http.response.status_code" => 500,
@@ -184,4 +200,3 @@ fn mark_error(span: &mut Span, message: &str, error_type: &str) {
     }
     span.attributes.push(kv_str("error.type", error_type));
 }
-

@@ -39,7 +39,14 @@ impl<R: Rng + ?Sized> Builder<'_, R> {
             kv_int("server.port", 8080),
             kv_str("peer.service", peer),
         ];
-        let client = self.push(Some(parent), parent.res, name.clone(), SpanKind::Client, w, client_attrs);
+        let client = self.push(
+            Some(parent),
+            parent.res,
+            name.clone(),
+            SpanKind::Client,
+            w,
+            client_attrs,
+        );
         let server_attrs = vec![
             kv_str("rpc.system", "grpc"),
             kv_str("rpc.service", rpc_service),
@@ -75,7 +82,14 @@ impl<R: Rng + ?Sized> Builder<'_, R> {
             kv_int("http.response.status_code", 200),
             kv_str("peer.service", peer),
         ];
-        let client = self.push(Some(parent), parent.res, method.to_string(), SpanKind::Client, w, client_attrs);
+        let client = self.push(
+            Some(parent),
+            parent.res,
+            method.to_string(),
+            SpanKind::Client,
+            w,
+            client_attrs,
+        );
         let server_attrs = vec![
             kv_str("http.request.method", method),
             kv_str("http.route", route),
@@ -88,12 +102,27 @@ impl<R: Rng + ?Sized> Builder<'_, R> {
         ];
         let res = self.replica(svc);
         let sw = w.inset(self.rng, NET_FRAC);
-        let server = self.push(Some(&client), res, format!("{method} {route}"), SpanKind::Server, sw, server_attrs);
+        let server = self.push(
+            Some(&client),
+            res,
+            format!("{method} {route}"),
+            SpanKind::Server,
+            sw,
+            server_attrs,
+        );
         body(self, &server);
     }
 
     /// An HTTP call to a third-party API outside the shop (leaf span).
-    pub fn external(&mut self, parent: &Ctx, w: Window, method: &str, host: &str, path: &str, peer: &str) {
+    pub fn external(
+        &mut self,
+        parent: &Ctx,
+        w: Window,
+        method: &str,
+        host: &str,
+        path: &str,
+        peer: &str,
+    ) {
         let attrs = vec![
             kv_str("http.request.method", method),
             kv_string("url.full", format!("https://{host}{path}")),
@@ -102,7 +131,14 @@ impl<R: Rng + ?Sized> Builder<'_, R> {
             kv_int("http.response.status_code", 200),
             kv_str("peer.service", peer),
         ];
-        self.push(Some(parent), parent.res, method.to_string(), SpanKind::Client, w, attrs);
+        self.push(
+            Some(parent),
+            parent.res,
+            method.to_string(),
+            SpanKind::Client,
+            w,
+            attrs,
+        );
     }
 
     /// A PostgreSQL statement (leaf client span).
@@ -118,7 +154,14 @@ impl<R: Rng + ?Sized> Builder<'_, R> {
             kv_int("server.port", 5432),
             kv_str("peer.service", "postgres"),
         ];
-        self.push(Some(parent), parent.res, format!("{op} {table}"), SpanKind::Client, w, attrs);
+        self.push(
+            Some(parent),
+            parent.res,
+            format!("{op} {table}"),
+            SpanKind::Client,
+            w,
+            attrs,
+        );
     }
 
     /// A Redis command on `key` (leaf client span).
@@ -133,7 +176,14 @@ impl<R: Rng + ?Sized> Builder<'_, R> {
             kv_int("server.port", 6379),
             kv_str("peer.service", "redis"),
         ];
-        self.push(Some(parent), parent.res, op.to_string(), SpanKind::Client, w, attrs);
+        self.push(
+            Some(parent),
+            parent.res,
+            op.to_string(),
+            SpanKind::Client,
+            w,
+            attrs,
+        );
     }
 
     /// A Kafka send; returns the producer context consumers attach to.
@@ -142,7 +192,14 @@ impl<R: Rng + ?Sized> Builder<'_, R> {
         let mut attrs = kafka_attrs(topic, "send", "send", partition);
         attrs.push(kv_str("messaging.kafka.message.key", key));
         attrs.push(kv_str("peer.service", "kafka"));
-        self.push(Some(parent), parent.res, format!("send {topic}"), SpanKind::Producer, w, attrs)
+        self.push(
+            Some(parent),
+            parent.res,
+            format!("send {topic}"),
+            SpanKind::Producer,
+            w,
+            attrs,
+        )
     }
 
     /// A Kafka consumer in `svc` processing the message sent by `producer`.
@@ -156,21 +213,52 @@ impl<R: Rng + ?Sized> Builder<'_, R> {
     ) {
         let partition = self.rng.random_range(0..12i64);
         let mut attrs = kafka_attrs(topic, "process", "process", partition);
-        attrs.push(kv_string("messaging.consumer.group.name", format!("{}-consumers", SERVICES[svc].name)));
-        attrs.push(kv_int("messaging.kafka.offset", self.rng.random_range(1_000_000..90_000_000)));
+        attrs.push(kv_string(
+            "messaging.consumer.group.name",
+            format!("{}-consumers", SERVICES[svc].name),
+        ));
+        attrs.push(kv_int(
+            "messaging.kafka.offset",
+            self.rng.random_range(1_000_000..90_000_000),
+        ));
         let res = self.replica(svc);
-        let ctx = self.push(Some(producer), res, format!("process {topic}"), SpanKind::Consumer, w, attrs);
+        let ctx = self.push(
+            Some(producer),
+            res,
+            format!("process {topic}"),
+            SpanKind::Consumer,
+            w,
+            attrs,
+        );
         body(self, &ctx);
     }
 
     /// Internal work inside the current service.
-    pub fn internal(&mut self, parent: &Ctx, w: Window, name: &str, body: impl FnOnce(&mut Self, &Ctx)) {
-        let ctx = self.push(Some(parent), parent.res, name.to_string(), SpanKind::Internal, w, Vec::new());
+    pub fn internal(
+        &mut self,
+        parent: &Ctx,
+        w: Window,
+        name: &str,
+        body: impl FnOnce(&mut Self, &Ctx),
+    ) {
+        let ctx = self.push(
+            Some(parent),
+            parent.res,
+            name.to_string(),
+            SpanKind::Internal,
+            w,
+            Vec::new(),
+        );
         body(self, &ctx);
     }
 }
 
-fn kafka_attrs(topic: &str, op_name: &str, op_type: &str, partition: i64) -> Vec<opentelemetry_proto::tonic::common::v1::KeyValue> {
+fn kafka_attrs(
+    topic: &str,
+    op_name: &str,
+    op_type: &str,
+    partition: i64,
+) -> Vec<opentelemetry_proto::tonic::common::v1::KeyValue> {
     vec![
         kv_str("messaging.system", "kafka"),
         kv_str("messaging.destination.name", topic),

@@ -31,7 +31,14 @@ const fn svc(
     scope: &'static str,
     scope_version: &'static str,
 ) -> Service {
-    Service { name, version, language, sdk_version, scope, scope_version }
+    Service {
+        name,
+        version,
+        language,
+        sdk_version,
+        scope,
+        scope_version,
+    }
 }
 
 pub const FRONTEND: usize = 0;
@@ -46,16 +53,86 @@ pub const RECOMMENDATION: usize = 8;
 pub const CURRENCY: usize = 9;
 
 pub const SERVICES: [Service; 10] = [
-    svc("frontend", "2.4.1", "nodejs", "1.30.1", "@opentelemetry/instrumentation-http", "0.57.2"),
-    svc("checkout", "1.19.0", "go", "1.35.0", "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc", "0.60.0"),
-    svc("cart", "3.2.0", "dotnet", "1.11.2", "OpenTelemetry.Instrumentation.AspNetCore", "1.11.1"),
-    svc("payment", "1.7.3", "nodejs", "1.30.1", "@opentelemetry/instrumentation-grpc", "0.57.2"),
-    svc("inventory", "5.0.2", "java", "1.48.0", "io.opentelemetry.spring-webmvc-6.0", "2.14.0-alpha"),
-    svc("shipping", "0.9.4", "rust", "0.29.0", "tracing-opentelemetry", "0.30.0"),
-    svc("email", "1.3.0", "python", "1.31.1", "opentelemetry.instrumentation.kafka", "0.52b1"),
-    svc("product-catalog", "1.12.0", "go", "1.35.0", "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc", "0.60.0"),
-    svc("recommendation", "2.0.5", "python", "1.31.1", "opentelemetry.instrumentation.grpc", "0.52b1"),
-    svc("currency", "1.4.2", "cpp", "1.19.0", "opentelemetry-cpp", "1.19.0"),
+    svc(
+        "frontend",
+        "2.4.1",
+        "nodejs",
+        "1.30.1",
+        "@opentelemetry/instrumentation-http",
+        "0.57.2",
+    ),
+    svc(
+        "checkout",
+        "1.19.0",
+        "go",
+        "1.35.0",
+        "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc",
+        "0.60.0",
+    ),
+    svc(
+        "cart",
+        "3.2.0",
+        "dotnet",
+        "1.11.2",
+        "OpenTelemetry.Instrumentation.AspNetCore",
+        "1.11.1",
+    ),
+    svc(
+        "payment",
+        "1.7.3",
+        "nodejs",
+        "1.30.1",
+        "@opentelemetry/instrumentation-grpc",
+        "0.57.2",
+    ),
+    svc(
+        "inventory",
+        "5.0.2",
+        "java",
+        "1.48.0",
+        "io.opentelemetry.spring-webmvc-6.0",
+        "2.14.0-alpha",
+    ),
+    svc(
+        "shipping",
+        "0.9.4",
+        "rust",
+        "0.29.0",
+        "tracing-opentelemetry",
+        "0.30.0",
+    ),
+    svc(
+        "email",
+        "1.3.0",
+        "python",
+        "1.31.1",
+        "opentelemetry.instrumentation.kafka",
+        "0.52b1",
+    ),
+    svc(
+        "product-catalog",
+        "1.12.0",
+        "go",
+        "1.35.0",
+        "go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc",
+        "0.60.0",
+    ),
+    svc(
+        "recommendation",
+        "2.0.5",
+        "python",
+        "1.31.1",
+        "opentelemetry.instrumentation.grpc",
+        "0.52b1",
+    ),
+    svc(
+        "currency",
+        "1.4.2",
+        "cpp",
+        "1.19.0",
+        "opentelemetry-cpp",
+        "1.19.0",
+    ),
 ];
 
 /// Index of the OTLP resource for one replica of one service.
@@ -100,7 +177,12 @@ fn build_resource(index: usize) -> Resource {
     let s = resource_service(index);
     let replica = index % REPLICAS;
     let pod_hash = 0x5f3a_9c1du32.wrapping_mul(index as u32 + 7) & 0xff_ffff;
-    let host = format!("{}-{:06x}-{}", s.name, pod_hash, ["x2k4p", "m8qzt", "c7wvn"][replica]);
+    let host = format!(
+        "{}-{:06x}-{}",
+        s.name,
+        pod_hash,
+        ["x2k4p", "m8qzt", "c7wvn"][replica]
+    );
     let instance = format!("{:08x}-7a1e-4c2b-9d3f-{:012x}", pod_hash, index * 7919 + 1);
     let attributes = vec![
         kv_str("service.name", s.name),
@@ -116,7 +198,10 @@ fn build_resource(index: usize) -> Resource {
         kv_str("telemetry.sdk.language", s.language),
         kv_str("telemetry.sdk.version", s.sdk_version),
     ];
-    Resource { attributes, ..Default::default() }
+    Resource {
+        attributes,
+        ..Default::default()
+    }
 }
 
 /// A string attribute from a static value.
@@ -152,12 +237,21 @@ pub const USER_AGENTS: [&str; 4] = [
 
 /// Failures injected into error traces: (exception.type, exception.message).
 pub const FAILURES: [(&str, &str); 6] = [
-    ("io.grpc.StatusRuntimeException", "UNAVAILABLE: io exception"),
+    (
+        "io.grpc.StatusRuntimeException",
+        "UNAVAILABLE: io exception",
+    ),
     ("TimeoutError", "operation timed out after 5000ms"),
-    ("org.postgresql.util.PSQLException", "ERROR: deadlock detected"),
+    (
+        "org.postgresql.util.PSQLException",
+        "ERROR: deadlock detected",
+    ),
     ("RedisConnectionException", "Connection reset by peer"),
     ("PaymentDeclinedError", "card declined: insufficient funds"),
-    ("KafkaTimeoutError", "Failed to update metadata after 60.0 secs"),
+    (
+        "KafkaTimeoutError",
+        "Failed to update metadata after 60.0 secs",
+    ),
 ];
 
 /// Number of distinct product SKUs.

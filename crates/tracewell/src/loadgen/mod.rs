@@ -19,7 +19,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use builder::GeneratedTrace;
-pub use report::LoadReport;
+pub use report::{thousands, LoadReport};
 pub use runner::run;
 pub use scenarios::generate_trace;
 
@@ -78,7 +78,9 @@ impl FromStr for Rate {
                 None => (t.as_str(), 1),
             },
         };
-        let n: u64 = digits.parse().map_err(|_| format!("invalid rate {s:?}: expected spans per second or \"max\""))?;
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| format!("invalid rate {s:?}: expected spans per second or \"max\""))?;
         match n.checked_mul(mult) {
             Some(v) if v > 0 => Ok(Rate::PerSecond(v)),
             _ => Err(format!("invalid rate {s:?}: must be between 1 and 2^64-1")),
@@ -98,7 +100,9 @@ impl fmt::Display for Rate {
 /// Parses "500ms", "10s", "1.5s", "2m", "1h", "250us" or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let value: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
     let secs = match unit.trim() {

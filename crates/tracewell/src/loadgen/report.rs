@@ -106,11 +106,21 @@ impl LoadReport {
     pub fn print(&self) {
         println!("Tracewell load generator");
         row("elapsed", format!("{:.2} s", self.elapsed.as_secs_f64()));
-        row("requests", format!("{} ({} failed)", thousands(self.requests), thousands(self.errors)));
+        row(
+            "requests",
+            format!(
+                "{} ({} failed)",
+                thousands(self.requests),
+                thousands(self.errors)
+            ),
+        );
         row("spans sent", thousands(self.spans_sent));
         row("spans acked", thousands(self.spans_acked));
         row("spans rejected", thousands(self.spans_rejected));
-        row("throughput", format!("{} spans/s", thousands(self.spans_per_second() as u64)));
+        row(
+            "throughput",
+            format!("{} spans/s", thousands(self.spans_per_second() as u64)),
+        );
         row(
             "latency p50/p90/p99/max",
             format!(
@@ -121,8 +131,14 @@ impl LoadReport {
                 ms(self.latency_max)
             ),
         );
-        row("OTLP bytes/span", format!("{:.1}", self.otlp_bytes_per_span()));
-        row("OTLP+zstd(3) bytes/span", format!("{:.1}", self.otlp_zstd_bytes_per_span()));
+        row(
+            "OTLP bytes/span",
+            format!("{:.1}", self.otlp_bytes_per_span()),
+        );
+        row(
+            "OTLP+zstd(3) bytes/span",
+            format!("{:.1}", self.otlp_zstd_bytes_per_span()),
+        );
         for (kind, n) in &self.error_kinds {
             row(&format!("error {kind}"), thousands(*n));
         }
@@ -201,7 +217,15 @@ mod tests {
     #[test]
     fn percentile_nearest_rank() {
         let samples: Vec<u64> = (1..=100).collect();
-        let cases = [(50.0, 50), (90.0, 90), (99.0, 99), (100.0, 100), (0.0, 1), (0.5, 1), (99.5, 100)];
+        let cases = [
+            (50.0, 50),
+            (90.0, 90),
+            (99.0, 99),
+            (100.0, 100),
+            (0.0, 1),
+            (0.5, 1),
+            (99.5, 100),
+        ];
         for (p, want) in cases {
             assert_eq!(percentile(&samples, p), want, "p{p}");
         }
@@ -214,8 +238,19 @@ mod tests {
 
     #[test]
     fn merges_workers() {
-        let a = WorkerStats { spans_sent: 10, requests: 1, latencies_ns: vec![5, 1], ..Default::default() };
-        let mut b = WorkerStats { spans_sent: 5, errors: 1, requests: 1, latencies_ns: vec![3], ..Default::default() };
+        let a = WorkerStats {
+            spans_sent: 10,
+            requests: 1,
+            latencies_ns: vec![5, 1],
+            ..Default::default()
+        };
+        let mut b = WorkerStats {
+            spans_sent: 5,
+            errors: 1,
+            requests: 1,
+            latencies_ns: vec![3],
+            ..Default::default()
+        };
         b.error_kinds.insert("UNAVAILABLE".into(), 1);
         let r = LoadReport::from_workers(vec![a, b], Duration::from_secs(1));
         assert_eq!((r.spans_sent, r.requests, r.errors), (15, 2, 1));
@@ -230,6 +265,9 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(1234567), "1,234,567");
-        assert_eq!(code_name(tonic::Code::ResourceExhausted), "RESOURCE_EXHAUSTED");
+        assert_eq!(
+            code_name(tonic::Code::ResourceExhausted),
+            "RESOURCE_EXHAUSTED"
+        );
     }
 }

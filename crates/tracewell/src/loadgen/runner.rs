@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use prost::Message;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -42,7 +44,12 @@ impl Pacer {
             Rate::PerSecond(n) => Some((*n).max(1)),
             Rate::Max => None,
         };
-        Pacer { start, deadline: start + duration, per_second, scheduled: AtomicU64::new(0) }
+        Pacer {
+            start,
+            deadline: start + duration,
+            per_second,
+            scheduled: AtomicU64::new(0),
+        }
     }
 
     /// Waits until `spans` more spans are due; `false` once the run is over.
@@ -92,12 +99,19 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<LoadReport> {
     for h in handles {
         stats.push(h.await.context("load worker panicked")??);
     }
-    Ok(LoadReport::from_workers(stats, shared.pacer.start.elapsed()))
+    Ok(LoadReport::from_workers(
+        stats,
+        shared.pacer.start.elapsed(),
+    ))
 }
 
 /// Normalises `addr` ("host:port" or a URL) and opens one shared channel.
 async fn connect(addr: &str, gzip: bool) -> anyhow::Result<TraceServiceClient<Channel>> {
-    let url = if addr.contains("://") { addr.to_string() } else { format!("http://{addr}") };
+    let url = if addr.contains("://") {
+        addr.to_string()
+    } else {
+        format!("http://{addr}")
+    };
     let channel = Endpoint::from_shared(url.clone())
         .with_context(|| format!("invalid OTLP gRPC address {addr:?}"))?
         .connect_timeout(Duration::from_secs(5))
@@ -147,7 +161,10 @@ async fn export(
         request.metadata_mut().insert(TENANT_HEADER, t.clone());
     }
     let started = Instant::now();
-    let result = client.export(request).await.map(tonic::Response::into_inner);
+    let result = client
+        .export(request)
+        .await
+        .map(tonic::Response::into_inner);
     (result, started.elapsed())
 }
 
@@ -171,11 +188,16 @@ fn record(
         }
         Err(status) => {
             stats.errors += 1;
-            *stats.error_kinds.entry(code_name(status.code()).to_string()).or_default() += 1;
+            *stats
+                .error_kinds
+                .entry(code_name(status.code()).to_string())
+                .or_default() += 1;
         }
     }
 }
 
 fn now_unix_nano() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }

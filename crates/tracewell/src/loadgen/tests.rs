@@ -60,7 +60,11 @@ fn spans(trace: &GeneratedTrace) -> Vec<&Span> {
 
 fn check_trace(trace: &GeneratedTrace) {
     let spans = spans(trace);
-    assert!((5..=30).contains(&spans.len()), "span count {}", spans.len());
+    assert!(
+        (5..=30).contains(&spans.len()),
+        "span count {}",
+        spans.len()
+    );
     let trace_id = &spans[0].trace_id;
     assert_eq!(trace_id.len(), 16);
     assert!(trace_id.iter().any(|b| *b != 0));
@@ -77,14 +81,31 @@ fn check_trace(trace: &GeneratedTrace) {
         if s.parent_span_id.is_empty() {
             continue;
         }
-        let parent = by_id.get(s.parent_span_id.as_slice()).expect("parent exists in trace");
-        assert!(parent.start_time_unix_nano <= s.start_time_unix_nano, "{} starts inside {}", s.name, parent.name);
-        assert!(s.end_time_unix_nano <= parent.end_time_unix_nano, "{} ends inside {}", s.name, parent.name);
+        let parent = by_id
+            .get(s.parent_span_id.as_slice())
+            .expect("parent exists in trace");
+        assert!(
+            parent.start_time_unix_nano <= s.start_time_unix_nano,
+            "{} starts inside {}",
+            s.name,
+            parent.name
+        );
+        assert!(
+            s.end_time_unix_nano <= parent.end_time_unix_nano,
+            "{} ends inside {}",
+            s.name,
+            parent.name
+        );
     }
 }
 
 fn is_error(trace: &GeneratedTrace) -> bool {
-    trace.spans.iter().any(|s| s.span.status.as_ref().is_some_and(|st| st.code == StatusCode::Error as i32))
+    trace.spans.iter().any(|s| {
+        s.span
+            .status
+            .as_ref()
+            .is_some_and(|st| st.code == StatusCode::Error as i32)
+    })
 }
 
 #[test]
@@ -97,7 +118,12 @@ fn generated_traces_hold_invariants() {
         let trace = generate_trace(&mut rng, NOW);
         check_trace(&trace);
         sizes.insert(trace.spans.len());
-        services.extend(trace.spans.iter().map(|s| resource_service(s.resource).name));
+        services.extend(
+            trace
+                .spans
+                .iter()
+                .map(|s| resource_service(s.resource).name),
+        );
         errors += is_error(&trace) as usize;
     }
     assert!(services.len() >= 3, "services: {services:?}");
@@ -113,10 +139,23 @@ fn error_traces_carry_exception_and_propagate() {
         .find(is_error)
         .expect("an error trace within the stream");
     let spans = spans(&trace);
-    let root = spans.iter().find(|s| s.parent_span_id.is_empty()).expect("root");
-    assert_eq!(root.status.as_ref().map(|s| s.code), Some(StatusCode::Error as i32));
-    let origin = spans.iter().find(|s| !s.events.is_empty()).expect("exception event");
-    let keys: Vec<&str> = origin.events[0].attributes.iter().map(|a| a.key.as_str()).collect();
+    let root = spans
+        .iter()
+        .find(|s| s.parent_span_id.is_empty())
+        .expect("root");
+    assert_eq!(
+        root.status.as_ref().map(|s| s.code),
+        Some(StatusCode::Error as i32)
+    );
+    let origin = spans
+        .iter()
+        .find(|s| !s.events.is_empty())
+        .expect("exception event");
+    let keys: Vec<&str> = origin.events[0]
+        .attributes
+        .iter()
+        .map(|a| a.key.as_str())
+        .collect();
     assert!(keys.contains(&"exception.type") && keys.contains(&"exception.message"));
 }
 

@@ -5,14 +5,15 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, AsArray, BinaryArray, BooleanArray, FixedSizeBinaryArray, Float64Array, Int64Array, ListArray,
-    RecordBatch, StringArray, StructArray, UInt32Array, UInt64Array, UInt8Array,
+    Array, AsArray, BinaryArray, BooleanArray, FixedSizeBinaryArray, Float64Array, Int64Array,
+    ListArray, RecordBatch, StringArray, StructArray, UInt32Array, UInt64Array, UInt8Array,
 };
 use opentelemetry_proto::tonic::common::v1::AnyValue;
 use prost::Message;
 use tracewell_model::otlp::value_from_otlp;
 use tracewell_model::{
-    AttrValue, Attribute, Event, Link, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode, TraceId,
+    AttrValue, Attribute, Event, Link, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode,
+    TraceId,
 };
 
 use super::schema::{col, hot_index, tag, HotType, HOT_ATTRS};
@@ -67,7 +68,10 @@ impl<'a> List<'a> {
         let (Some(&start), Some(&end)) = (offsets.get(row), offsets.get(row + 1)) else {
             return corrupt(format!("list row {row} out of range"));
         };
-        let (start, end) = (usize::try_from(start).unwrap_or(usize::MAX), usize::try_from(end).unwrap_or(0));
+        let (start, end) = (
+            usize::try_from(start).unwrap_or(usize::MAX),
+            usize::try_from(end).unwrap_or(0),
+        );
         if start > end || end > self.values.len() {
             return corrupt(format!("list row {row} has invalid offsets"));
         }
@@ -79,7 +83,10 @@ fn opt_str(a: &StringArray, i: usize) -> Option<&str> {
     a.is_valid(i).then(|| a.value(i))
 }
 
-fn opt<T: arrow::datatypes::ArrowPrimitiveType>(a: &arrow::array::PrimitiveArray<T>, i: usize) -> Option<T::Native> {
+fn opt<T: arrow::datatypes::ArrowPrimitiveType>(
+    a: &arrow::array::PrimitiveArray<T>,
+    i: usize,
+) -> Option<T::Native> {
     a.is_valid(i).then(|| a.value(i))
 }
 
@@ -122,12 +129,22 @@ impl<'a> Attrs<'a> {
 
     fn attr(&self, i: usize, hot: Option<(&Hot<'_>, usize)>) -> Dec<Attribute> {
         let key = self.keys.value(i);
-        let missing = || Corrupt(format!("attribute {key:?} of type {} has no value", self.tags.value(i)));
+        let missing = || {
+            Corrupt(format!(
+                "attribute {key:?} of type {} has no value",
+                self.tags.value(i)
+            ))
+        };
         let bytes = || opt_bytes(self.bytes, i).ok_or_else(missing);
         let value = match self.tags.value(i) {
             tag::EMPTY => AttrValue::Empty,
             tag::STR => AttrValue::Str(opt_str(self.strs, i).ok_or_else(missing)?.to_owned()),
-            tag::BOOL => AttrValue::Bool(self.bools.is_valid(i).then(|| self.bools.value(i)).ok_or_else(missing)?),
+            tag::BOOL => AttrValue::Bool(
+                self.bools
+                    .is_valid(i)
+                    .then(|| self.bools.value(i))
+                    .ok_or_else(missing)?,
+            ),
             tag::INT => AttrValue::Int(opt(self.ints, i).ok_or_else(missing)?),
             tag::DOUBLE => AttrValue::Double(opt(self.doubles, i).ok_or_else(missing)?),
             tag::BYTES => AttrValue::Bytes(bytes()?.to_vec()),
@@ -137,11 +154,18 @@ impl<'a> Attrs<'a> {
             },
             tag::DEDICATED => match hot {
                 Some((hot, row)) => hot.value(key, row)?,
-                None => return corrupt(format!("attribute {key:?} refers to a dedicated column here")),
+                None => {
+                    return corrupt(format!(
+                        "attribute {key:?} refers to a dedicated column here"
+                    ))
+                }
             },
             other => return corrupt(format!("attribute {key:?} has unknown type {other}")),
         };
-        Ok(Attribute { key: key.to_owned(), value })
+        Ok(Attribute {
+            key: key.to_owned(),
+            value,
+        })
     }
 }
 
@@ -172,12 +196,22 @@ impl<'a> Hot<'a> {
             Some(HotCol::Int(a)) => opt(a, row).map(AttrValue::Int),
             None => return corrupt(format!("attribute {key:?} has no dedicated column")),
         };
-        value.ok_or_else(|| Corrupt(format!("dedicated column of {key:?} is null where the attribute refers to it")))
+        value.ok_or_else(|| {
+            Corrupt(format!(
+                "dedicated column of {key:?} is null where the attribute refers to it"
+            ))
+        })
     }
 }
 
-fn fixed_id<T>(a: &FixedSizeBinaryArray, i: usize, parse: fn(&[u8]) -> Option<T>, what: &str) -> Dec<T> {
-    parse(a.value(i)).ok_or_else(|| Corrupt(format!("{what} of row {i} has {} bytes", a.value_length())))
+fn fixed_id<T>(
+    a: &FixedSizeBinaryArray,
+    i: usize,
+    parse: fn(&[u8]) -> Option<T>,
+    what: &str,
+) -> Dec<T> {
+    parse(a.value(i))
+        .ok_or_else(|| Corrupt(format!("{what} of row {i} has {} bytes", a.value_length())))
 }
 
 struct Events<'a> {
@@ -371,7 +405,12 @@ impl<'a> Columns<'a> {
     fn span(&self, row: usize, resource: Arc<Resource>, scope: Arc<Scope>) -> Dec<Span> {
         let start = self.start.value(row);
         let parent_span_id = match self.parent.is_valid(row) {
-            true => Some(fixed_id(self.parent, row, SpanId::from_slice, "parent span id")?),
+            true => Some(fixed_id(
+                self.parent,
+                row,
+                SpanId::from_slice,
+                "parent span id",
+            )?),
             false => None,
         };
         Ok(Span {

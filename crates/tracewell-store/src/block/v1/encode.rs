@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BinaryBuilder, BooleanBuilder, FixedSizeBinaryBuilder, Float64Builder, Int64Builder, ListArray,
-    StringBuilder, StructArray, UInt32Array, UInt64Array, UInt8Array,
+    ArrayRef, BinaryBuilder, BooleanBuilder, FixedSizeBinaryBuilder, Float64Builder, Int64Builder,
+    ListArray, StringBuilder, StructArray, UInt32Array, UInt64Array, UInt8Array,
 };
 use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::Fields;
@@ -30,15 +30,17 @@ impl Offsets {
 
     /// Ends the current list, which ends at child row `len`.
     fn close_list(&mut self, len: usize) -> Result<()> {
-        let end = i32::try_from(len)
-            .map_err(|_| StoreError::Internal("a row group's list column exceeds i32 offsets".into()))?;
+        let end = i32::try_from(len).map_err(|_| {
+            StoreError::Internal("a row group's list column exceeds i32 offsets".into())
+        })?;
         self.0.push(end);
         Ok(())
     }
 
     /// Wraps `values` into a list array. Offsets are monotonic by construction.
     fn finish(&mut self, fields: Fields, values: ArrayRef) -> Result<ArrayRef> {
-        let offsets = OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(&mut self.0, vec![0])));
+        let offsets =
+            OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(&mut self.0, vec![0])));
         let list = ListArray::try_new(list_item(fields), offsets, values, None)?;
         Ok(Arc::new(list))
     }
@@ -59,14 +61,45 @@ impl<'a> Cell<'a> {
     fn of(value: &'a AttrValue) -> Self {
         let d = Cell::default();
         match value {
-            AttrValue::Empty => Cell { tag: tag::EMPTY, ..d },
-            AttrValue::Str(s) => Cell { tag: tag::STR, str: Some(s), ..d },
-            AttrValue::Bool(b) => Cell { tag: tag::BOOL, bool: Some(*b), ..d },
-            AttrValue::Int(i) => Cell { tag: tag::INT, int: Some(*i), ..d },
-            AttrValue::Double(x) => Cell { tag: tag::DOUBLE, double: Some(*x), ..d },
-            AttrValue::Bytes(b) => Cell { tag: tag::BYTES, bytes: Some(Cow::Borrowed(b)), ..d },
-            AttrValue::Array(_) => Cell { tag: tag::ARRAY, bytes: Some(Cow::Owned(proto(value))), ..d },
-            AttrValue::Map(_) => Cell { tag: tag::MAP, bytes: Some(Cow::Owned(proto(value))), ..d },
+            AttrValue::Empty => Cell {
+                tag: tag::EMPTY,
+                ..d
+            },
+            AttrValue::Str(s) => Cell {
+                tag: tag::STR,
+                str: Some(s),
+                ..d
+            },
+            AttrValue::Bool(b) => Cell {
+                tag: tag::BOOL,
+                bool: Some(*b),
+                ..d
+            },
+            AttrValue::Int(i) => Cell {
+                tag: tag::INT,
+                int: Some(*i),
+                ..d
+            },
+            AttrValue::Double(x) => Cell {
+                tag: tag::DOUBLE,
+                double: Some(*x),
+                ..d
+            },
+            AttrValue::Bytes(b) => Cell {
+                tag: tag::BYTES,
+                bytes: Some(Cow::Borrowed(b)),
+                ..d
+            },
+            AttrValue::Array(_) => Cell {
+                tag: tag::ARRAY,
+                bytes: Some(Cow::Owned(proto(value))),
+                ..d
+            },
+            AttrValue::Map(_) => Cell {
+                tag: tag::MAP,
+                bytes: Some(Cow::Owned(proto(value))),
+                ..d
+            },
         }
     }
 }
@@ -117,7 +150,13 @@ impl AttrListBuilder {
             match hot_slot(&a.key, &a.value) {
                 Some(i) if hot[i].is_none() => {
                     hot[i] = Some(&a.value);
-                    self.append(&a.key, Cell { tag: tag::DEDICATED, ..Cell::default() });
+                    self.append(
+                        &a.key,
+                        Cell {
+                            tag: tag::DEDICATED,
+                            ..Cell::default()
+                        },
+                    );
                 }
                 _ => self.append(&a.key, Cell::of(&a.value)),
             }

@@ -38,17 +38,26 @@ pub struct WriteOptions {
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        Self { row_group_spans: 16_384, zstd_level: 3, bloom_fpp: 0.01 }
+        Self {
+            row_group_spans: 16_384,
+            zstd_level: 3,
+            bloom_fpp: 0.01,
+        }
     }
 }
 
 impl WriteOptions {
     fn validate(&self) -> Result<()> {
         if self.row_group_spans == 0 {
-            return Err(StoreError::Internal("block row_group_spans must be positive".into()));
+            return Err(StoreError::Internal(
+                "block row_group_spans must be positive".into(),
+            ));
         }
         if !(self.bloom_fpp > 0.0 && self.bloom_fpp < 1.0) {
-            return Err(StoreError::Internal(format!("block bloom_fpp must be in (0, 1), got {}", self.bloom_fpp)));
+            return Err(StoreError::Internal(format!(
+                "block bloom_fpp must be in (0, 1), got {}",
+                self.bloom_fpp
+            )));
         }
         Ok(())
     }

@@ -12,7 +12,9 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
-use parquet::arrow::arrow_reader::{ArrowPredicateFn, ArrowReaderOptions, RowFilter, RowSelection, RowSelector};
+use parquet::arrow::arrow_reader::{
+    ArrowPredicateFn, ArrowReaderOptions, RowFilter, RowSelection, RowSelector,
+};
 use parquet::arrow::async_reader::{
     AsyncFileReader, ParquetRecordBatchStream, ParquetRecordBatchStreamBuilder,
 };
@@ -41,18 +43,28 @@ pub async fn read_all(store: Arc<dyn ObjectStore>, path: &Path) -> Result<Vec<Sp
 /// Reads the spans of one trace (empty when the block does not hold it). Row groups whose `trace_id` statistics
 /// exclude the trace, or whose bloom filter says it is absent, are skipped; within the others only the pages the
 /// page index admits are fetched, and a row filter on `trace_id` decodes the other columns only for its rows.
-pub async fn read_trace(store: Arc<dyn ObjectStore>, path: &Path, trace_id: TraceId) -> Result<Vec<Span>> {
+pub async fn read_trace(
+    store: Arc<dyn ObjectStore>,
+    path: &Path,
+    trace_id: TraceId,
+) -> Result<Vec<Span>> {
     guarded(path, read_trace_unguarded(store, path, trace_id)).await
 }
 
-async fn read_trace_unguarded(store: Arc<dyn ObjectStore>, path: &Path, trace_id: TraceId) -> Result<Vec<Span>> {
+async fn read_trace_unguarded(
+    store: Arc<dyn ObjectStore>,
+    path: &Path,
+    trace_id: TraceId,
+) -> Result<Vec<Span>> {
     let mut builder = open(store, path).await?;
     let (groups, selectors) = plan_trace_read(&mut builder, path, &trace_id).await?;
     if groups.is_empty() {
         return Ok(Vec::new());
     }
     let mask = ProjectionMask::leaves(builder.parquet_schema(), [TRACE_ID_LEAF]);
-    let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| rows_of_trace(&batch, &trace_id));
+    let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
+        rows_of_trace(&batch, &trace_id)
+    });
     let stream = builder
         .with_row_groups(groups)
         .with_row_selection(RowSelection::from(selectors))
@@ -79,52 +91,92 @@ async fn guarded<T>(path: &Path, read: impl Future<Output = Result<T>>) -> Resul
 }
 
 fn corrupt_block(path: &Path, reason: impl Into<String>) -> StoreError {
-    StoreError::CorruptBlock { block: path.to_string(), reason: reason.into() }
+    StoreError::CorruptBlock {
+        block: path.to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// Opens a block: reads its footer and page index, and checks its format marker and schema.
 async fn open(store: Arc<dyn ObjectStore>, path: &Path) -> Result<Builder> {
     let size = store.head(path).await?.size;
-    let reader = BlockReader { store, path: path.clone(), size };
+    let reader = BlockReader {
+        store,
+        path: path.clone(),
+        size,
+    };
     let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
     let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options).await?;
-    let format = builder.metadata().file_metadata().key_value_metadata().and_then(|kvs| {
-        kvs.iter().find(|kv| kv.key == FORMAT_KEY).and_then(|kv| kv.value.clone())
-    });
+    let format = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kvs| {
+            kvs.iter()
+                .find(|kv| kv.key == FORMAT_KEY)
+                .and_then(|kv| kv.value.clone())
+        });
     if format.as_deref() != Some(FORMAT_VERSION) {
-        return Err(corrupt_block(path, format!("{FORMAT_KEY} is {format:?}, expected {FORMAT_VERSION:?}")));
+        return Err(corrupt_block(
+            path,
+            format!("{FORMAT_KEY} is {format:?}, expected {FORMAT_VERSION:?}"),
+        ));
     }
     let expected = block_schema();
     for field in expected.fields() {
         match builder.schema().field_with_name(field.name()) {
-            Ok(found) if found.data_type() == field.data_type() && found.is_nullable() == field.is_nullable() => {}
+            Ok(found)
+                if found.data_type() == field.data_type()
+                    && found.is_nullable() == field.is_nullable() => {}
             Ok(found) => {
-                let reason = format!("column {} is {}, expected {}", field.name(), found.data_type(), field.data_type());
+                let reason = format!(
+                    "column {} is {}, expected {}",
+                    field.name(),
+                    found.data_type(),
+                    field.data_type()
+                );
                 return Err(corrupt_block(path, reason));
             }
-            Err(_) => return Err(corrupt_block(path, format!("column {} is missing", field.name()))),
+            Err(_) => {
+                return Err(corrupt_block(
+                    path,
+                    format!("column {} is missing", field.name()),
+                ))
+            }
         }
     }
     Ok(builder)
 }
 
-async fn decode_stream(mut stream: ParquetRecordBatchStream<BlockReader>, path: &Path) -> Result<Vec<Span>> {
+async fn decode_stream(
+    mut stream: ParquetRecordBatchStream<BlockReader>,
+    path: &Path,
+) -> Result<Vec<Span>> {
     let mut decoder = Decoder::default();
     let mut spans = Vec::new();
     while let Some(batch) = stream.try_next().await? {
-        decoder.decode(&batch, &mut spans).map_err(|Corrupt(reason)| corrupt_block(path, reason))?;
+        decoder
+            .decode(&batch, &mut spans)
+            .map_err(|Corrupt(reason)| corrupt_block(path, reason))?;
     }
     Ok(spans)
 }
 
 /// The row filter: rows whose `trace_id` (the only projected column) equals `trace_id`.
-fn rows_of_trace(batch: &RecordBatch, trace_id: &TraceId) -> std::result::Result<BooleanArray, ArrowError> {
+fn rows_of_trace(
+    batch: &RecordBatch,
+    trace_id: &TraceId,
+) -> std::result::Result<BooleanArray, ArrowError> {
     let ids = batch
         .columns()
         .first()
         .and_then(|c| c.as_any().downcast_ref::<FixedSizeBinaryArray>())
-        .ok_or_else(|| ArrowError::SchemaError("trace_id is not a fixed-size binary column".into()))?;
-    Ok((0..ids.len()).map(|i| Some(ids.is_valid(i) && ids.value(i) == trace_id.0)).collect())
+        .ok_or_else(|| {
+            ArrowError::SchemaError("trace_id is not a fixed-size binary column".into())
+        })?;
+    Ok((0..ids.len())
+        .map(|i| Some(ids.is_valid(i) && ids.value(i) == trace_id.0))
+        .collect())
 }
 
 /// Row groups that may hold the trace, and the row selection (over those groups, concatenated) of the pages whose
@@ -141,11 +193,14 @@ async fn plan_trace_read(
         if !stats_admit(&metadata, rg, trace_id) {
             continue;
         }
-        let bloom = builder.get_row_group_column_bloom_filter(rg, TRACE_ID_LEAF).await?;
+        let bloom = builder
+            .get_row_group_column_bloom_filter(rg, TRACE_ID_LEAF)
+            .await?;
         if bloom.is_some_and(|b| !b.check(&trace_id.0[..])) {
             continue;
         }
-        let pages = page_selection(&metadata, rg, trace_id).map_err(|reason| corrupt_block(path, reason))?;
+        let pages = page_selection(&metadata, rg, trace_id)
+            .map_err(|reason| corrupt_block(path, reason))?;
         if pages.iter().any(|s| !s.skip) {
             groups.push(rg);
             selectors.extend(pages);
@@ -156,25 +211,45 @@ async fn plan_trace_read(
 
 /// Whether a row group's `trace_id` min/max statistics admit the trace (true when they are absent).
 fn stats_admit(metadata: &ParquetMetaData, rg: usize, trace_id: &TraceId) -> bool {
-    let Some(stats) = metadata.row_group(rg).columns().get(TRACE_ID_LEAF).and_then(|c| c.statistics()) else {
+    let Some(stats) = metadata
+        .row_group(rg)
+        .columns()
+        .get(TRACE_ID_LEAF)
+        .and_then(|c| c.statistics())
+    else {
         return true;
     };
     let id = &trace_id.0[..];
-    stats.min_bytes_opt().is_none_or(|min| min <= id) && stats.max_bytes_opt().is_none_or(|max| id <= max)
+    stats.min_bytes_opt().is_none_or(|min| min <= id)
+        && stats.max_bytes_opt().is_none_or(|max| id <= max)
 }
 
 /// Selectors covering all rows of row group `rg`: selected for the pages whose `trace_id` range admits the trace
 /// (or that have no usable statistics), skipped for the others.
-fn page_selection(metadata: &ParquetMetaData, rg: usize, trace_id: &TraceId) -> Result<Vec<RowSelector>, String> {
-    let rows = usize::try_from(metadata.row_group(rg).num_rows()).map_err(|_| "negative row count".to_owned())?;
-    let index = metadata.column_index().and_then(|c| c.get(rg)).and_then(|c| c.get(TRACE_ID_LEAF));
-    let offsets = metadata.offset_index().and_then(|o| o.get(rg)).and_then(|o| o.get(TRACE_ID_LEAF));
-    let (Some(ColumnIndexMetaData::FIXED_LEN_BYTE_ARRAY(index)), Some(offsets)) = (index, offsets) else {
+fn page_selection(
+    metadata: &ParquetMetaData,
+    rg: usize,
+    trace_id: &TraceId,
+) -> Result<Vec<RowSelector>, String> {
+    let rows = usize::try_from(metadata.row_group(rg).num_rows())
+        .map_err(|_| "negative row count".to_owned())?;
+    let index = metadata
+        .column_index()
+        .and_then(|c| c.get(rg))
+        .and_then(|c| c.get(TRACE_ID_LEAF));
+    let offsets = metadata
+        .offset_index()
+        .and_then(|o| o.get(rg))
+        .and_then(|o| o.get(TRACE_ID_LEAF));
+    let (Some(ColumnIndexMetaData::FIXED_LEN_BYTE_ARRAY(index)), Some(offsets)) = (index, offsets)
+    else {
         return Ok(vec![RowSelector::select(rows)]);
     };
     let locations = offsets.page_locations();
     if locations.len() as u64 != index.num_pages() {
-        return Err(format!("row group {rg}: page index and offset index disagree on the page count"));
+        return Err(format!(
+            "row group {rg}: page index and offset index disagree on the page count"
+        ));
     }
     let id = &trace_id.0[..];
     let bounds = index.min_values_iter().zip(index.max_values_iter());
@@ -190,11 +265,17 @@ fn page_selection(metadata: &ParquetMetaData, rg: usize, trace_id: &TraceId) -> 
             return Err(format!("row group {rg}: page {i} has invalid row bounds"));
         }
         let admit = min.is_none_or(|min| min <= id) && max.is_none_or(|max| id <= max);
-        selectors.push(if admit { RowSelector::select(end - covered) } else { RowSelector::skip(end - covered) });
+        selectors.push(if admit {
+            RowSelector::select(end - covered)
+        } else {
+            RowSelector::skip(end - covered)
+        });
         covered = end;
     }
     if covered != rows {
-        return Err(format!("row group {rg}: pages cover {covered} of {rows} rows"));
+        return Err(format!(
+            "row group {rg}: pages cover {covered} of {rows} rows"
+        ));
     }
     Ok(selectors)
 }
@@ -216,11 +297,26 @@ fn external(e: object_store::Error) -> ParquetError {
 
 impl AsyncFileReader for BlockReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
-        async move { self.store.get_range(&self.path, range).await.map_err(external) }.boxed()
+        async move {
+            self.store
+                .get_range(&self.path, range)
+                .await
+                .map_err(external)
+        }
+        .boxed()
     }
 
-    fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
-        async move { self.store.get_ranges(&self.path, &ranges).await.map_err(external) }.boxed()
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        async move {
+            self.store
+                .get_ranges(&self.path, &ranges)
+                .await
+                .map_err(external)
+        }
+        .boxed()
     }
 
     fn get_metadata<'a>(
@@ -248,6 +344,15 @@ pub(super) async fn plan_trace_read_for_test(
     trace_id: TraceId,
 ) -> (Vec<usize>, usize) {
     let mut builder = open(store, path).await.expect("open");
-    let (groups, selectors) = plan_trace_read(&mut builder, path, &trace_id).await.expect("plan");
-    (groups, selectors.iter().filter(|s| !s.skip).map(|s| s.row_count).sum())
+    let (groups, selectors) = plan_trace_read(&mut builder, path, &trace_id)
+        .await
+        .expect("plan");
+    (
+        groups,
+        selectors
+            .iter()
+            .filter(|s| !s.skip)
+            .map(|s| s.row_count)
+            .sum(),
+    )
 }

@@ -87,14 +87,22 @@ const fn hot(key: &'static str, column: &'static str, ty: HotType) -> HotAttr {
 /// Span attributes stored in dedicated columns (when their value has the column's type).
 pub const HOT_ATTRS: [HotAttr; 13] = [
     hot("http.request.method", "http_request_method", HotType::Str),
-    hot("http.response.status_code", "http_response_status_code", HotType::Int),
+    hot(
+        "http.response.status_code",
+        "http_response_status_code",
+        HotType::Int,
+    ),
     hot("http.route", "http_route", HotType::Str),
     hot("url.path", "url_path", HotType::Str),
     hot("db.system", "db_system", HotType::Str),
     hot("db.query.text", "db_query_text", HotType::Str),
     hot("db.operation.name", "db_operation_name", HotType::Str),
     hot("messaging.system", "messaging_system", HotType::Str),
-    hot("messaging.destination.name", "messaging_destination_name", HotType::Str),
+    hot(
+        "messaging.destination.name",
+        "messaging_destination_name",
+        HotType::Str,
+    ),
     hot("rpc.service", "rpc_service", HotType::Str),
     hot("rpc.method", "rpc_method", HotType::Str),
     hot("peer.service", "peer_service", HotType::Str),
@@ -216,16 +224,27 @@ mod tests {
         let schema = block_schema();
         assert_eq!(schema.field(TRACE_ID_LEAF).name(), col::TRACE_ID);
         assert_eq!(schema.field(START_LEAF).name(), col::START);
-        assert!(schema.fields()[..START_LEAF].iter().all(|f| f.data_type().is_primitive()
-            || matches!(f.data_type(), DataType::Utf8 | DataType::FixedSizeBinary(_))));
+        assert!(schema.fields()[..START_LEAF]
+            .iter()
+            .all(|f| f.data_type().is_primitive()
+                || matches!(f.data_type(), DataType::Utf8 | DataType::FixedSizeBinary(_))));
     }
 
     #[test]
     fn hot_attributes_move_only_with_their_column_type() {
-        assert_eq!(hot_slot("http.route", &AttrValue::Str("/a".into())), Some(2));
+        assert_eq!(
+            hot_slot("http.route", &AttrValue::Str("/a".into())),
+            Some(2)
+        );
         assert_eq!(hot_slot("http.route", &AttrValue::Int(1)), None);
-        assert_eq!(hot_slot("http.response.status_code", &AttrValue::Int(200)), Some(1));
-        assert_eq!(hot_slot("http.response.status_code", &AttrValue::Str("200".into())), None);
+        assert_eq!(
+            hot_slot("http.response.status_code", &AttrValue::Int(200)),
+            Some(1)
+        );
+        assert_eq!(
+            hot_slot("http.response.status_code", &AttrValue::Str("200".into())),
+            None
+        );
         assert_eq!(hot_slot("custom", &AttrValue::Str("x".into())), None);
     }
 }

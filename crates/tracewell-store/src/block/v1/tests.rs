@@ -6,7 +6,8 @@ use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use tracewell_model::{
-    AttrValue, Attribute, Event, Link, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode, TraceId,
+    AttrValue, Attribute, Event, Link, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode,
+    TraceId,
 };
 
 use super::read::plan_trace_read_for_test;
@@ -70,16 +71,34 @@ fn resource(service: &str, instance: u64) -> Arc<Resource> {
 }
 
 fn scope(name: &str) -> Arc<Scope> {
-    Arc::new(Scope { name: name.into(), version: "2.8.0".into(), ..Scope::default() })
+    Arc::new(Scope {
+        name: name.into(),
+        version: "2.8.0".into(),
+        ..Scope::default()
+    })
 }
 
-const SERVICES: [&str; 6] = ["frontend", "checkout", "cart", "payment", "inventory", "shipping"];
+const SERVICES: [&str; 6] = [
+    "frontend",
+    "checkout",
+    "cart",
+    "payment",
+    "inventory",
+    "shipping",
+];
 
 /// Spans shaped like a small microservice shop: HTTP servers and clients, database calls, messaging.
 fn realistic_spans(traces: usize, seed: u64) -> Vec<Span> {
     let mut rng = Rng(seed);
-    let resources: Vec<_> = SERVICES.iter().enumerate().map(|(n, svc)| resource(svc, n as u64)).collect();
-    let (http, jdbc) = (scope("io.opentelemetry.http"), scope("io.opentelemetry.jdbc"));
+    let resources: Vec<_> = SERVICES
+        .iter()
+        .enumerate()
+        .map(|(n, svc)| resource(svc, n as u64))
+        .collect();
+    let (http, jdbc) = (
+        scope("io.opentelemetry.http"),
+        scope("io.opentelemetry.jdbc"),
+    );
     let base = 1_760_000_000_000_000_000u64;
     let mut spans = Vec::new();
     for _ in 0..traces {
@@ -103,21 +122,36 @@ fn realistic_spans(traces: usize, seed: u64) -> Vec<Span> {
             };
             match rng.below(3) {
                 0 => {
-                    let route = ["/api/cart", "/api/checkout", "/api/products/{id}", "/health"][rng.below(4) as usize];
+                    let route = [
+                        "/api/cart",
+                        "/api/checkout",
+                        "/api/products/{id}",
+                        "/health",
+                    ][rng.below(4) as usize];
                     span.name = format!("GET {route}");
-                    span.kind = if n == 0 { SpanKind::Server } else { SpanKind::Client };
+                    span.kind = if n == 0 {
+                        SpanKind::Server
+                    } else {
+                        SpanKind::Client
+                    };
                     let code = [200, 200, 200, 201, 404, 500][rng.below(6) as usize];
                     span.attributes = vec![
                         s("http.request.method", "GET"),
                         s("http.route", route),
-                        s("url.path", &route.replace("{id}", &rng.below(5000).to_string())),
+                        s(
+                            "url.path",
+                            &route.replace("{id}", &rng.below(5000).to_string()),
+                        ),
                         i("http.response.status_code", code),
                         s("server.address", SERVICES[svc]),
                         i("server.port", 8080),
                         s("network.protocol.version", "1.1"),
                     ];
                     if code >= 500 {
-                        span.status = Status { code: StatusCode::Error, message: "Internal Server Error".into() };
+                        span.status = Status {
+                            code: StatusCode::Error,
+                            message: "Internal Server Error".into(),
+                        };
                     }
                 }
                 1 => {
@@ -127,7 +161,10 @@ fn realistic_spans(traces: usize, seed: u64) -> Vec<Span> {
                     span.attributes = vec![
                         s("db.system", "postgresql"),
                         s("db.operation.name", "SELECT"),
-                        s("db.query.text", "SELECT id, total FROM orders WHERE customer_id = ? LIMIT 20"),
+                        s(
+                            "db.query.text",
+                            "SELECT id, total FROM orders WHERE customer_id = ? LIMIT 20",
+                        ),
                         s("server.address", "orders-db"),
                         i("db.response.returned_rows", rng.below(20) as i64),
                     ];
@@ -135,12 +172,18 @@ fn realistic_spans(traces: usize, seed: u64) -> Vec<Span> {
                 _ => {
                     span.name = "process order".into();
                     span.kind = SpanKind::Internal;
-                    span.attributes = vec![s("order.id", &format!("ord-{}", rng.below(1 << 20))), i("items", 3)];
+                    span.attributes = vec![
+                        s("order.id", &format!("ord-{}", rng.below(1 << 20))),
+                        i("items", 3),
+                    ];
                     if rng.below(10) == 0 {
                         span.events.push(Event {
                             time_unix_nano: span.start_unix_nano + 1000,
                             name: "exception".into(),
-                            attributes: vec![s("exception.type", "java.lang.IllegalStateException")],
+                            attributes: vec![s(
+                                "exception.type",
+                                "java.lang.IllegalStateException",
+                            )],
                             dropped_attributes_count: 0,
                         });
                     }
@@ -168,10 +211,16 @@ fn value_zoo() -> Vec<Attribute> {
                 AttrValue::Int(1),
                 AttrValue::Str("two".into()),
                 AttrValue::Empty,
-                AttrValue::Map(vec![s("k", "v"), Attribute::new("nested", AttrValue::Array(vec![]))]),
+                AttrValue::Map(vec![
+                    s("k", "v"),
+                    Attribute::new("nested", AttrValue::Array(vec![])),
+                ]),
             ]),
         ),
-        Attribute::new("map", AttrValue::Map(vec![i("a", 1), Attribute::new("b", AttrValue::Empty)])),
+        Attribute::new(
+            "map",
+            AttrValue::Map(vec![i("a", 1), Attribute::new("b", AttrValue::Empty)]),
+        ),
         Attribute::new("map.empty", AttrValue::Map(vec![])),
         Attribute::new("empty", AttrValue::Empty),
     ]
@@ -186,7 +235,10 @@ fn varied_spans() -> Vec<Span> {
         dropped_attributes_count: 3,
         schema_url: "https://example.com/schema".into(),
     });
-    let bare = Arc::new(Resource { service_name: "unknown_service".into(), ..Resource::default() });
+    let bare = Arc::new(Resource {
+        service_name: "unknown_service".into(),
+        ..Resource::default()
+    });
     let odd_scope = Arc::new(Scope {
         name: "lib".into(),
         version: String::new(),
@@ -207,7 +259,13 @@ fn varied_spans() -> Vec<Span> {
         s("peer.service", "billing"),
     ];
     let trace = rng.trace_id();
-    let kinds = [SpanKind::Unspecified, SpanKind::Internal, SpanKind::Server, SpanKind::Client, SpanKind::Producer];
+    let kinds = [
+        SpanKind::Unspecified,
+        SpanKind::Internal,
+        SpanKind::Server,
+        SpanKind::Client,
+        SpanKind::Producer,
+    ];
     let mut spans = Vec::new();
     for (n, kind) in kinds.into_iter().enumerate() {
         let n = n as u64;
@@ -215,7 +273,11 @@ fn varied_spans() -> Vec<Span> {
             trace_id: if n == 4 { rng.trace_id() } else { trace },
             span_id: rng.span_id(),
             parent_span_id: (n % 2 == 1).then(|| rng.span_id()),
-            trace_state: if n == 1 { "vendor=a:b".into() } else { String::new() },
+            trace_state: if n == 1 {
+                "vendor=a:b".into()
+            } else {
+                String::new()
+            },
             flags: n as u32 * 257,
             name: format!("op {n} ✓"),
             kind,
@@ -228,13 +290,38 @@ fn varied_spans() -> Vec<Span> {
                 _ => [value_zoo(), hot_mix.clone()].concat(),
             },
             dropped_attributes_count: n as u32,
-            events: (0..n).map(|e| Event { time_unix_nano: e, name: format!("e{e}"), attributes: hot_mix.clone(), dropped_attributes_count: 1 }).collect(),
+            events: (0..n)
+                .map(|e| Event {
+                    time_unix_nano: e,
+                    name: format!("e{e}"),
+                    attributes: hot_mix.clone(),
+                    dropped_attributes_count: 1,
+                })
+                .collect(),
             dropped_events_count: 2,
-            links: vec![Link { trace_id: rng.trace_id(), span_id: rng.span_id(), trace_state: "t=1".into(), attributes: value_zoo(), dropped_attributes_count: 4, flags: 256 }],
+            links: vec![Link {
+                trace_id: rng.trace_id(),
+                span_id: rng.span_id(),
+                trace_state: "t=1".into(),
+                attributes: value_zoo(),
+                dropped_attributes_count: 4,
+                flags: 256,
+            }],
             dropped_links_count: 5,
-            status: Status { code: [StatusCode::Unset, StatusCode::Ok, StatusCode::Error][n as usize % 3], message: if n == 2 { "boom".into() } else { String::new() } },
-            resource: if n < 2 { Arc::clone(&odd_resource) } else { Arc::clone(&bare) },
-            scope: if n == 3 { Arc::clone(&odd_scope) } else { Arc::new(Scope::default()) },
+            status: Status {
+                code: [StatusCode::Unset, StatusCode::Ok, StatusCode::Error][n as usize % 3],
+                message: if n == 2 { "boom".into() } else { String::new() },
+            },
+            resource: if n < 2 {
+                Arc::clone(&odd_resource)
+            } else {
+                Arc::clone(&bare)
+            },
+            scope: if n == 3 {
+                Arc::clone(&odd_scope)
+            } else {
+                Arc::new(Scope::default())
+            },
         });
     }
     spans
@@ -248,11 +335,17 @@ fn sorted(mut spans: Vec<Span>) -> Vec<Span> {
 async fn stored(bytes: bytes::Bytes) -> (Arc<dyn ObjectStore>, Path) {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let path = Path::from("tenant/blocks/v1/01JTESTBLOCK/data.parquet");
-    store.put(&path, PutPayload::from(bytes)).await.expect("put");
+    store
+        .put(&path, PutPayload::from(bytes))
+        .await
+        .expect("put");
     (store, path)
 }
 
-async fn write_and_store(spans: Vec<Span>, opts: &WriteOptions) -> (Arc<dyn ObjectStore>, Path, BlockStats) {
+async fn write_and_store(
+    spans: Vec<Span>,
+    opts: &WriteOptions,
+) -> (Arc<dyn ObjectStore>, Path, BlockStats) {
     let (bytes, stats) = write_block(spans, opts).expect("write_block");
     let (store, path) = stored(bytes).await;
     (store, path, stats)
@@ -263,7 +356,10 @@ async fn spans_round_trip_exactly() {
     let mut input = varied_spans();
     input.extend(realistic_spans(40, 1));
     input.reverse();
-    let opts = WriteOptions { row_group_spans: 64, ..WriteOptions::default() };
+    let opts = WriteOptions {
+        row_group_spans: 64,
+        ..WriteOptions::default()
+    };
     let (store, path, _) = write_and_store(input.clone(), &opts).await;
     let read = read_all(store, &path).await.expect("read_all");
     let expected = sorted(input);
@@ -273,10 +369,16 @@ async fn spans_round_trip_exactly() {
     }
     for pair in read.windows(2) {
         if pair[0].resource == pair[1].resource {
-            assert!(Arc::ptr_eq(&pair[0].resource, &pair[1].resource), "equal consecutive resources share an Arc");
+            assert!(
+                Arc::ptr_eq(&pair[0].resource, &pair[1].resource),
+                "equal consecutive resources share an Arc"
+            );
         }
         if pair[0].scope == pair[1].scope {
-            assert!(Arc::ptr_eq(&pair[0].scope, &pair[1].scope), "equal consecutive scopes share an Arc");
+            assert!(
+                Arc::ptr_eq(&pair[0].scope, &pair[1].scope),
+                "equal consecutive scopes share an Arc"
+            );
         }
     }
 }
@@ -285,22 +387,37 @@ async fn spans_round_trip_exactly() {
 async fn read_trace_returns_exactly_one_trace() {
     let input = realistic_spans(500, 2);
     assert!(input.len() > 4000, "{} spans", input.len());
-    let opts = WriteOptions { row_group_spans: 2000, ..WriteOptions::default() };
+    let opts = WriteOptions {
+        row_group_spans: 2000,
+        ..WriteOptions::default()
+    };
     let (store, path, _) = write_and_store(input.clone(), &opts).await;
     let expected = sorted(input);
     for pick in [0, 1234, 2500, expected.len() - 1] {
         let id = expected[pick].trace_id;
-        let want: Vec<_> = expected.iter().filter(|s| s.trace_id == id).cloned().collect();
-        let got = read_trace(Arc::clone(&store), &path, id).await.expect("read_trace");
+        let want: Vec<_> = expected
+            .iter()
+            .filter(|s| s.trace_id == id)
+            .cloned()
+            .collect();
+        let got = read_trace(Arc::clone(&store), &path, id)
+            .await
+            .expect("read_trace");
         assert_eq!(got, want, "trace {id}");
         let (groups, selected) = plan_trace_read_for_test(Arc::clone(&store), &path, id).await;
         assert!(groups.len() <= 2, "row groups {groups:?}");
         assert!(selected <= 2 * PAGE_ROWS, "{selected} rows selected");
     }
     let absent = Rng(99).trace_id();
-    assert!(read_trace(Arc::clone(&store), &path, absent).await.expect("absent").is_empty());
+    assert!(read_trace(Arc::clone(&store), &path, absent)
+        .await
+        .expect("absent")
+        .is_empty());
     let (groups, _) = plan_trace_read_for_test(Arc::clone(&store), &path, absent).await;
-    assert!(groups.len() <= 1, "statistics or bloom filters prune an absent trace: {groups:?}");
+    assert!(
+        groups.len() <= 1,
+        "statistics or bloom filters prune an absent trace: {groups:?}"
+    );
 }
 
 #[tokio::test]
@@ -310,18 +427,37 @@ async fn stats_describe_the_block() {
     let expected = sorted(input.clone());
     assert_eq!(stats.span_count, input.len() as u64);
     assert_eq!(stats.trace_count, 30);
-    assert_eq!(stats.min_start_unix_nano, input.iter().map(|s| s.start_unix_nano).min().unwrap());
-    assert_eq!(stats.max_end_unix_nano, input.iter().map(|s| s.end_unix_nano).max().unwrap());
+    assert_eq!(
+        stats.min_start_unix_nano,
+        input.iter().map(|s| s.start_unix_nano).min().unwrap()
+    );
+    assert_eq!(
+        stats.max_end_unix_nano,
+        input.iter().map(|s| s.end_unix_nano).max().unwrap()
+    );
     assert_eq!(stats.min_trace_id, expected[0].trace_id.to_hex());
-    assert_eq!(stats.max_trace_id, expected[expected.len() - 1].trace_id.to_hex());
+    assert_eq!(
+        stats.max_trace_id,
+        expected[expected.len() - 1].trace_id.to_hex()
+    );
     let mut services: Vec<String> = input.iter().map(|s| s.service_name().to_owned()).collect();
     services.sort();
     services.dedup();
     assert_eq!(stats.services, services);
-    assert!(stats.operations.contains(&("frontend".into(), "GET /health".into())) || stats.operations.len() > 3);
-    assert!(stats.operations.windows(2).all(|w| w[0] < w[1]), "sorted and distinct");
-    let all_ops: std::collections::BTreeSet<_> =
-        input.iter().map(|s| (s.service_name().to_owned(), s.name.clone())).collect();
+    assert!(
+        stats
+            .operations
+            .contains(&("frontend".into(), "GET /health".into()))
+            || stats.operations.len() > 3
+    );
+    assert!(
+        stats.operations.windows(2).all(|w| w[0] < w[1]),
+        "sorted and distinct"
+    );
+    let all_ops: std::collections::BTreeSet<_> = input
+        .iter()
+        .map(|s| (s.service_name().to_owned(), s.name.clone()))
+        .collect();
     assert_eq!(stats.operations, all_ops.into_iter().collect::<Vec<_>>());
 }
 
@@ -329,8 +465,14 @@ async fn stats_describe_the_block() {
 async fn empty_blocks_are_valid() {
     let (store, path, stats) = write_and_store(Vec::new(), &WriteOptions::default()).await;
     assert_eq!(stats, BlockStats::default());
-    assert!(read_all(Arc::clone(&store), &path).await.expect("read_all").is_empty());
-    assert!(read_trace(store, &path, Rng(1).trace_id()).await.expect("read_trace").is_empty());
+    assert!(read_all(Arc::clone(&store), &path)
+        .await
+        .expect("read_all")
+        .is_empty());
+    assert!(read_trace(store, &path, Rng(1).trace_id())
+        .await
+        .expect("read_trace")
+        .is_empty());
 }
 
 #[tokio::test]
@@ -377,10 +519,21 @@ async fn files_of_another_shape_are_corrupt_blocks() {
     use parquet::file::properties::WriterProperties;
 
     let tagged = WriterProperties::builder()
-        .set_key_value_metadata(Some(vec![KeyValue::new(schema::FORMAT_KEY.into(), FORMAT_VERSION.to_owned())]))
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            schema::FORMAT_KEY.into(),
+            FORMAT_VERSION.to_owned(),
+        )]))
         .build();
-    let wrong = Arc::new(Schema::new(vec![Field::new("trace_id", DataType::Int32, false)]));
-    let batch = RecordBatch::try_new(Arc::clone(&wrong), vec![Arc::new(Int32Array::from(vec![1, 2]))]).unwrap();
+    let wrong = Arc::new(Schema::new(vec![Field::new(
+        "trace_id",
+        DataType::Int32,
+        false,
+    )]));
+    let batch = RecordBatch::try_new(
+        Arc::clone(&wrong),
+        vec![Arc::new(Int32Array::from(vec![1, 2]))],
+    )
+    .unwrap();
     let mut writer = ArrowWriter::try_new(Vec::new(), wrong, Some(tagged)).unwrap();
     writer.write(&batch).unwrap();
     let wrong_types = writer.into_inner().unwrap();
@@ -389,7 +542,10 @@ async fn files_of_another_shape_are_corrupt_blocks() {
     let writer = ArrowWriter::try_new(Vec::new(), block, None).unwrap();
     let untagged = writer.into_inner().unwrap();
 
-    for (bytes, reason) in [(wrong_types, "column trace_id"), (untagged, "tracewell.block.format")] {
+    for (bytes, reason) in [
+        (wrong_types, "column trace_id"),
+        (untagged, "tracewell.block.format"),
+    ] {
         let (store, path) = stored(bytes.into()).await;
         match read_all(store, &path).await {
             Err(StoreError::CorruptBlock { block, reason: got }) => {
@@ -404,11 +560,23 @@ async fn files_of_another_shape_are_corrupt_blocks() {
 #[test]
 fn invalid_options_are_refused() {
     for opts in [
-        WriteOptions { row_group_spans: 0, ..WriteOptions::default() },
-        WriteOptions { bloom_fpp: 1.0, ..WriteOptions::default() },
-        WriteOptions { zstd_level: 99, ..WriteOptions::default() },
+        WriteOptions {
+            row_group_spans: 0,
+            ..WriteOptions::default()
+        },
+        WriteOptions {
+            bloom_fpp: 1.0,
+            ..WriteOptions::default()
+        },
+        WriteOptions {
+            zstd_level: 99,
+            ..WriteOptions::default()
+        },
     ] {
-        assert!(write_block(realistic_spans(2, 6), &opts).is_err(), "{opts:?}");
+        assert!(
+            write_block(realistic_spans(2, 6), &opts).is_err(),
+            "{opts:?}"
+        );
     }
 }
 
@@ -418,6 +586,13 @@ fn realistic_spans_take_few_bytes() {
     let spans = input.len();
     let (bytes, _) = write_block(input, &WriteOptions::default()).expect("write");
     let per_span = bytes.len() as f64 / spans as f64;
-    println!("{spans} spans: {} bytes, {per_span:.1} bytes/span", bytes.len());
+    println!(
+        "{spans} spans: {} bytes, {per_span:.1} bytes/span",
+        bytes.len()
+    );
     assert!(per_span < 120.0, "{per_span:.1} bytes/span");
+}
+
+pub(crate) fn realistic_spans_pub(traces: usize, seed: u64) -> Vec<Span> {
+    realistic_spans(traces, seed)
 }

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, FixedSizeBinaryArray, Int64Builder, RecordBatch, StringArray, StringBuilder, UInt32Array, UInt64Array,
-    UInt8Array,
+    ArrayRef, FixedSizeBinaryArray, Int64Builder, RecordBatch, StringArray, StringBuilder,
+    UInt32Array, UInt64Array, UInt8Array,
 };
 use arrow::datatypes::SchemaRef;
 use bytes::Bytes;
@@ -17,7 +17,9 @@ use parquet::schema::types::ColumnPath;
 use tracewell_model::{AttrValue, Span};
 
 use super::encode::{AttrListBuilder, EventListBuilder, HotValues, LinkListBuilder};
-use super::schema::{block_schema, col, HotType, FORMAT_KEY, HOT_ATTRS, PAGE_ROWS, START_LEAF, TRACE_ID_LEAF};
+use super::schema::{
+    block_schema, col, HotType, FORMAT_KEY, HOT_ATTRS, PAGE_ROWS, START_LEAF, TRACE_ID_LEAF,
+};
 use super::{BlockStats, WriteOptions, FORMAT_VERSION};
 use crate::error::Result;
 
@@ -41,8 +43,15 @@ pub fn write_block(mut spans: Vec<Span>, opts: &WriteOptions) -> Result<(Bytes, 
 
 fn writer_properties(opts: &WriteOptions, bloom_ndv: u64) -> Result<WriterProperties> {
     let trace_id = ColumnPath::from(col::TRACE_ID);
-    let bloom = BloomFilterProperties::builder().with_fpp(opts.bloom_fpp).with_max_ndv(bloom_ndv).try_build()?;
-    let sort = |leaf: usize| SortingColumn { column_idx: leaf as i32, descending: false, nulls_first: false };
+    let bloom = BloomFilterProperties::builder()
+        .with_fpp(opts.bloom_fpp)
+        .with_max_ndv(bloom_ndv)
+        .try_build()?;
+    let sort = |leaf: usize| SortingColumn {
+        column_idx: leaf as i32,
+        descending: false,
+        nulls_first: false,
+    };
     Ok(WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(opts.zstd_level)?))
         .set_dictionary_enabled(true)
@@ -54,13 +63,21 @@ fn writer_properties(opts: &WriteOptions, bloom_ndv: u64) -> Result<WriterProper
         .set_write_batch_size(PAGE_ROWS)
         .set_column_bloom_filter_properties(trace_id, bloom)
         .set_sorting_columns(Some(vec![sort(TRACE_ID_LEAF), sort(START_LEAF)]))
-        .set_key_value_metadata(Some(vec![KeyValue::new(FORMAT_KEY.to_owned(), FORMAT_VERSION.to_owned())]))
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            FORMAT_KEY.to_owned(),
+            FORMAT_VERSION.to_owned(),
+        )]))
         .build())
 }
 
 /// Distinct traces of the fullest row group: the bloom filter's expected number of distinct values.
 fn max_traces_per_group(sorted: &[Span], group_spans: usize) -> u64 {
-    sorted.chunks(group_spans).map(|g| distinct_traces(g) as u64).max().unwrap_or(0).max(1)
+    sorted
+        .chunks(group_spans)
+        .map(|g| distinct_traces(g) as u64)
+        .max()
+        .unwrap_or(0)
+        .max(1)
 }
 
 fn distinct_traces(sorted: &[Span]) -> usize {
@@ -72,7 +89,10 @@ fn stats_of_sorted(spans: &[Span]) -> BlockStats {
         return BlockStats::default();
     };
     let services: BTreeSet<&str> = spans.iter().map(|s| s.service_name()).collect();
-    let operations: BTreeSet<(&str, &str)> = spans.iter().map(|s| (s.service_name(), s.name.as_str())).collect();
+    let operations: BTreeSet<(&str, &str)> = spans
+        .iter()
+        .map(|s| (s.service_name(), s.name.as_str()))
+        .collect();
     BlockStats {
         min_start_unix_nano: spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0),
         max_end_unix_nano: spans.iter().map(|s| s.end_unix_nano).max().unwrap_or(0),
@@ -81,22 +101,34 @@ fn stats_of_sorted(spans: &[Span]) -> BlockStats {
         span_count: spans.len() as u64,
         trace_count: distinct_traces(spans) as u64,
         services: services.into_iter().map(str::to_owned).collect(),
-        operations: operations.into_iter().map(|(s, n)| (s.to_owned(), n.to_owned())).collect(),
+        operations: operations
+            .into_iter()
+            .map(|(s, n)| (s.to_owned(), n.to_owned()))
+            .collect(),
     }
 }
 
 /// Encodes one row group's spans as a record batch of the block schema.
 fn encode_batch(schema: &SchemaRef, spans: &[Span]) -> Result<RecordBatch> {
-    let strings = |f: fn(&Span) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(spans.iter().map(f))) };
-    let u32s = |f: fn(&Span) -> u32| -> ArrayRef { Arc::new(UInt32Array::from_iter_values(spans.iter().map(f))) };
-    let u8s = |f: fn(&Span) -> u8| -> ArrayRef { Arc::new(UInt8Array::from_iter_values(spans.iter().map(f))) };
+    let strings = |f: fn(&Span) -> &str| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(spans.iter().map(f)))
+    };
+    let u32s = |f: fn(&Span) -> u32| -> ArrayRef {
+        Arc::new(UInt32Array::from_iter_values(spans.iter().map(f)))
+    };
+    let u8s = |f: fn(&Span) -> u8| -> ArrayRef {
+        Arc::new(UInt8Array::from_iter_values(spans.iter().map(f)))
+    };
     let nested = NestedColumns::encode(spans)?;
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(FixedSizeBinaryArray::try_from_sparse_iter_with_size(
             spans.iter().map(|s| Some(s.trace_id.0)),
             16,
         )?),
-        Arc::new(FixedSizeBinaryArray::try_from_sparse_iter_with_size(spans.iter().map(|s| Some(s.span_id.0)), 8)?),
+        Arc::new(FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+            spans.iter().map(|s| Some(s.span_id.0)),
+            8,
+        )?),
         Arc::new(FixedSizeBinaryArray::try_from_sparse_iter_with_size(
             spans.iter().map(|s| s.parent_span_id.map(|p| p.0)),
             8,
@@ -105,8 +137,12 @@ fn encode_batch(schema: &SchemaRef, spans: &[Span]) -> Result<RecordBatch> {
         u32s(|s| s.flags),
         strings(|s| &s.name),
         u8s(|s| s.kind as u8),
-        Arc::new(UInt64Array::from_iter_values(spans.iter().map(|s| s.start_unix_nano))),
-        Arc::new(UInt64Array::from_iter_values(spans.iter().map(Span::duration_nano))),
+        Arc::new(UInt64Array::from_iter_values(
+            spans.iter().map(|s| s.start_unix_nano),
+        )),
+        Arc::new(UInt64Array::from_iter_values(
+            spans.iter().map(Span::duration_nano),
+        )),
         u8s(|s| s.status.code as u8),
         strings(|s| &s.status.message),
         strings(|s| s.service_name()),
@@ -144,7 +180,11 @@ struct NestedColumns {
 impl NestedColumns {
     fn encode(spans: &[Span]) -> Result<Self> {
         let mut hot = HotColumns::new(spans.len());
-        let (mut attrs, mut res, mut scope) = (AttrListBuilder::new(), AttrListBuilder::new(), AttrListBuilder::new());
+        let (mut attrs, mut res, mut scope) = (
+            AttrListBuilder::new(),
+            AttrListBuilder::new(),
+            AttrListBuilder::new(),
+        );
         let (mut events, mut links) = (EventListBuilder::new(), LinkListBuilder::new());
         for s in spans {
             hot.append(&attrs.push_span_attrs(&s.attributes)?);
@@ -204,5 +244,90 @@ impl HotColumns {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod experiment {
+    use super::*;
+    use parquet::basic::Encoding;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    fn write_with(spans: &[Span], schema: &SchemaRef, props: WriterProperties) -> Bytes {
+        let mut w = ArrowWriter::try_new(Vec::new(), Arc::clone(schema), Some(props)).unwrap();
+        for g in spans.chunks(16384) {
+            w.write(&encode_batch(schema, g).unwrap()).unwrap();
+            w.flush().unwrap();
+        }
+        Bytes::from(w.into_inner().unwrap())
+    }
+
+    fn column_sizes(bytes: &Bytes) {
+        let r = SerializedFileReader::new(bytes.clone()).unwrap();
+        let md = r.metadata();
+        let mut sizes: std::collections::BTreeMap<String, i64> = Default::default();
+        for rg in md.row_groups() {
+            for c in rg.columns() {
+                let top = c.column_path().parts()[0].clone();
+                *sizes.entry(top).or_default() += c.compressed_size();
+            }
+        }
+        let mut v: Vec<_> = sizes.into_iter().collect();
+        v.sort_by_key(|(_, s)| -*s);
+        for (k, s) in v {
+            println!("  {k:40} {s}");
+        }
+    }
+
+    #[test]
+    fn measure() {
+        let mut spans = crate::block::v1::tests::realistic_spans_pub(2000, 8);
+        spans.sort_by_key(|s| (s.trace_id, s.start_unix_nano, s.span_id));
+        let n = spans.len() as f64;
+        let schema = block_schema();
+        let opts = WriteOptions::default();
+        let base = writer_properties(&opts, 2000).unwrap();
+        let b = write_with(&spans, &schema, base.clone());
+        println!("base {:.1} B/span", b.len() as f64 / n);
+        column_sizes(&b);
+        let b = base
+            .clone()
+            .into_builder()
+            .set_data_page_row_count_limit(2048)
+            .set_column_dictionary_enabled(ColumnPath::from(col::DURATION), false)
+            .set_column_dictionary_enabled(ColumnPath::from(col::START), false)
+            .build();
+        println!(
+            "final {:.1}",
+            write_with(&spans, &schema, b.clone()).len() as f64 / n
+        );
+        column_sizes(&write_with(&spans, &schema, b.clone()));
+        let p = b
+            .clone()
+            .into_builder()
+            .set_column_dictionary_enabled(ColumnPath::from(col::PARENT_SPAN_ID), false)
+            .build();
+        println!(
+            "parent plain {:.1}",
+            write_with(&spans, &schema, p).len() as f64 / n
+        );
+        let p = b
+            .clone()
+            .into_builder()
+            .set_column_dictionary_enabled(ColumnPath::from(col::TRACE_ID), false)
+            .build();
+        println!(
+            "trace plain {:.1}",
+            write_with(&spans, &schema, p).len() as f64 / n
+        );
+        let p = b
+            .clone()
+            .into_builder()
+            .set_writer_version(parquet::file::properties::WriterVersion::PARQUET_2_0)
+            .build();
+        println!(
+            "v2 pages {:.1}",
+            write_with(&spans, &schema, p).len() as f64 / n
+        );
     }
 }

@@ -1,0 +1,59 @@
+//! `tracewell bench`: self-contained performance benchmarks.
+//!
+//! `bench ingest` starts a throw-away Tracewell server as a child process,
+//! drives it with the built-in load generator over OTLP/gRPC, and reports
+//! ingest throughput, server CPU efficiency, storage density and memory
+//! against the product targets.
+
+mod http;
+mod ingest;
+mod procfs;
+mod results;
+mod server;
+
+use std::time::Duration;
+
+use crate::loadgen::{parse_duration, Rate};
+
+/// Benchmarks available under `tracewell bench`.
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Measure OTLP/gRPC ingest throughput, CPU, storage and memory.
+    Ingest(IngestBenchArgs),
+}
+
+/// Arguments of `tracewell bench ingest`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct IngestBenchArgs {
+    /// Target spans per second, or "max".
+    #[arg(long, default_value = "max")]
+    pub rate: Rate,
+    /// Load duration, e.g. "20s", "2m".
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Export RPCs in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Approximate spans per export request.
+    #[arg(long, default_value_t = 512)]
+    pub batch_spans: usize,
+    /// Compress export requests with gzip.
+    #[arg(long)]
+    pub gzip: bool,
+    /// Seed for the trace generator.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Keep the temporary data directory (blocks and server log) afterwards.
+    #[arg(long)]
+    pub keep: bool,
+    /// Print the results as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs one benchmark subcommand.
+pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Ingest(args) => ingest::run(&args).await,
+    }
+}

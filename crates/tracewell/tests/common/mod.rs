@@ -1,0 +1,208 @@
+//! Test harness: runs the real `tracewell serve` binary as a child process on free ports and talks to it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running server.
+pub struct Server {
+    child: Option<Child>,
+    pub data_dir: PathBuf,
+    pub otlp_grpc: SocketAddr,
+    pub otlp_http: SocketAddr,
+    pub zipkin: SocketAddr,
+    pub http: SocketAddr,
+    logs: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts a server on free loopback ports with `data_dir`, plus extra flags; waits until it is ready.
+    pub async fn start(data_dir: &Path, extra_args: &[&str]) -> Server {
+        let server = Self::spawn(data_dir, extra_args);
+        server.wait_ready().await;
+        server
+    }
+
+    /// Starts a server without waiting for readiness (the listening line is awaited).
+    pub fn spawn(data_dir: &Path, extra_args: &[&str]) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tracewell"));
+        cmd.arg("serve").arg("--data-dir").arg(data_dir);
+        for flag in [
+            "--otlp-grpc-addr",
+            "--otlp-http-addr",
+            "--zipkin-addr",
+            "--http-addr",
+        ] {
+            if !extra_args.contains(&flag) {
+                cmd.arg(flag).arg("127.0.0.1:0");
+            }
+        }
+        cmd.args(extra_args);
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("TRACEWELL_")) {
+            cmd.env_remove(key);
+        }
+        cmd.env("TRACEWELL_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn tracewell");
+        let stderr = child.stderr.take().expect("stderr");
+        let logs = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains(" listening ") {
+                    let _ = tx.send(line.clone());
+                }
+                let mut logs = sink.lock().unwrap();
+                logs.push_str(&line);
+                logs.push('\n');
+            }
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not start; logs:\n{}", logs.lock().unwrap());
+            }
+        };
+        let addr = |key: &str| -> SocketAddr {
+            let token = line
+                .split_whitespace()
+                .find_map(|t| t.strip_prefix(&format!("{key}=")))
+                .expect(key);
+            token.parse().expect("socket address")
+        };
+        Server {
+            otlp_grpc: addr("otlp_grpc"),
+            otlp_http: addr("otlp_http"),
+            zipkin: addr("zipkin"),
+            http: addr("http"),
+            child: Some(child),
+            data_dir: data_dir.to_path_buf(),
+            logs,
+        }
+    }
+
+    /// Polls `/readyz` until it answers 200.
+    pub async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let client = reqwest::Client::new();
+        loop {
+            if let Ok(r) = client.get(self.url("/readyz")).send().await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server not ready; logs:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// URL on the query/metrics port.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
+    }
+
+    pub fn otlp_http_url(&self) -> String {
+        format!("http://{}/v1/traces", self.otlp_http)
+    }
+
+    pub fn zipkin_url(&self) -> String {
+        format!("http://{}/api/v2/spans", self.zipkin)
+    }
+
+    pub fn otlp_grpc_url(&self) -> String {
+        format!("http://{}", self.otlp_grpc)
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// SIGKILL: no flush, no cleanup.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then waits for the exit status (graceful shutdown).
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("server running");
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("server did not stop within 60s; logs:\n{}", self.logs());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Fetches `/api/v1/traces/{id}` and returns (status, JSON body).
+    pub async fn get_trace(&self, trace_id: &str) -> (u16, serde_json::Value) {
+        let r = reqwest::get(self.url(&format!("/api/v1/traces/{trace_id}")))
+            .await
+            .expect("get trace");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// The Prometheus exposition.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body")
+    }
+
+    /// Value of one metric sample line (exact series name with labels, e.g. `foo_total{a="b"}`); 0 if absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        self.metrics()
+            .await
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(series)
+                    .and_then(|rest| rest.trim().split(' ').next()?.parse().ok())
+            })
+            .unwrap_or(0.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Path of a shared third-party fixture.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
