@@ -12,6 +12,8 @@
 //! 4. **Maintenance**: compaction merges small blocks of a time window and drops duplicate spans
 //!    (`compaction.rs`); retention deletes blocks by age and total size (`retention.rs`).
 //!
+//! Design notes: `storage.md` beside this file.
+//!
 //! [`Store::recover`] replays WALs and loads catalogs at start; [`Store::find_trace`] merges heads and blocks;
 //! [`Store::shutdown`] flushes everything. Memory is bounded by a budget over all heads: past it,
 //! [`Store::append`] answers [`StoreError::Overloaded`], which receivers turn into retryable errors.

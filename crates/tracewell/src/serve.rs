@@ -14,6 +14,9 @@ use tracewell_store::Store;
 
 use crate::config::ServeConfig;
 
+/// How long shutdown waits for in-flight requests before flushing anyway.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Runs the server until a shutdown signal.
 pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let mut registry = Registry::default();
@@ -47,12 +50,21 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
     let _ = stop_tx.send(true);
-    for server in servers {
-        match server.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!(%error, "server stopped with an error"),
-            Err(error) => tracing::error!(%error, "server task failed"),
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        for server in servers {
+            match server.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(%error, "server stopped with an error"),
+                Err(error) => tracing::error!(%error, "server task failed"),
+            }
         }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            timeout_s = DRAIN_TIMEOUT.as_secs(),
+            "in-flight requests did not finish in time; flushing anyway"
+        );
     }
     let _ = background.await;
     tracing::info!("flushing head blocks");

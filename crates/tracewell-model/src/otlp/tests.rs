@@ -112,7 +112,8 @@ fn attribute_limits_truncate_values_and_drop_extra_attributes() {
     };
     let report = sanitize(&mut req, &limits);
     assert_eq!(report.dropped_attributes, 2);
-    assert_eq!(report.truncated_values, 3);
+    // Three span values and the resource's `service.name` ("checkout" is 8 bytes).
+    assert_eq!(report.truncated_values, 4);
     let spans = into_spans(req);
     assert_eq!(spans[0].attributes.len(), 3);
     assert_eq!(spans[0].dropped_attributes_count, 2);

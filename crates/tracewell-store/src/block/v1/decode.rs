@@ -5,26 +5,23 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, AsArray, BinaryArray, BooleanArray, FixedSizeBinaryArray, Float64Array, Int64Array,
-    ListArray, RecordBatch, StringArray, StructArray, UInt32Array, UInt64Array, UInt8Array,
+    Array, AsArray, FixedSizeBinaryArray, ListArray, RecordBatch, StringArray, StructArray,
+    UInt32Array, UInt64Array, UInt8Array,
 };
-use opentelemetry_proto::tonic::common::v1::AnyValue;
-use prost::Message;
-use tracewell_model::otlp::value_from_otlp;
 use tracewell_model::{
-    AttrValue, Attribute, Event, Link, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode,
-    TraceId,
+    Event, Link, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode, TraceId,
 };
 
-use super::schema::{col, hot_index, tag, HotType, HOT_ATTRS};
+use super::attrs::{Attrs, Hot};
+use super::schema::col;
 
 /// Why a block's contents could not be decoded.
 #[derive(Debug)]
 pub(super) struct Corrupt(pub String);
 
-type Dec<T> = std::result::Result<T, Corrupt>;
+pub(super) type Dec<T> = std::result::Result<T, Corrupt>;
 
-fn corrupt<T>(reason: impl Into<String>) -> Dec<T> {
+pub(super) fn corrupt<T>(reason: impl Into<String>) -> Dec<T> {
     Err(Corrupt(reason.into()))
 }
 
@@ -35,14 +32,14 @@ fn typed<'a, T: 'static>(array: &'a dyn Array, name: &str) -> Dec<&'a T> {
     }
 }
 
-fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Dec<&'a T> {
+pub(super) fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Dec<&'a T> {
     match batch.column_by_name(name) {
         Some(a) => typed(a.as_ref(), name),
         None => corrupt(format!("column {name} is missing")),
     }
 }
 
-fn child<'a, T: 'static>(s: &'a StructArray, name: &str) -> Dec<&'a T> {
+pub(super) fn child<'a, T: 'static>(s: &'a StructArray, name: &str) -> Dec<&'a T> {
     match s.column_by_name(name) {
         Some(a) => typed(a.as_ref(), name),
         None => corrupt(format!("field {name} is missing")),
@@ -50,20 +47,20 @@ fn child<'a, T: 'static>(s: &'a StructArray, name: &str) -> Dec<&'a T> {
 }
 
 /// A list column with its offsets checked against its values.
-struct List<'a> {
+pub(super) struct List<'a> {
     list: &'a ListArray,
-    values: &'a StructArray,
+    pub(super) values: &'a StructArray,
 }
 
 impl<'a> List<'a> {
-    fn new(list: &'a ListArray, name: &str) -> Dec<Self> {
+    pub(super) fn new(list: &'a ListArray, name: &str) -> Dec<Self> {
         match list.values().as_struct_opt() {
             Some(values) => Ok(Self { list, values }),
             None => corrupt(format!("list {name} does not hold structs")),
         }
     }
 
-    fn range(&self, row: usize) -> Dec<Range<usize>> {
+    pub(super) fn range(&self, row: usize) -> Dec<Range<usize>> {
         let offsets = self.list.value_offsets();
         let (Some(&start), Some(&end)) = (offsets.get(row), offsets.get(row + 1)) else {
             return corrupt(format!("list row {row} out of range"));
@@ -76,131 +73,6 @@ impl<'a> List<'a> {
             return corrupt(format!("list row {row} has invalid offsets"));
         }
         Ok(start..end)
-    }
-}
-
-fn opt_str(a: &StringArray, i: usize) -> Option<&str> {
-    a.is_valid(i).then(|| a.value(i))
-}
-
-fn opt<T: arrow::datatypes::ArrowPrimitiveType>(
-    a: &arrow::array::PrimitiveArray<T>,
-    i: usize,
-) -> Option<T::Native> {
-    a.is_valid(i).then(|| a.value(i))
-}
-
-/// An attribute list column.
-struct Attrs<'a> {
-    list: List<'a>,
-    keys: &'a StringArray,
-    tags: &'a UInt8Array,
-    strs: &'a StringArray,
-    ints: &'a Int64Array,
-    doubles: &'a Float64Array,
-    bools: &'a BooleanArray,
-    bytes: &'a BinaryArray,
-}
-
-impl<'a> Attrs<'a> {
-    fn new(list: &'a ListArray, name: &str) -> Dec<Self> {
-        let list = List::new(list, name)?;
-        let v = list.values;
-        Ok(Self {
-            keys: child(v, "key")?,
-            tags: child(v, "type")?,
-            strs: child(v, "str")?,
-            ints: child(v, "int")?,
-            doubles: child(v, "double")?,
-            bools: child(v, "bool")?,
-            bytes: child(v, "bytes")?,
-            list,
-        })
-    }
-
-    fn of(batch: &'a RecordBatch, name: &str) -> Dec<Self> {
-        Self::new(column(batch, name)?, name)
-    }
-
-    /// The attributes of `row`; `hot` supplies values of [`tag::DEDICATED`] entries.
-    fn decode(&self, row: usize, hot: Option<(&Hot<'_>, usize)>) -> Dec<Vec<Attribute>> {
-        self.list.range(row)?.map(|i| self.attr(i, hot)).collect()
-    }
-
-    fn attr(&self, i: usize, hot: Option<(&Hot<'_>, usize)>) -> Dec<Attribute> {
-        let key = self.keys.value(i);
-        let missing = || {
-            Corrupt(format!(
-                "attribute {key:?} of type {} has no value",
-                self.tags.value(i)
-            ))
-        };
-        let bytes = || opt_bytes(self.bytes, i).ok_or_else(missing);
-        let value = match self.tags.value(i) {
-            tag::EMPTY => AttrValue::Empty,
-            tag::STR => AttrValue::Str(opt_str(self.strs, i).ok_or_else(missing)?.to_owned()),
-            tag::BOOL => AttrValue::Bool(
-                self.bools
-                    .is_valid(i)
-                    .then(|| self.bools.value(i))
-                    .ok_or_else(missing)?,
-            ),
-            tag::INT => AttrValue::Int(opt(self.ints, i).ok_or_else(missing)?),
-            tag::DOUBLE => AttrValue::Double(opt(self.doubles, i).ok_or_else(missing)?),
-            tag::BYTES => AttrValue::Bytes(bytes()?.to_vec()),
-            tag::ARRAY | tag::MAP => match AnyValue::decode(bytes()?) {
-                Ok(v) => value_from_otlp(Some(v)),
-                Err(e) => return corrupt(format!("attribute {key:?}: {e}")),
-            },
-            tag::DEDICATED => match hot {
-                Some((hot, row)) => hot.value(key, row)?,
-                None => {
-                    return corrupt(format!(
-                        "attribute {key:?} refers to a dedicated column here"
-                    ))
-                }
-            },
-            other => return corrupt(format!("attribute {key:?} has unknown type {other}")),
-        };
-        Ok(Attribute {
-            key: key.to_owned(),
-            value,
-        })
-    }
-}
-
-fn opt_bytes(a: &BinaryArray, i: usize) -> Option<&[u8]> {
-    a.is_valid(i).then(|| a.value(i))
-}
-
-enum HotCol<'a> {
-    Str(&'a StringArray),
-    Int(&'a Int64Array),
-}
-
-/// The dedicated attribute columns, in [`HOT_ATTRS`] order.
-struct Hot<'a>(Vec<HotCol<'a>>);
-
-impl<'a> Hot<'a> {
-    fn of(batch: &'a RecordBatch) -> Dec<Self> {
-        let cols = HOT_ATTRS.iter().map(|h| match h.ty {
-            HotType::Str => column(batch, h.column).map(HotCol::Str),
-            HotType::Int => column(batch, h.column).map(HotCol::Int),
-        });
-        Ok(Self(cols.collect::<Dec<_>>()?))
-    }
-
-    fn value(&self, key: &str, row: usize) -> Dec<AttrValue> {
-        let value = match hot_index(key).and_then(|i| self.0.get(i)) {
-            Some(HotCol::Str(a)) => opt_str(a, row).map(|s| AttrValue::Str(s.to_owned())),
-            Some(HotCol::Int(a)) => opt(a, row).map(AttrValue::Int),
-            None => return corrupt(format!("attribute {key:?} has no dedicated column")),
-        };
-        value.ok_or_else(|| {
-            Corrupt(format!(
-                "dedicated column of {key:?} is null where the attribute refers to it"
-            ))
-        })
     }
 }
 

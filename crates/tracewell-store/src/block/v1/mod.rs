@@ -8,6 +8,7 @@
 //!
 //! The layout and the reasons for it are in `FORMAT.md` next to this file; the schema is in [`schema`].
 
+mod attrs;
 mod decode;
 mod encode;
 mod read;

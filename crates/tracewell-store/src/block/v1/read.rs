@@ -6,6 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use arrow::array::{Array, BooleanArray, FixedSizeBinaryArray, RecordBatch};
+use arrow::datatypes::Schema;
 use arrow::error::ArrowError;
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -22,6 +23,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use parquet::file::page_index::offset_index::PageLocation;
 use tracewell_model::{Span, TraceId};
 
 use super::decode::{Corrupt, Decoder};
@@ -107,45 +109,34 @@ async fn open(store: Arc<dyn ObjectStore>, path: &Path) -> Result<Builder> {
     };
     let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
     let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options).await?;
-    let format = builder
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()
-        .and_then(|kvs| {
-            kvs.iter()
-                .find(|kv| kv.key == FORMAT_KEY)
-                .and_then(|kv| kv.value.clone())
-        });
-    if format.as_deref() != Some(FORMAT_VERSION) {
-        return Err(corrupt_block(
-            path,
-            format!("{FORMAT_KEY} is {format:?}, expected {FORMAT_VERSION:?}"),
-        ));
+    check_format(builder.metadata()).map_err(|reason| corrupt_block(path, reason))?;
+    check_schema(builder.schema()).map_err(|reason| corrupt_block(path, reason))?;
+    Ok(builder)
+}
+
+fn check_format(metadata: &ParquetMetaData) -> std::result::Result<(), String> {
+    let kvs = metadata.file_metadata().key_value_metadata();
+    let format = kvs.and_then(|kvs| kvs.iter().find(|kv| kv.key == FORMAT_KEY));
+    match format.and_then(|kv| kv.value.as_deref()) {
+        Some(FORMAT_VERSION) => Ok(()),
+        other => Err(format!(
+            "{FORMAT_KEY} is {other:?}, expected {FORMAT_VERSION:?}"
+        )),
     }
-    let expected = block_schema();
-    for field in expected.fields() {
-        match builder.schema().field_with_name(field.name()) {
-            Ok(found)
-                if found.data_type() == field.data_type()
-                    && found.is_nullable() == field.is_nullable() => {}
-            Ok(found) => {
-                let reason = format!(
-                    "column {} is {}, expected {}",
-                    field.name(),
-                    found.data_type(),
-                    field.data_type()
-                );
-                return Err(corrupt_block(path, reason));
-            }
-            Err(_) => {
-                return Err(corrupt_block(
-                    path,
-                    format!("column {} is missing", field.name()),
-                ))
-            }
+}
+
+/// Every v1 column must be present with its exact type (extra columns are ignored).
+fn check_schema(schema: &Schema) -> std::result::Result<(), String> {
+    for want in block_schema().fields() {
+        let Ok(found) = schema.field_with_name(want.name()) else {
+            return Err(format!("column {} is missing", want.name()));
+        };
+        if found.data_type() != want.data_type() || found.is_nullable() != want.is_nullable() {
+            let (name, got, expected) = (want.name(), found.data_type(), want.data_type());
+            return Err(format!("column {name} is {got}, expected {expected}"));
         }
     }
-    Ok(builder)
+    Ok(())
 }
 
 async fn decode_stream(
@@ -232,52 +223,52 @@ fn page_selection(
     trace_id: &TraceId,
 ) -> Result<Vec<RowSelector>, String> {
     let rows = usize::try_from(metadata.row_group(rg).num_rows())
-        .map_err(|_| "negative row count".to_owned())?;
+        .map_err(|_| format!("row group {rg} has a negative row count"))?;
     let index = metadata
         .column_index()
-        .and_then(|c| c.get(rg))
-        .and_then(|c| c.get(TRACE_ID_LEAF));
+        .and_then(|c| c.get(rg)?.get(TRACE_ID_LEAF));
     let offsets = metadata
         .offset_index()
-        .and_then(|o| o.get(rg))
-        .and_then(|o| o.get(TRACE_ID_LEAF));
+        .and_then(|o| o.get(rg)?.get(TRACE_ID_LEAF));
     let (Some(ColumnIndexMetaData::FIXED_LEN_BYTE_ARRAY(index)), Some(offsets)) = (index, offsets)
     else {
         return Ok(vec![RowSelector::select(rows)]);
     };
-    let locations = offsets.page_locations();
-    if locations.len() as u64 != index.num_pages() {
+    let pages =
+        page_rows(offsets.page_locations(), rows).map_err(|e| format!("row group {rg}: {e}"))?;
+    if pages.len() as u64 != index.num_pages() {
         return Err(format!(
-            "row group {rg}: page index and offset index disagree on the page count"
+            "row group {rg}: page and offset indexes disagree on the page count"
         ));
     }
     let id = &trace_id.0[..];
     let bounds = index.min_values_iter().zip(index.max_values_iter());
-    let mut selectors = Vec::with_capacity(locations.len());
-    let mut covered = 0usize;
-    for (i, (min, max)) in bounds.enumerate() {
-        let end = match locations.get(i + 1) {
-            Some(next) => usize::try_from(next.first_row_index).unwrap_or(usize::MAX),
-            None => rows,
-        };
-        let start = usize::try_from(locations[i].first_row_index).ok();
-        if start != Some(covered) || end < covered || end > rows {
-            return Err(format!("row group {rg}: page {i} has invalid row bounds"));
+    let selectors = pages.into_iter().zip(bounds).map(|(len, (min, max))| {
+        match min.is_none_or(|min| min <= id) && max.is_none_or(|max| id <= max) {
+            true => RowSelector::select(len),
+            false => RowSelector::skip(len),
         }
-        let admit = min.is_none_or(|min| min <= id) && max.is_none_or(|max| id <= max);
-        selectors.push(if admit {
-            RowSelector::select(end - covered)
-        } else {
-            RowSelector::skip(end - covered)
-        });
-        covered = end;
+    });
+    Ok(selectors.collect())
+}
+
+/// Row counts of a column chunk's pages, checked to tile the row group's `rows` rows.
+fn page_rows(locations: &[PageLocation], rows: usize) -> Result<Vec<usize>, String> {
+    let mut starts = Vec::with_capacity(locations.len() + 1);
+    for location in locations {
+        starts.push(usize::try_from(location.first_row_index).map_err(|_| "negative first row")?);
     }
-    if covered != rows {
-        return Err(format!(
-            "row group {rg}: pages cover {covered} of {rows} rows"
-        ));
+    starts.push(rows);
+    if rows > 0 && starts.first() != Some(&0) {
+        return Err("pages do not start at row 0".into());
     }
-    Ok(selectors)
+    starts
+        .windows(2)
+        .map(|w| {
+            w[1].checked_sub(w[0])
+                .ok_or_else(|| "pages are out of order".to_owned())
+        })
+        .collect()
 }
 
 /// Bytes of a block in an object store, for the async Parquet reader. The prefetch hint usually brings the footer
@@ -355,4 +346,38 @@ pub(super) async fn plan_trace_read_for_test(
             .map(|s| s.row_count)
             .sum(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(first_rows: &[i64]) -> Vec<PageLocation> {
+        let page = |&first_row_index: &i64| PageLocation {
+            offset: 0,
+            compressed_page_size: 0,
+            first_row_index,
+        };
+        first_rows.iter().map(page).collect()
+    }
+
+    /// First row of each page, rows of the row group, and the page row counts (`None`: refused).
+    type Case = (&'static [i64], usize, Option<Vec<usize>>);
+
+    #[test]
+    fn page_rows_must_tile_the_row_group() {
+        let cases: [Case; 7] = [
+            (&[0, 2048, 4096], 5000, Some(vec![2048, 2048, 904])),
+            (&[0], 10, Some(vec![10])),
+            (&[], 0, Some(vec![])),
+            (&[], 10, None),
+            (&[5, 10], 20, None),
+            (&[0, 30], 20, None),
+            (&[0, -1], 20, None),
+        ];
+        for (firsts, rows, want) in cases {
+            let got = page_rows(&at(firsts), rows).ok();
+            assert_eq!(got, want, "{firsts:?} of {rows} rows");
+        }
+    }
 }

@@ -16,7 +16,8 @@ use parquet::file::properties::{BloomFilterProperties, EnabledStatistics, Writer
 use parquet::schema::types::ColumnPath;
 use tracewell_model::{AttrValue, Span};
 
-use super::encode::{AttrListBuilder, EventListBuilder, HotValues, LinkListBuilder};
+use super::attrs::{AttrListBuilder, HotValues};
+use super::encode::{EventListBuilder, LinkListBuilder};
 use super::schema::{
     block_schema, col, HotType, FORMAT_KEY, HOT_ATTRS, PAGE_ROWS, START_LEAF, TRACE_ID_LEAF,
 };
@@ -55,8 +56,10 @@ fn writer_properties(opts: &WriteOptions, bloom_ndv: u64) -> Result<WriterProper
     Ok(WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(opts.zstd_level)?))
         .set_dictionary_enabled(true)
-        // Span ids are unique: a dictionary would only grow until it falls back to plain.
+        // Nearly unique values: a dictionary only grows until it falls back to plain (measured: -3 bytes/span).
         .set_column_dictionary_enabled(ColumnPath::from(col::SPAN_ID), false)
+        .set_column_dictionary_enabled(ColumnPath::from(col::START), false)
+        .set_column_dictionary_enabled(ColumnPath::from(col::DURATION), false)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(opts.row_group_spans))
         .set_data_page_row_count_limit(PAGE_ROWS)
@@ -244,90 +247,5 @@ impl HotColumns {
                 }
             })
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod experiment {
-    use super::*;
-    use parquet::basic::Encoding;
-    use parquet::file::reader::{FileReader, SerializedFileReader};
-
-    fn write_with(spans: &[Span], schema: &SchemaRef, props: WriterProperties) -> Bytes {
-        let mut w = ArrowWriter::try_new(Vec::new(), Arc::clone(schema), Some(props)).unwrap();
-        for g in spans.chunks(16384) {
-            w.write(&encode_batch(schema, g).unwrap()).unwrap();
-            w.flush().unwrap();
-        }
-        Bytes::from(w.into_inner().unwrap())
-    }
-
-    fn column_sizes(bytes: &Bytes) {
-        let r = SerializedFileReader::new(bytes.clone()).unwrap();
-        let md = r.metadata();
-        let mut sizes: std::collections::BTreeMap<String, i64> = Default::default();
-        for rg in md.row_groups() {
-            for c in rg.columns() {
-                let top = c.column_path().parts()[0].clone();
-                *sizes.entry(top).or_default() += c.compressed_size();
-            }
-        }
-        let mut v: Vec<_> = sizes.into_iter().collect();
-        v.sort_by_key(|(_, s)| -*s);
-        for (k, s) in v {
-            println!("  {k:40} {s}");
-        }
-    }
-
-    #[test]
-    fn measure() {
-        let mut spans = crate::block::v1::tests::realistic_spans_pub(2000, 8);
-        spans.sort_by_key(|s| (s.trace_id, s.start_unix_nano, s.span_id));
-        let n = spans.len() as f64;
-        let schema = block_schema();
-        let opts = WriteOptions::default();
-        let base = writer_properties(&opts, 2000).unwrap();
-        let b = write_with(&spans, &schema, base.clone());
-        println!("base {:.1} B/span", b.len() as f64 / n);
-        column_sizes(&b);
-        let b = base
-            .clone()
-            .into_builder()
-            .set_data_page_row_count_limit(2048)
-            .set_column_dictionary_enabled(ColumnPath::from(col::DURATION), false)
-            .set_column_dictionary_enabled(ColumnPath::from(col::START), false)
-            .build();
-        println!(
-            "final {:.1}",
-            write_with(&spans, &schema, b.clone()).len() as f64 / n
-        );
-        column_sizes(&write_with(&spans, &schema, b.clone()));
-        let p = b
-            .clone()
-            .into_builder()
-            .set_column_dictionary_enabled(ColumnPath::from(col::PARENT_SPAN_ID), false)
-            .build();
-        println!(
-            "parent plain {:.1}",
-            write_with(&spans, &schema, p).len() as f64 / n
-        );
-        let p = b
-            .clone()
-            .into_builder()
-            .set_column_dictionary_enabled(ColumnPath::from(col::TRACE_ID), false)
-            .build();
-        println!(
-            "trace plain {:.1}",
-            write_with(&spans, &schema, p).len() as f64 / n
-        );
-        let p = b
-            .clone()
-            .into_builder()
-            .set_writer_version(parquet::file::properties::WriterVersion::PARQUET_2_0)
-            .build();
-        println!(
-            "v2 pages {:.1}",
-            write_with(&spans, &schema, p).len() as f64 / n
-        );
     }
 }
