@@ -16,8 +16,8 @@ pub enum IngestError {
     Malformed(String),
     #[error("request body exceeds the limit of {limit} bytes{after}", after = if *.decompressed { " after decompression" } else { "" })]
     TooLarge { limit: usize, decompressed: bool },
-    #[error("unsupported content type {0:?}; send application/x-protobuf or application/json")]
-    UnsupportedMediaType(String),
+    #[error("unsupported content type {got:?}; send {accepted}")]
+    UnsupportedMediaType { got: String, accepted: &'static str },
     #[error("unsupported content encoding {0:?}; send gzip or no encoding")]
     UnsupportedEncoding(String),
     #[error("server is over its memory budget; retry after {}s", .retry_after.as_secs().max(1))]
@@ -46,7 +46,7 @@ impl IngestError {
             Self::BadTenant(_) | Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::UnknownTenant(_) => StatusCode::FORBIDDEN,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) | Self::UnsupportedEncoding(_) => {
+            Self::UnsupportedMediaType { .. } | Self::UnsupportedEncoding(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             Self::Overloaded { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -60,7 +60,7 @@ impl IngestError {
             Self::BadTenant(_) | Self::Malformed(_) => tonic::Code::InvalidArgument,
             Self::UnknownTenant(_) => tonic::Code::PermissionDenied,
             Self::TooLarge { .. } => tonic::Code::InvalidArgument,
-            Self::UnsupportedMediaType(_) | Self::UnsupportedEncoding(_) => {
+            Self::UnsupportedMediaType { .. } | Self::UnsupportedEncoding(_) => {
                 tonic::Code::InvalidArgument
             }
             Self::Overloaded { .. } => tonic::Code::ResourceExhausted,
@@ -84,7 +84,7 @@ impl IngestError {
             Self::UnknownTenant(_) => "unknown_tenant",
             Self::Malformed(_) => "malformed",
             Self::TooLarge { .. } => "too_large",
-            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::UnsupportedMediaType { .. } => "unsupported_media_type",
             Self::UnsupportedEncoding(_) => "unsupported_encoding",
             Self::Overloaded { .. } => "overloaded",
             Self::NotReady { .. } => "not_ready",

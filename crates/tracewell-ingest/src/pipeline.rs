@@ -91,6 +91,11 @@ impl Ingester {
         tenant_from_header(header, &self.0.config.allowed_tenants)
     }
 
+    /// Counts a request refused before it reached [`Ingester::export`] (undecodable, too large, bad tenant...).
+    pub fn refused(&self, receiver: Receiver, error: &IngestError) {
+        self.0.metrics.request(receiver.as_str(), error.reason());
+    }
+
     /// Validates, limits and durably stores a request. `Ok` means every accepted span is fsynced.
     pub async fn export(
         &self,

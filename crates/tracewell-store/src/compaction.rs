@@ -97,11 +97,13 @@ impl Store {
     }
 }
 
-/// Keeps the first occurrence of each (trace id, span id).
+/// Keeps the first occurrence of each span. A span is identified by trace id, span id, kind and start time:
+/// a retrying client re-sends identical spans, while the client and server halves of a shared Zipkin span
+/// carry the same span id with different kinds and times, and both must stay.
 pub(crate) fn dedupe(spans: Vec<Span>) -> Vec<Span> {
-    let mut seen: HashSet<(TraceId, SpanId)> = HashSet::with_capacity(spans.len());
+    let mut seen: HashSet<(TraceId, SpanId, u8, u64)> = HashSet::with_capacity(spans.len());
     spans
         .into_iter()
-        .filter(|s| seen.insert((s.trace_id, s.span_id)))
+        .filter(|s| seen.insert((s.trace_id, s.span_id, s.kind as u8, s.start_unix_nano)))
         .collect()
 }

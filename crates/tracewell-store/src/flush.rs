@@ -130,11 +130,15 @@ impl Store {
 
     /// The local object store does not fsync; do it here so a block is durable before WAL segments go.
     async fn sync_local(&self, path: &object_store::path::Path) -> Result<()> {
-        let file = self.0.config.blocks_dir().join(path.as_ref());
+        let root = self.0.config.blocks_dir();
+        let file = root.join(path.as_ref());
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             std::fs::File::open(&file)?.sync_all()?;
-            if let Some(dir) = file.parent() {
-                std::fs::File::open(dir)?.sync_all()?;
+            // Every directory from the file up to the blocks root may have been created for this block.
+            let mut dir = file.parent();
+            while let Some(d) = dir.filter(|d| d.starts_with(&root)) {
+                std::fs::File::open(d)?.sync_all()?;
+                dir = d.parent();
             }
             Ok(())
         })

@@ -57,7 +57,7 @@ impl Store {
             }
         }
         let mut spans = dedupe(spans);
-        spans.sort_by_key(|s| (s.start_unix_nano, s.span_id));
+        spans.sort_by_key(|s| (s.start_unix_nano, s.span_id, s.kind as u8));
         Ok(TraceLookup {
             spans,
             unreadable_blocks,

@@ -74,6 +74,9 @@ pub struct ServeArgs {
     /// Seconds clients are told to wait when the server is overloaded [default: 1s].
     #[arg(long, env = "TRACEWELL_RETRY_AFTER")]
     pub retry_after: Option<String>,
+    /// On SIGTERM, how long to wait for in-flight requests and idle connections before flushing anyway [default: 10s].
+    #[arg(long, env = "TRACEWELL_SHUTDOWN_TIMEOUT")]
+    pub shutdown_timeout: Option<String>,
     /// Comma-separated tenants allowed to read and write; empty = any [default: empty].
     #[arg(long, env = "TRACEWELL_ALLOWED_TENANTS", value_delimiter = ',')]
     pub allowed_tenants: Option<Vec<String>>,
@@ -100,6 +103,7 @@ struct FileConfig {
     compaction_window: Option<String>,
     maintenance_interval: Option<String>,
     retry_after: Option<String>,
+    shutdown_timeout: Option<String>,
     allowed_tenants: Option<Vec<String>>,
 }
 
@@ -123,6 +127,7 @@ const KNOWN_ENV: &[&str] = &[
     "TRACEWELL_COMPACTION_WINDOW",
     "TRACEWELL_MAINTENANCE_INTERVAL",
     "TRACEWELL_RETRY_AFTER",
+    "TRACEWELL_SHUTDOWN_TIMEOUT",
     "TRACEWELL_ALLOWED_TENANTS",
     "TRACEWELL_LOG",
 ];
@@ -142,6 +147,8 @@ pub struct ServeConfig {
     pub addrs: Addrs,
     pub store: StoreConfig,
     pub ingest: IngestConfig,
+    /// How long shutdown waits for connections to finish before flushing anyway.
+    pub shutdown_timeout: Duration,
 }
 
 impl ServeConfig {
@@ -331,10 +338,17 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
     store.wal_max_record_bytes =
         u32::try_from(max_request_bytes.saturating_add(1024)).unwrap_or(u32::MAX);
     validate(&store, &ingest)?;
+    let shutdown_timeout = duration(
+        args.shutdown_timeout,
+        file.shutdown_timeout,
+        "shutdown_timeout",
+        Duration::from_secs(10),
+    )?;
     Ok(ServeConfig {
         addrs,
         store,
         ingest,
+        shutdown_timeout,
     })
 }
 

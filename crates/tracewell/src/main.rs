@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the collector, store and query API (what a bare `tracewell` does).
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Send realistic synthetic traces to an OTLP gRPC endpoint and report throughput and latency.
     Loadgen(loadgen::LoadgenArgs),
     // BENCH /// Benchmarks that start a server and print figures.
@@ -48,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
     init_logging();
     match cli.command {
         None => serve::run(config::ServeConfig::resolve(cli.serve)?).await,
-        Some(Command::Serve(args)) => serve::run(config::ServeConfig::resolve(args)?).await,
+        Some(Command::Serve(args)) => serve::run(config::ServeConfig::resolve(*args)?).await,
         Some(Command::Loadgen(args)) => {
             let report = loadgen::run(&args).await?;
             report.print();

@@ -14,9 +14,6 @@ use tracewell_store::Store;
 
 use crate::config::ServeConfig;
 
-/// How long shutdown waits for in-flight requests before flushing anyway.
-const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// Runs the server until a shutdown signal.
 pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let mut registry = Registry::default();
@@ -50,7 +47,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
     let _ = stop_tx.send(true);
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+    let drained = tokio::time::timeout(config.shutdown_timeout, async {
         for server in servers {
             match server.await {
                 Ok(Ok(())) => {}
@@ -62,8 +59,8 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     .await;
     if drained.is_err() {
         tracing::warn!(
-            timeout_s = DRAIN_TIMEOUT.as_secs(),
-            "in-flight requests did not finish in time; flushing anyway"
+            timeout_ms = config.shutdown_timeout.as_millis() as u64,
+            "connections did not finish in time; flushing anyway"
         );
     }
     let _ = background.await;
@@ -105,6 +102,7 @@ impl Listeners {
             let stop = stopped(stop.clone());
             tokio::spawn(async move {
                 tonic::transport::Server::builder()
+                    .layer(receivers::otlp_grpc::oversize_status_layer())
                     .add_service(service)
                     .serve_with_incoming_shutdown(incoming, stop)
                     .await

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::Server;
 use futures::StreamExt;
@@ -39,6 +39,7 @@ fn kv_str(key: &str, value: &str) -> KeyValue {
         value: Some(AnyValue {
             value: Some(any_value::Value::StringValue(value.into())),
         }),
+        ..Default::default()
     }
 }
 
@@ -48,6 +49,7 @@ fn kv_int(key: &str, value: i64) -> KeyValue {
         value: Some(AnyValue {
             value: Some(any_value::Value::IntValue(value)),
         }),
+        ..Default::default()
     }
 }
 
@@ -245,22 +247,6 @@ async fn assert_traces_read_back(server: &Server, traces: &[SentTrace]) {
     );
 }
 
-async fn wait_until<F, Fut>(what: &str, server: &Server, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !condition().await {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting until {what}; logs:\n{}",
-            server.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn files_with_name(dir: &Path, name: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -311,11 +297,15 @@ fn wal_records(segment: &[u8]) -> Vec<(usize, usize)> {
     records
 }
 
-/// One crash run: four clients send in a loop, the server is SIGKILLed after `kill_after`, a new server on the same
-/// data dir must return every acknowledged span exactly once.
+/// One crash run: four clients send in a loop, the server is SIGKILLed `kill_after` after they started (with
+/// `--head-max-bytes`: after the first block appeared), and a new server on the same data dir must return every
+/// acknowledged span exactly once.
 async fn acknowledged_spans_survive_one_sigkill(kill_after: Duration, extra_flags: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path(), extra_flags).await;
+    let size_flushes = extra_flags.contains(&"--head-max-bytes");
+    // Blocks make every read slower: with them, send the same bytes in fewer, larger traces.
+    let (traces_per_request, spans_per_trace) = if size_flushes { (1, 30) } else { (3, 10) };
     let stop = Arc::new(AtomicBool::new(false));
     let mut clients = Vec::new();
     for worker in 0..4 {
@@ -328,7 +318,8 @@ async fn acknowledged_spans_survive_one_sigkill(kill_after: Duration, extra_flag
                 return (acked, failed);
             };
             while !stop.load(Ordering::SeqCst) {
-                let (request, traces) = export_request(3, 10, now_unix_nano(), worker);
+                let (request, traces) =
+                    export_request(traces_per_request, spans_per_trace, now_unix_nano(), worker);
                 match client.export(request).await {
                     Ok(response) => {
                         assert_eq!(
@@ -346,6 +337,18 @@ async fn acknowledged_spans_survive_one_sigkill(kill_after: Duration, extra_flag
             }
             (acked, failed)
         }));
+    }
+    if size_flushes {
+        // Let the first flush finish, so that later ones (and their WAL deletions) overlap the kill.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while files_with_name(&blocks_dir(dir.path()), "meta.json").is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no block was flushed under load; logs:\n{}",
+                server.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
     tokio::time::sleep(kill_after).await;
     server.kill();
@@ -368,7 +371,6 @@ async fn acknowledged_spans_survive_one_sigkill(kill_after: Duration, extra_flag
             server.logs()
         );
     }
-    let size_flushes = extra_flags.contains(&"--head-max-bytes");
     if size_flushes {
         assert!(
             flushed_before_kill > 0,
@@ -404,14 +406,15 @@ async fn acknowledged_spans_survive_sigkill() {
         acknowledged_spans_survive_one_sigkill(Duration::from_millis(millis), &[]).await;
     }
     // Small heads: flushes to blocks (and WAL segment deletions) run during the load, so the kill can land in one.
+    // The kill comes this long after the first block appeared.
     acknowledged_spans_survive_one_sigkill(
-        Duration::from_millis(1500),
+        Duration::from_millis(600),
         &["--head-max-bytes", "64KiB"],
     )
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_torn_wal_tail_is_cut_and_startup_continues() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path(), &[]).await;
@@ -545,14 +548,14 @@ async fn a_corrupt_block_file_does_not_stop_the_server_after(damage: Damage) {
     assert_eq!(readyz.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_block_file_does_not_stop_the_server() {
     for damage in [Damage::Truncate, Damage::Overwrite] {
         a_corrupt_block_file_does_not_stop_the_server_after(damage).await;
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_garbage_meta_json_is_skipped_at_startup() {
     let dir = tempfile::tempdir().unwrap();
     // Two graceful runs: two blocks, one trace each.
@@ -603,4 +606,34 @@ async fn a_garbage_meta_json_is_skipped_at_startup() {
 
     let more = send_acknowledged(&server, 1, 2, 4).await;
     assert_traces_read_back(&server, &more).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_flushes_and_exits_even_with_an_idle_grpc_connection_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--shutdown-timeout", "1s"]).await;
+    let sent = send_acknowledged(&server, 1, 1, 5).await;
+    // A client that connected and went quiet (a crashed peer, a health checker, a stalled proxy).
+    let idle = std::net::TcpStream::connect(server.otlp_grpc).unwrap();
+    let status = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(server.pid().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !server.logs().contains("stopped") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIGTERM did not stop the server within 20 s; logs:\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(idle);
+    let metas = files_with_name(&blocks_dir(dir.path()), "meta.json");
+    assert_eq!(metas.len(), 1, "the shutdown flushed the head: {metas:?}");
+    assert!(std::fs::read_to_string(&metas[0])
+        .unwrap()
+        .contains(&sent[0].trace_id));
 }

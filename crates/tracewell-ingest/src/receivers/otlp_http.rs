@@ -11,6 +11,7 @@ use axum::Router;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
+use tracewell_model::TenantId;
 
 use super::{header_str, json_error, tenant_header, with_retry_after};
 use crate::decode::decode_body;
@@ -36,20 +37,40 @@ pub fn router(ingester: Ingester) -> Router {
 async fn export(State(ingester): State<Ingester>, headers: HeaderMap, body: Body) -> Response {
     let format = match content_format(&headers) {
         Ok(f) => f,
-        Err(e) => return json_error(&e),
+        Err(error) => {
+            ingester.refused(Receiver::OtlpHttp, &error);
+            return json_error(&error);
+        }
     };
-    match handle(&ingester, &headers, format, body).await {
-        Ok(response) => response,
+    let (tenant, request) = match decode_request(&ingester, &headers, format, body).await {
+        Ok(decoded) => decoded,
+        Err(error) => {
+            ingester.refused(Receiver::OtlpHttp, &error);
+            return error_response(format, &error);
+        }
+    };
+    match ingester.export(Receiver::OtlpHttp, &tenant, request).await {
+        Ok(outcome) => {
+            let response = outcome.to_response();
+            match format {
+                Format::Protobuf => {
+                    ([(header::CONTENT_TYPE, PROTOBUF)], response.encode_to_vec()).into_response()
+                }
+                Format::Json => {
+                    axum::Json(tracewell_model::otlp::to_json(&response)).into_response()
+                }
+            }
+        }
         Err(error) => error_response(format, &error),
     }
 }
 
-async fn handle(
+async fn decode_request(
     ingester: &Ingester,
     headers: &HeaderMap,
     format: Format,
     body: Body,
-) -> Result<Response, IngestError> {
+) -> Result<(TenantId, ExportTraceServiceRequest), IngestError> {
     let tenant = ingester.tenant(tenant_header(headers))?;
     let body = read_body(ingester, headers, body).await?;
     let request = match format {
@@ -58,16 +79,7 @@ async fn handle(
         Format::Json => serde_json::from_slice(&body)
             .map_err(|e| IngestError::Malformed(format!("invalid OTLP JSON: {e}")))?,
     };
-    let outcome = ingester
-        .export(Receiver::OtlpHttp, &tenant, request)
-        .await?;
-    let response = outcome.to_response();
-    Ok(match format {
-        Format::Protobuf => {
-            ([(header::CONTENT_TYPE, PROTOBUF)], response.encode_to_vec()).into_response()
-        }
-        Format::Json => axum::Json(tracewell_model::otlp::to_json(&response)).into_response(),
-    })
+    Ok((tenant, request))
 }
 
 /// Reads the body with the size limit on both the raw and the decompressed bytes.
@@ -101,7 +113,10 @@ fn content_format(headers: &HeaderMap) -> Result<Format, IngestError> {
     match essence.as_str() {
         PROTOBUF | "application/protobuf" => Ok(Format::Protobuf),
         JSON => Ok(Format::Json),
-        _ => Err(IngestError::UnsupportedMediaType(raw.to_owned())),
+        _ => Err(IngestError::UnsupportedMediaType {
+            got: raw.to_owned(),
+            accepted: "application/x-protobuf or application/json",
+        }),
     }
 }
 

@@ -11,6 +11,9 @@ use axum::Router;
 
 use super::otlp_http::read_body;
 use super::{header_str, json_error, tenant_header};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use tracewell_model::TenantId;
+
 use crate::error::IngestError;
 use crate::pipeline::{Ingester, Receiver};
 
@@ -22,33 +25,17 @@ pub fn router(ingester: Ingester) -> Router {
 }
 
 async fn spans(State(ingester): State<Ingester>, headers: HeaderMap, body: Body) -> Response {
-    match handle(&ingester, &headers, body).await {
-        Ok(response) => response,
-        Err(error) => json_error(&error),
-    }
-}
-
-async fn handle(
-    ingester: &Ingester,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<Response, IngestError> {
-    let content_type =
-        header_str(headers, header::CONTENT_TYPE.as_str()).unwrap_or("application/json");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if essence != "application/json" {
-        return Err(IngestError::UnsupportedMediaType(content_type.to_owned()));
-    }
-    let tenant = ingester.tenant(tenant_header(headers))?;
-    let body = read_body(ingester, headers, body).await?;
-    let request = tracewell_model::zipkin::decode_zipkin_json(&body)
-        .map_err(|e| IngestError::Malformed(e.to_string()))?;
-    let outcome = ingester.export(Receiver::Zipkin, &tenant, request).await?;
+    let (tenant, request) = match decode_request(&ingester, &headers, body).await {
+        Ok(decoded) => decoded,
+        Err(error) => {
+            ingester.refused(Receiver::Zipkin, &error);
+            return json_error(&error);
+        }
+    };
+    let outcome = match ingester.export(Receiver::Zipkin, &tenant, request).await {
+        Ok(outcome) => outcome,
+        Err(error) => return json_error(&error),
+    };
     let mut response = StatusCode::ACCEPTED.into_response();
     if outcome.rejected > 0 {
         let headers = response.headers_mut();
@@ -60,5 +47,31 @@ async fn handle(
             headers.insert("x-tracewell-rejected-reason", message);
         }
     }
-    Ok(response)
+    response
+}
+
+async fn decode_request(
+    ingester: &Ingester,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(TenantId, ExportTraceServiceRequest), IngestError> {
+    let content_type =
+        header_str(headers, header::CONTENT_TYPE.as_str()).unwrap_or("application/json");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence != "application/json" {
+        return Err(IngestError::UnsupportedMediaType {
+            got: content_type.to_owned(),
+            accepted: "application/json (Zipkin v2 JSON)",
+        });
+    }
+    let tenant = ingester.tenant(tenant_header(headers))?;
+    let body = read_body(ingester, headers, body).await?;
+    let request = tracewell_model::zipkin::decode_zipkin_json(&body)
+        .map_err(|e| IngestError::Malformed(e.to_string()))?;
+    Ok((tenant, request))
 }
