@@ -15,6 +15,8 @@ pub struct IngestConfig {
     pub retry_after: Duration,
     /// Tenants allowed to write; empty means any valid tenant id.
     pub allowed_tenants: Vec<String>,
+    /// Export requests processed at once across all receivers; more are refused with a retryable error.
+    pub max_inflight_requests: usize,
 }
 
 impl Default for IngestConfig {
@@ -24,6 +26,7 @@ impl Default for IngestConfig {
             span_limits: SpanLimits::default(),
             retry_after: Duration::from_secs(1),
             allowed_tenants: Vec::new(),
+            max_inflight_requests: 512,
         }
     }
 }

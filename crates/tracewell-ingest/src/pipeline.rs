@@ -55,6 +55,8 @@ impl ExportOutcome {
 }
 
 struct Inner {
+    /// Bounds requests in flight (bodies being read, decoded, sanitized and waiting for the WAL).
+    inflight: Arc<tokio::sync::Semaphore>,
     store: Store,
     config: IngestConfig,
     metrics: IngestMetrics,
@@ -75,7 +77,9 @@ impl std::fmt::Debug for Ingester {
 impl Ingester {
     pub fn new(store: Store, config: IngestConfig, registry: &mut Registry) -> Self {
         let metrics = IngestMetrics::new(registry);
+        let inflight = Arc::new(tokio::sync::Semaphore::new(config.max_inflight_requests));
         Self(Arc::new(Inner {
+            inflight,
             store,
             config,
             metrics,
@@ -89,6 +93,16 @@ impl Ingester {
     /// Resolves the tenant of a request from its `X-Scope-OrgID` value.
     pub fn tenant(&self, header: Option<&[u8]>) -> Result<TenantId, IngestError> {
         tenant_from_header(header, &self.0.config.allowed_tenants)
+    }
+
+    /// Admits one request, or refuses it with a retryable error when `max_inflight_requests` are already
+    /// being processed. Hold the permit until the response is ready.
+    pub fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, IngestError> {
+        Arc::clone(&self.0.inflight)
+            .try_acquire_owned()
+            .map_err(|_| IngestError::Overloaded {
+                retry_after: self.0.config.retry_after,
+            })
     }
 
     /// Counts a request refused before it reached [`Ingester::export`] (undecodable, too large, bad tenant...).

@@ -74,6 +74,9 @@ pub struct ServeArgs {
     /// Seconds clients are told to wait when the server is overloaded [default: 1s].
     #[arg(long, env = "TRACEWELL_RETRY_AFTER")]
     pub retry_after: Option<String>,
+    /// Export requests processed at once; more get retryable 429 / RESOURCE_EXHAUSTED [default: 512].
+    #[arg(long, env = "TRACEWELL_MAX_INFLIGHT_REQUESTS")]
+    pub max_inflight_requests: Option<usize>,
     /// On SIGTERM, how long to wait for in-flight requests and idle connections before flushing anyway [default: 10s].
     #[arg(long, env = "TRACEWELL_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Option<String>,
@@ -104,6 +107,7 @@ struct FileConfig {
     maintenance_interval: Option<String>,
     retry_after: Option<String>,
     shutdown_timeout: Option<String>,
+    max_inflight_requests: Option<usize>,
     allowed_tenants: Option<Vec<String>>,
 }
 
@@ -128,6 +132,7 @@ const KNOWN_ENV: &[&str] = &[
     "TRACEWELL_MAINTENANCE_INTERVAL",
     "TRACEWELL_RETRY_AFTER",
     "TRACEWELL_SHUTDOWN_TIMEOUT",
+    "TRACEWELL_MAX_INFLIGHT_REQUESTS",
     "TRACEWELL_ALLOWED_TENANTS",
     "TRACEWELL_LOG",
 ];
@@ -333,6 +338,10 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
             ingest_defaults.retry_after,
         )?,
         allowed_tenants,
+        max_inflight_requests: args
+            .max_inflight_requests
+            .or(file.max_inflight_requests)
+            .unwrap_or(ingest_defaults.max_inflight_requests),
     };
     // Keep WAL records able to hold the largest request.
     store.wal_max_record_bytes =
@@ -369,6 +378,7 @@ fn validate(store: &StoreConfig, ingest: &IngestConfig) -> anyhow::Result<()> {
             ingest.span_limits.max_attribute_value_bytes as u64,
         ),
         ("max_spans_per_trace", store.max_spans_per_trace as u64),
+        ("max_inflight_requests", ingest.max_inflight_requests as u64),
         ("head_max_bytes", store.head_max_bytes as u64),
         ("memory_budget", store.memory_budget_bytes as u64),
     ];

@@ -25,6 +25,10 @@ impl TraceService for OtlpGrpcService {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let _permit = self
+            .ingester
+            .admit()
+            .inspect_err(|error| self.ingester.refused(Receiver::OtlpGrpc, error))?;
         let tenant = self
             .ingester
             .tenant(request.metadata().get(TENANT_HEADER).map(|v| v.as_bytes()))

@@ -42,6 +42,13 @@ async fn export(State(ingester): State<Ingester>, headers: HeaderMap, body: Body
             return json_error(&error);
         }
     };
+    let _permit = match ingester.admit() {
+        Ok(permit) => permit,
+        Err(error) => {
+            ingester.refused(Receiver::OtlpHttp, &error);
+            return error_response(format, &error);
+        }
+    };
     let (tenant, request) = match decode_request(&ingester, &headers, format, body).await {
         Ok(decoded) => decoded,
         Err(error) => {

@@ -25,6 +25,13 @@ pub fn router(ingester: Ingester) -> Router {
 }
 
 async fn spans(State(ingester): State<Ingester>, headers: HeaderMap, body: Body) -> Response {
+    let _permit = match ingester.admit() {
+        Ok(permit) => permit,
+        Err(error) => {
+            ingester.refused(Receiver::Zipkin, &error);
+            return json_error(&error);
+        }
+    };
     let (tenant, request) = match decode_request(&ingester, &headers, body).await {
         Ok(decoded) => decoded,
         Err(error) => {
