@@ -34,7 +34,8 @@ mod tests {
     #[test]
     fn tenant_header_cases() {
         let allowed = vec!["acme".to_string()];
-        let cases: [(Option<&[u8]>, &[String], Result<&str, &str>); 6] = [
+        type Case<'a> = (Option<&'a [u8]>, &'a [String], Result<&'a str, &'a str>);
+        let cases: [Case; 6] = [
             (None, &[], Ok("single-tenant")),
             (Some(b"acme"), &[], Ok("acme")),
             (Some(b" acme "), &[], Ok("acme")),

@@ -1,6 +1,6 @@
 //! The `tracewell` binary: `serve` (the default), `loadgen` and `bench`.
 
-// BENCH mod bench;
+mod bench;
 mod config;
 mod loadgen;
 mod serve;
@@ -26,9 +26,9 @@ enum Command {
     Serve(Box<config::ServeArgs>),
     /// Send realistic synthetic traces to an OTLP gRPC endpoint and report throughput and latency.
     Loadgen(loadgen::LoadgenArgs),
-    // BENCH /// Benchmarks that start a server and print figures.
-    // BENCH #[command(subcommand)]
-    // BENCH Bench(bench::BenchCommand),
+    /// Benchmarks that start a server and print figures.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn init_logging() {
@@ -53,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
             let report = loadgen::run(&args).await?;
             report.print();
             Ok(())
-        } // BENCH Some(Command::Bench(cmd)) => bench::run(cmd).await,
+        }
+        Some(Command::Bench(cmd)) => bench::run(cmd).await,
     }
 }

@@ -17,7 +17,12 @@ const MAX_HEAD: usize = 8 * 1024;
 pub async fn http_get_status(addr: SocketAddr, path: &str) -> io::Result<u16> {
     tokio::time::timeout(IO_TIMEOUT, get_status(addr, path))
         .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, format!("GET {path} on {addr} timed out")))?
+        .map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("GET {path} on {addr} timed out"),
+            )
+        })?
 }
 
 async fn get_status(addr: SocketAddr, path: &str) -> io::Result<u16> {
@@ -43,7 +48,9 @@ pub fn parse_status_line(head: &[u8]) -> io::Result<u16> {
     let line = std::str::from_utf8(line).map_err(|_| invalid())?;
     let mut parts = line.split_whitespace();
     match (parts.next(), parts.next()) {
-        (Some(version), Some(code)) if version.starts_with("HTTP/1.") => code.parse().map_err(|_| invalid()),
+        (Some(version), Some(code)) if version.starts_with("HTTP/1.") => {
+            code.parse().map_err(|_| invalid())
+        }
         _ => Err(invalid()),
     }
 }
@@ -63,7 +70,12 @@ mod tests {
             (b"HTTP/1.1 abc\r\n", None),
         ];
         for (input, want) in cases {
-            assert_eq!(parse_status_line(input).ok(), want, "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                parse_status_line(input).ok(),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 }

@@ -43,7 +43,10 @@ async fn bench_in(dir: &Path, args: &IngestBenchArgs) -> anyhow::Result<IngestRe
     let server = ServerProcess::start(dir).await?;
     let pid = server.pid;
     let sampler = RssSampler::start(pid);
-    eprintln!("bench: sending load (rate {}, {:?}, concurrency {})", args.rate, args.duration, args.concurrency);
+    eprintln!(
+        "bench: sending load (rate {}, {:?}, concurrency {})",
+        args.rate, args.duration, args.concurrency
+    );
     let cpu_before = cpu_ticks(pid)?;
     let load = loadgen::run(&loadgen_args(args, server.ports.otlp_grpc.to_string())).await;
     let cpu_after = cpu_ticks(pid);

@@ -27,7 +27,8 @@ fn parse_status_kib(text: &str, field: &str) -> Option<u64> {
 
 /// User plus system CPU time of `pid`, in clock ticks.
 pub fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).with_context(|| format!("reading /proc/{pid}/stat"))?;
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat"))?;
     parse_cpu_ticks(&text).with_context(|| format!("malformed /proc/{pid}/stat"))
 }
 
@@ -70,7 +71,9 @@ impl RssSampler {
             while !flag.load(Ordering::Relaxed) {
                 tick.tick().await;
                 // Gone or a zombie (no VmRSS line): the process has exited.
-                let Some(rss) = status_kib(pid, "VmRSS") else { break };
+                let Some(rss) = status_kib(pid, "VmRSS") else {
+                    break;
+                };
                 peak = peak.max(rss);
             }
             peak
@@ -92,7 +95,12 @@ mod tests {
     #[test]
     fn parses_status_fields() {
         let text = "Name:\ttracewell\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\nThreads:\t9\n";
-        let cases = [("VmRSS", Some(102_400)), ("VmHWM", Some(204_800)), ("VmSwap", None), ("Vm", None)];
+        let cases = [
+            ("VmRSS", Some(102_400)),
+            ("VmHWM", Some(204_800)),
+            ("VmSwap", None),
+            ("Vm", None),
+        ];
         for (field, want) in cases {
             assert_eq!(parse_status_kib(text, field), want, "{field}");
         }

@@ -131,7 +131,9 @@ impl IngestResult {
             },
             pass: Verdicts {
                 spans_per_cpu_second: spans_per_cpu_second >= TARGET_SPANS_PER_CPU_SECOND,
-                blocks_vs_otlp_zstd: m.block_bytes > 0 && blocks_vs_otlp_zstd <= TARGET_BLOCKS_VS_OTLP_ZSTD,
+                blocks_vs_otlp_zstd: !m.shutdown.killed
+                    && m.block_bytes > 0
+                    && blocks_vs_otlp_zstd <= TARGET_BLOCKS_VS_OTLP_ZSTD,
                 rss: peak_rss_mib <= TARGET_RSS_MIB,
             },
         }
@@ -147,24 +149,89 @@ impl IngestResult {
         let t = &self.targets;
         row("accepted spans/s", num(self.accepted_spans_per_second), "");
         let cpu_target = format!("≥ {}", num(t.min_spans_per_cpu_second));
-        row("spans per server CPU-second", num(self.spans_per_cpu_second), &verdict(&cpu_target, self.pass.spans_per_cpu_second));
-        row("server CPU seconds (load)", format!("{:.2}", self.server_cpu_seconds), "");
-        row("block bytes/span", format!("{:.1}", self.block_bytes_per_span), "");
-        row("OTLP protobuf bytes/span", format!("{:.1}", self.otlp_bytes_per_span), "");
-        row("OTLP+zstd(3) bytes/span", format!("{:.1}", self.otlp_zstd_bytes_per_span), "");
+        row(
+            "spans per server CPU-second",
+            num(self.spans_per_cpu_second),
+            &verdict(&cpu_target, self.pass.spans_per_cpu_second),
+        );
+        row(
+            "server CPU seconds (load)",
+            format!("{:.2}", self.server_cpu_seconds),
+            "",
+        );
+        row(
+            "block bytes/span",
+            format!("{:.1}", self.block_bytes_per_span),
+            "",
+        );
+        row(
+            "OTLP protobuf bytes/span",
+            format!("{:.1}", self.otlp_bytes_per_span),
+            "",
+        );
+        row(
+            "OTLP+zstd(3) bytes/span",
+            format!("{:.1}", self.otlp_zstd_bytes_per_span),
+            "",
+        );
         let ratio_target = format!("≤ {:.2}×", t.max_blocks_vs_otlp_zstd);
-        row("blocks / (OTLP+zstd)", format!("{:.3}×", self.blocks_vs_otlp_zstd), &verdict(&ratio_target, self.pass.blocks_vs_otlp_zstd));
-        let rss_target = format!("≤ {} MiB at {} spans/s", t.max_rss_mib, num(t.rss_target_rate as f64));
-        row("server peak RSS", format!("{:.1} MiB", self.peak_rss_mib), &verdict(&rss_target, self.pass.rss));
+        row(
+            "blocks / (OTLP+zstd)",
+            format!("{:.3}×", self.blocks_vs_otlp_zstd),
+            &verdict(&ratio_target, self.pass.blocks_vs_otlp_zstd),
+        );
+        let rss_target = format!(
+            "≤ {} MiB at {} spans/s",
+            t.max_rss_mib,
+            num(t.rss_target_rate as f64)
+        );
+        row(
+            "server peak RSS",
+            format!("{:.1} MiB", self.peak_rss_mib),
+            &verdict(&rss_target, self.pass.rss),
+        );
         let l = &self.latency;
-        let lat = format!("{:.1}/{:.1}/{:.1}/{:.1}", l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms);
+        let lat = format!(
+            "{:.1}/{:.1}/{:.1}/{:.1}",
+            l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
+        );
         row("latency p50/p90/p99/max ms", lat, "");
-        row("requests (failed)", format!("{} ({})", num(self.requests as f64), num(self.errors as f64)), "");
-        row("spans sent / acked / rejected", format!("{}/{}/{}", self.spans_sent, self.spans_acked, self.spans_rejected), "");
-        row("block files / bytes", format!("{} / {}", self.block_files, num(self.block_bytes as f64)), "");
-        let exit = self.server_exit_code.map_or("signal".to_string(), |c| c.to_string());
-        let stop = format!("{:.2} s, exit {exit}{}", self.shutdown_secs, if self.shutdown_killed { ", KILLED" } else { "" });
+        row(
+            "requests (failed)",
+            format!(
+                "{} ({})",
+                num(self.requests as f64),
+                num(self.errors as f64)
+            ),
+            "",
+        );
+        row(
+            "spans sent / acked / rejected",
+            format!(
+                "{} / {} / {}",
+                num(self.spans_sent as f64),
+                num(self.spans_acked as f64),
+                num(self.spans_rejected as f64)
+            ),
+            "",
+        );
+        row(
+            "block files / bytes",
+            format!("{} / {}", self.block_files, num(self.block_bytes as f64)),
+            "",
+        );
+        let exit = self
+            .server_exit_code
+            .map_or("signal".to_string(), |c| c.to_string());
+        let stop = format!(
+            "{:.2} s, exit {exit}{}",
+            self.shutdown_secs,
+            if self.shutdown_killed { ", KILLED" } else { "" }
+        );
         row("server shutdown", stop, "");
+        if self.shutdown_killed {
+            println!("  note: the server was killed before its shutdown flush finished; block figures are incomplete");
+        }
         for (kind, n) in &self.error_kinds {
             row(&format!("errors {kind}"), num(*n as f64), "");
         }
@@ -172,7 +239,7 @@ impl IngestResult {
 }
 
 fn row(label: &str, value: String, target: &str) {
-    println!("  {label:<30} {value:>16}   {target}");
+    println!("  {label:<30} {value:>24}   {target}");
 }
 
 fn verdict(target: &str, pass: bool) -> String {
@@ -181,7 +248,7 @@ fn verdict(target: &str, pass: bool) -> String {
 
 /// A rounded number with thousands separators.
 fn num(v: f64) -> String {
-    crate::loadgen::thousands(v.max(0.0).round() as u64)
+    crate::loadgen::report::thousands(v.max(0.0).round() as u64)
 }
 
 /// `a / b`, or 0 when `b` is not positive.

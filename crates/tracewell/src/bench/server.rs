@@ -34,8 +34,16 @@ impl Ports {
             .map(|_| TcpListener::bind("127.0.0.1:0"))
             .collect::<Result<Vec<_>, _>>()
             .context("binding a free loopback port")?;
-        let addrs = listeners.iter().map(TcpListener::local_addr).collect::<Result<Vec<_>, _>>()?;
-        Ok(Ports { otlp_grpc: addrs[0], otlp_http: addrs[1], zipkin: addrs[2], http: addrs[3] })
+        let addrs = listeners
+            .iter()
+            .map(TcpListener::local_addr)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Ports {
+            otlp_grpc: addrs[0],
+            otlp_http: addrs[1],
+            zipkin: addrs[2],
+            http: addrs[3],
+        })
     }
 }
 
@@ -77,7 +85,12 @@ impl ServerProcess {
             .spawn()
             .context("spawning the server")?;
         let pid = child.id().context("server exited immediately")?;
-        let mut server = ServerProcess { child, pid, ports, log };
+        let mut server = ServerProcess {
+            child,
+            pid,
+            ports,
+            log,
+        };
         server.wait_ready().await?;
         Ok(server)
     }
@@ -86,13 +99,19 @@ impl ServerProcess {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait()? {
-                bail!("server exited during startup ({status}); log tail:\n{}", self.log_tail());
+                bail!(
+                    "server exited during startup ({status}); log tail:\n{}",
+                    self.log_tail()
+                );
             }
             if let Ok(200) = http_get_status(self.ports.http, "/readyz").await {
                 return Ok(());
             }
             if started.elapsed() > READY_TIMEOUT {
-                bail!("server not ready after {READY_TIMEOUT:?}; log tail:\n{}", self.log_tail());
+                bail!(
+                    "server not ready after {READY_TIMEOUT:?}; log tail:\n{}",
+                    self.log_tail()
+                );
             }
             tokio::time::sleep(READY_POLL).await;
         }
@@ -109,7 +128,11 @@ impl ServerProcess {
                 (self.child.wait().await?, true)
             }
         };
-        Ok(Shutdown { elapsed: started.elapsed(), killed, exit_code: status.code() })
+        Ok(Shutdown {
+            elapsed: started.elapsed(),
+            killed,
+            exit_code: status.code(),
+        })
     }
 
     /// The last lines of the server log, for error messages.

@@ -1,16 +1,18 @@
-//! Packs whole generated traces into OTLP export requests, grouping spans per
-//! emitting resource (service replica) into `ResourceSpans`.
+//! Packs whole generated traces into encoded OTLP `ExportTraceServiceRequest`
+//! bytes, grouping spans per emitting resource (service replica) into
+//! `ResourceSpans` with pre-encoded resource and scope messages.
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use rand::Rng;
 
-use super::catalog::{resource_count, resources, scopes, SCHEMA_URL};
+use super::catalog::{encoded_resources, resource_count, SCHEMA_URL};
+use super::encode::{encode_span, field_len, put_bytes, put_len_prefix};
 use super::{generate_trace, GeneratedTrace};
 
-/// Accumulates spans of whole traces, bucketed by resource index.
+/// Accumulates encoded spans of whole traces, bucketed by resource index.
+/// Buffers are reused across batches.
 pub struct BatchBuilder {
-    per_resource: Vec<Vec<Span>>,
+    per_resource: Vec<Vec<u8>>,
+    scratch: Vec<u8>,
     spans: usize,
 }
 
@@ -18,16 +20,19 @@ impl BatchBuilder {
     pub fn new() -> Self {
         BatchBuilder {
             per_resource: vec![Vec::new(); resource_count()],
+            scratch: Vec::new(),
             spans: 0,
         }
     }
 
-    /// Adds every span of `trace`.
-    pub fn add(&mut self, trace: GeneratedTrace) {
-        self.spans += trace.spans.len();
-        for s in trace.spans {
-            self.per_resource[s.resource].push(s.span);
+    /// Encodes every span of `trace` into its resource's bucket.
+    pub fn add(&mut self, trace: &GeneratedTrace) {
+        for span in &trace.spans {
+            self.scratch.clear();
+            encode_span(&mut self.scratch, &trace.trace_id, span);
+            put_bytes(&mut self.per_resource[span.resource], 2, &self.scratch);
         }
+        self.spans += trace.spans.len();
     }
 
     /// Number of spans added since the last [`BatchBuilder::finish`].
@@ -35,39 +40,43 @@ impl BatchBuilder {
         self.spans
     }
 
-    /// Drains the accumulated spans into one export request.
-    pub fn finish(&mut self) -> ExportTraceServiceRequest {
-        let (resources, scopes) = (resources(), scopes());
-        let mut resource_spans = Vec::new();
-        for (i, bucket) in self.per_resource.iter_mut().enumerate() {
+    /// Drains the accumulated spans into one encoded export request.
+    pub fn finish(&mut self) -> Vec<u8> {
+        let encoded = encoded_resources();
+        let schema = SCHEMA_URL.as_bytes();
+        let payload: usize = self.per_resource.iter().map(Vec::len).sum();
+        let mut out = Vec::with_capacity(payload + self.per_resource.len() * 512);
+        for (bucket, enc) in self.per_resource.iter_mut().zip(encoded) {
             if bucket.is_empty() {
                 continue;
             }
-            resource_spans.push(ResourceSpans {
-                resource: Some(resources[i].clone()),
-                scope_spans: vec![ScopeSpans {
-                    scope: Some(scopes[i].clone()),
-                    spans: std::mem::take(bucket),
-                    schema_url: SCHEMA_URL.to_string(),
-                }],
-                schema_url: SCHEMA_URL.to_string(),
-            });
+            let scope_spans = field_len(enc.scope.len()) + bucket.len() + field_len(schema.len());
+            let resource_spans =
+                field_len(enc.resource.len()) + field_len(scope_spans) + field_len(schema.len());
+            put_len_prefix(&mut out, 1, resource_spans);
+            put_bytes(&mut out, 1, &enc.resource);
+            put_len_prefix(&mut out, 2, scope_spans);
+            put_bytes(&mut out, 1, &enc.scope);
+            out.extend_from_slice(bucket);
+            put_bytes(&mut out, 3, schema);
+            put_bytes(&mut out, 3, schema);
+            bucket.clear();
         }
         self.spans = 0;
-        ExportTraceServiceRequest { resource_spans }
+        out
     }
 }
 
-/// Generates whole traces until the batch holds at least `target_spans`
-/// spans; returns the request and its span count.
+/// Generates whole traces into `batch` until it holds at least
+/// `target_spans` spans; returns the encoded request and its span count.
 pub fn build_request<R: Rng + ?Sized>(
+    batch: &mut BatchBuilder,
     rng: &mut R,
     target_spans: usize,
     now_unix_nano: u64,
-) -> (ExportTraceServiceRequest, u64) {
-    let mut batch = BatchBuilder::new();
+) -> (Vec<u8>, u64) {
     while batch.span_count() < target_spans.max(1) {
-        batch.add(generate_trace(rng, now_unix_nano));
+        batch.add(&generate_trace(rng, now_unix_nano));
     }
     let spans = batch.span_count() as u64;
     (batch.finish(), spans)
@@ -76,26 +85,43 @@ pub fn build_request<R: Rng + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
 
     #[test]
-    fn request_holds_whole_traces_grouped_by_resource() {
+    fn request_decodes_with_whole_traces_grouped_by_resource() {
         let mut rng = StdRng::seed_from_u64(11);
-        let (req, spans) = build_request(&mut rng, 512, 1_700_000_000_000_000_000);
-        assert!((512..512 + 30).contains(&spans));
-        let total: usize = req
-            .resource_spans
-            .iter()
-            .map(|rs| {
-                rs.scope_spans
-                    .iter()
-                    .map(|ss| ss.spans.len())
-                    .sum::<usize>()
-            })
-            .sum();
-        assert_eq!(total as u64, spans);
-        assert!(req.resource_spans.len() > 3);
-        assert!(req.resource_spans.iter().all(|rs| rs.resource.is_some()));
+        let mut batch = BatchBuilder::new();
+        for _ in 0..2 {
+            let (bytes, spans) =
+                build_request(&mut batch, &mut rng, 512, 1_700_000_000_000_000_000);
+            assert!((512..512 + 30).contains(&spans));
+            let req = ExportTraceServiceRequest::decode(bytes.as_slice()).expect("valid OTLP");
+            let total: usize = req
+                .resource_spans
+                .iter()
+                .map(|rs| {
+                    rs.scope_spans
+                        .iter()
+                        .map(|ss| ss.spans.len())
+                        .sum::<usize>()
+                })
+                .sum();
+            assert_eq!(total as u64, spans);
+            assert!(req.resource_spans.len() > 3);
+            for rs in &req.resource_spans {
+                assert_eq!(rs.schema_url, SCHEMA_URL);
+                assert!(rs
+                    .resource
+                    .as_ref()
+                    .is_some_and(|r| r.attributes.len() >= 10));
+                assert!(rs.scope_spans[0]
+                    .scope
+                    .as_ref()
+                    .is_some_and(|s| !s.name.is_empty()));
+            }
+        }
     }
 }

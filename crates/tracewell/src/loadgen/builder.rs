@@ -1,30 +1,84 @@
-//! Low-level trace assembly: span ids, time windows that nest children inside
-//! their parents, and error injection that marks a failing span and every
-//! ancestor up to the root.
+//! Trace assembly: a light span model (static keys, mostly static values),
+//! span ids, time windows that nest children inside their parents, and error
+//! injection that marks a failing span and every ancestor up to the root.
 
-use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
-use opentelemetry_proto::tonic::trace::v1::span::{Event, SpanKind};
-use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span, Status};
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use rand::seq::IndexedRandom;
 use rand::Rng;
 
-use super::catalog::{kv_str, kv_string, FAILURES};
+use super::catalog::FAILURES;
 
 /// W3C "sampled" trace flag plus the OTLP "has is_remote" bit.
 const FLAGS_LOCAL: u32 = 0x01 | 0x100;
 /// As [`FLAGS_LOCAL`] with the OTLP "parent is remote" bit set.
 const FLAGS_REMOTE: u32 = FLAGS_LOCAL | 0x200;
 
-/// One generated span together with the resource (service replica) emitting it.
-#[derive(Debug, Clone)]
+/// An attribute value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Val {
+    Str(&'static str),
+    String(String),
+    Int(i64),
+}
+
+/// One span or event attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attr {
+    pub key: &'static str,
+    pub val: Val,
+}
+
+/// A static string attribute.
+pub fn s(key: &'static str, v: &'static str) -> Attr {
+    Attr {
+        key,
+        val: Val::Str(v),
+    }
+}
+
+/// An owned string attribute.
+pub fn owned(key: &'static str, v: String) -> Attr {
+    Attr {
+        key,
+        val: Val::String(v),
+    }
+}
+
+/// An integer attribute.
+pub fn int(key: &'static str, v: i64) -> Attr {
+    Attr {
+        key,
+        val: Val::Int(v),
+    }
+}
+
+/// ERROR status of a span; `exception` holds the exception event's attributes
+/// on the span where the failure originated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpanError {
+    pub message: &'static str,
+    pub exception: Option<Vec<Attr>>,
+}
+
+/// One generated span and the resource (service replica) emitting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedSpan {
     pub resource: usize,
-    pub span: Span,
+    pub span_id: [u8; 8],
+    pub parent_span_id: Option<[u8; 8]>,
+    pub name: &'static str,
+    pub kind: SpanKind,
+    pub start_time_unix_nano: u64,
+    pub end_time_unix_nano: u64,
+    pub attributes: Vec<Attr>,
+    pub flags: u32,
+    pub error: Option<SpanError>,
 }
 
 /// One complete synthetic trace.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedTrace {
+    pub trace_id: [u8; 16],
     pub spans: Vec<GeneratedSpan>,
 }
 
@@ -40,8 +94,8 @@ impl Window {
         self.end - self.start
     }
 
-    /// A window strictly inside `self`, trimmed by up to `max_frac` of its
-    /// length on each side (network latency between client and server).
+    /// A window inside `self`, trimmed by up to `max_frac` of its length on
+    /// each side (network latency between client and server).
     pub fn inset(self, rng: &mut (impl Rng + ?Sized), max_frac: f64) -> Window {
         let max = (self.len() as f64 * max_frac) as u64;
         let head = rng.random_range(0..=max);
@@ -64,8 +118,7 @@ pub struct Ctx {
 /// Accumulates the spans of one trace.
 pub struct Builder<'a, R: Rng + ?Sized> {
     pub rng: &'a mut R,
-    trace_id: [u8; 16],
-    spans: Vec<GeneratedSpan>,
+    trace: GeneratedTrace,
 }
 
 impl<'a, R: Rng + ?Sized> Builder<'a, R> {
@@ -78,8 +131,10 @@ impl<'a, R: Rng + ?Sized> Builder<'a, R> {
         };
         Builder {
             rng,
-            trace_id,
-            spans: Vec::with_capacity(32),
+            trace: GeneratedTrace {
+                trace_id,
+                spans: Vec::with_capacity(32),
+            },
         }
     }
 
@@ -97,29 +152,24 @@ impl<'a, R: Rng + ?Sized> Builder<'a, R> {
         &mut self,
         parent: Option<&Ctx>,
         res: usize,
-        name: String,
+        name: &'static str,
         kind: SpanKind,
         w: Window,
-        attributes: Vec<KeyValue>,
+        attributes: Vec<Attr>,
     ) -> Ctx {
         let id = self.span_id();
         let remote = matches!(kind, SpanKind::Server | SpanKind::Consumer) && parent.is_some();
-        let span = Span {
-            trace_id: self.trace_id.to_vec(),
-            span_id: id.to_vec(),
-            parent_span_id: parent.map(|p| p.span.to_vec()).unwrap_or_default(),
-            flags: if remote { FLAGS_REMOTE } else { FLAGS_LOCAL },
+        self.trace.spans.push(GeneratedSpan {
+            resource: res,
+            span_id: id,
+            parent_span_id: parent.map(|p| p.span),
             name,
-            kind: kind as i32,
+            kind,
             start_time_unix_nano: w.start,
             end_time_unix_nano: w.end,
             attributes,
-            status: Some(Status::default()),
-            ..Default::default()
-        };
-        self.spans.push(GeneratedSpan {
-            resource: res,
-            span,
+            flags: if remote { FLAGS_REMOTE } else { FLAGS_LOCAL },
+            error: None,
         });
         Ctx { res, span: id, w }
     }
@@ -127,11 +177,8 @@ impl<'a, R: Rng + ?Sized> Builder<'a, R> {
     /// Splits `w` into `n` sequential child windows with random proportions,
     /// leaving small gaps (local work) between and around them.
     pub fn split(&mut self, w: Window, n: usize) -> Vec<Window> {
-        if n == 0 {
-            return Vec::new();
-        }
         let weights: Vec<u64> = (0..n).map(|_| self.rng.random_range(2..=10)).collect();
-        let total: u64 = weights.iter().sum();
+        let total = weights.iter().sum::<u64>().max(1);
         let budget = w.len() as f64 * 0.85;
         let gap = (w.len() as f64 * 0.15 / (n + 1) as f64) as u64;
         let mut cursor = w.start + gap;
@@ -146,57 +193,53 @@ impl<'a, R: Rng + ?Sized> Builder<'a, R> {
         out
     }
 
-    /// Marks a random non-root span as the failure origin (ERROR status plus an
-    /// `exception` event) and propagates ERROR up to the root.
+    /// Marks a random non-root span as the failure origin (ERROR status plus
+    /// an `exception` event) and propagates ERROR up to the root.
     pub fn inject_error(&mut self) {
-        if self.spans.len() < 2 {
+        let spans = &mut self.trace.spans;
+        if spans.len() < 2 {
             return;
         }
-        let origin = self.rng.random_range(1..self.spans.len());
-        let &(ty, msg) = FAILURES.choose(self.rng).unwrap_or(&FAILURES[0]);
-        let span = &mut self.spans[origin].span;
-        span.events.push(Event {
-            time_unix_nano: span.end_time_unix_nano,
-            name: "exception".to_string(),
-            attributes: vec![
-                kv_str("exception.type", ty),
-                kv_str("exception.message", msg),
-                kv_string(
-                    "exception.stacktrace",
-                    format!("{ty}: {msg}\n    at handler ({}:{})", span.name, 42),
-                ),
-            ],
-            ..Default::default()
-        });
-        mark_error(span, msg, ty);
-        let mut parent = span.parent_span_id.clone();
-        while let Some(i) = self.spans.iter().position(|s| s.span.span_id == parent) {
-            let span = &mut self.spans[i].span;
-            mark_error(span, "", "500");
-            parent = span.parent_span_id.clone();
+        let origin = self.rng.random_range(1..spans.len());
+        let failure = FAILURES.choose(self.rng).unwrap_or(&FAILURES[0]);
+        let exception = vec![
+            s("exception.type", failure.kind),
+            s("exception.message", failure.message),
+            s("exception.stacktrace", failure.stacktrace),
+        ];
+        let error = SpanError {
+            message: failure.message,
+            exception: Some(exception),
+        };
+        mark_error(&mut spans[origin], error, failure.kind);
+        let mut parent = spans[origin].parent_span_id;
+        while let Some(i) = parent.and_then(|p| spans.iter().position(|s| s.span_id == p)) {
+            mark_error(
+                &mut spans[i],
+                SpanError {
+                    message: "",
+                    exception: None,
+                },
+                "500",
+            );
+            parent = spans[i].parent_span_id;
         }
     }
 
     pub fn finish(self) -> GeneratedTrace {
-        GeneratedTrace { spans: self.spans }
+        self.trace
     }
 }
 
 /// Sets ERROR status, `error.type` and 5xx / non-OK protocol status codes.
-fn mark_error(span: &mut Span, message: &str, error_type: &str) {
-    span.status = Some(Status {
-        message: message.to_string(),
-        code: StatusCode::Error as i32,
-    });
+fn mark_error(span: &mut GeneratedSpan, error: SpanError, error_type: &'static str) {
     for attr in &mut span.attributes {
-        let new = match attr.key.as_str() {
-            "http.response.status_code" => 500,
-            "rpc.grpc.status_code" => 2,
-            _ => continue,
-        };
-        if let Some(v) = attr.value.as_mut() {
-            v.value = Some(any_value::Value::IntValue(new));
+        match attr.key {
+            "http.response.status_code" => attr.val = Val::Int(500),
+            "rpc.grpc.status_code" => attr.val = Val::Int(2),
+            _ => {}
         }
     }
-    span.attributes.push(kv_str("error.type", error_type));
+    span.attributes.push(s("error.type", error_type));
+    span.error = Some(error);
 }

@@ -6,11 +6,33 @@
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use rand::Rng;
 
-use super::builder::{Builder, Ctx, Window};
-use super::catalog::{kv_int, kv_str, kv_string, resource_index, REPLICAS, SERVICES};
+use super::builder::{int, owned, s, Builder, Ctx, Window};
+use super::catalog::{resource_index, REPLICAS, SERVICES};
 
 /// Fraction of a client window spent on the network at each end.
 const NET_FRAC: f64 = 0.08;
+
+/// Kafka partition ids as strings (`messaging.destination.partition.id`).
+const PARTITIONS: [&str; 12] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"];
+
+/// An HTTP endpoint of a shop service.
+pub struct Route {
+    pub method: &'static str,
+    pub route: &'static str,
+    /// Server span name: `{method} {route}`.
+    pub name: &'static str,
+}
+
+/// A parameterised PostgreSQL statement.
+pub struct Sql {
+    pub db: &'static str,
+    pub host: &'static str,
+    pub op: &'static str,
+    pub table: &'static str,
+    /// Span name: `{op} {table}`.
+    pub name: &'static str,
+    pub query: &'static str,
+}
 
 impl<R: Rng + ?Sized> Builder<'_, R> {
     /// A random replica (resource index) of `svc`.
@@ -18,94 +40,96 @@ impl<R: Rng + ?Sized> Builder<'_, R> {
         resource_index(svc, self.rng.random_range(0..REPLICAS))
     }
 
-    /// A gRPC call from `parent` to `svc`; `body` adds the server's children.
+    /// A gRPC call of `full_method` ("pkg.Service/Method") from `parent` to
+    /// `svc`; `body` adds the server span's children.
     pub fn grpc(
         &mut self,
         parent: &Ctx,
         w: Window,
         svc: usize,
-        rpc_service: &str,
-        method: &str,
+        full_method: &'static str,
         body: impl FnOnce(&mut Self, &Ctx),
     ) {
-        let name = format!("{rpc_service}/{method}");
+        let (service, method) = full_method.split_once('/').unwrap_or((full_method, ""));
         let peer = SERVICES[svc].name;
-        let client_attrs = vec![
-            kv_str("rpc.system", "grpc"),
-            kv_str("rpc.service", rpc_service),
-            kv_str("rpc.method", method),
-            kv_int("rpc.grpc.status_code", 0),
-            kv_str("server.address", peer),
-            kv_int("server.port", 8080),
-            kv_str("peer.service", peer),
-        ];
+        let attrs = |client: bool| {
+            let mut a = vec![
+                s("rpc.system", "grpc"),
+                s("rpc.service", service),
+                s("rpc.method", method),
+                int("rpc.grpc.status_code", 0),
+                s("server.address", peer),
+                int("server.port", 8080),
+            ];
+            if client {
+                a.push(s("peer.service", peer));
+            }
+            a
+        };
         let client = self.push(
             Some(parent),
             parent.res,
-            name.clone(),
+            full_method,
             SpanKind::Client,
             w,
-            client_attrs,
+            attrs(true),
         );
-        let server_attrs = vec![
-            kv_str("rpc.system", "grpc"),
-            kv_str("rpc.service", rpc_service),
-            kv_str("rpc.method", method),
-            kv_int("rpc.grpc.status_code", 0),
-            kv_str("server.address", peer),
-            kv_int("server.port", 8080),
-        ];
         let res = self.replica(svc);
         let sw = w.inset(self.rng, NET_FRAC);
-        let server = self.push(Some(&client), res, name, SpanKind::Server, sw, server_attrs);
+        let server = self.push(
+            Some(&client),
+            res,
+            full_method,
+            SpanKind::Server,
+            sw,
+            attrs(false),
+        );
         body(self, &server);
     }
 
-    /// An HTTP call from `parent` to `svc` for `method route` (path `path`).
-    #[allow(clippy::too_many_arguments)]
+    /// An HTTP call of `route` (concrete `path`) from `parent` to `svc`.
     pub fn http(
         &mut self,
         parent: &Ctx,
         w: Window,
         svc: usize,
-        method: &str,
-        route: &str,
+        route: &Route,
         path: String,
         body: impl FnOnce(&mut Self, &Ctx),
     ) {
         let peer = SERVICES[svc].name;
         let client_attrs = vec![
-            kv_str("http.request.method", method),
-            kv_string("url.full", format!("http://{peer}:8080{path}")),
-            kv_str("server.address", peer),
-            kv_int("server.port", 8080),
-            kv_int("http.response.status_code", 200),
-            kv_str("peer.service", peer),
+            s("http.request.method", route.method),
+            owned("url.full", format!("http://{peer}:8080{path}")),
+            s("server.address", peer),
+            int("server.port", 8080),
+            int("http.response.status_code", 200),
+            s("peer.service", peer),
         ];
         let client = self.push(
             Some(parent),
             parent.res,
-            method.to_string(),
+            route.method,
             SpanKind::Client,
             w,
             client_attrs,
         );
         let server_attrs = vec![
-            kv_str("http.request.method", method),
-            kv_str("http.route", route),
-            kv_string("url.path", path),
-            kv_str("url.scheme", "http"),
-            kv_str("server.address", peer),
-            kv_int("server.port", 8080),
-            kv_int("http.response.status_code", 200),
-            kv_str("network.protocol.version", "1.1"),
+            s("http.request.method", route.method),
+            s("http.route", route.route),
+            owned("url.path", path),
+            s("url.scheme", "http"),
+            s("server.address", peer),
+            int("server.port", 8080),
+            int("http.response.status_code", 200),
+            s("network.protocol.version", "1.1"),
         ];
         let res = self.replica(svc);
         let sw = w.inset(self.rng, NET_FRAC);
         let server = self.push(
             Some(&client),
             res,
-            format!("{method} {route}"),
+            route.name,
             SpanKind::Server,
             sw,
             server_attrs,
@@ -113,124 +137,108 @@ impl<R: Rng + ?Sized> Builder<'_, R> {
         body(self, &server);
     }
 
-    /// An HTTP call to a third-party API outside the shop (leaf span).
-    pub fn external(
+    /// A `POST` to a third-party API outside the shop (leaf client span).
+    pub fn external_post(
         &mut self,
         parent: &Ctx,
         w: Window,
-        method: &str,
-        host: &str,
-        path: &str,
-        peer: &str,
+        host: &'static str,
+        url: &'static str,
+        peer: &'static str,
     ) {
         let attrs = vec![
-            kv_str("http.request.method", method),
-            kv_string("url.full", format!("https://{host}{path}")),
-            kv_str("server.address", host),
-            kv_int("server.port", 443),
-            kv_int("http.response.status_code", 200),
-            kv_str("peer.service", peer),
+            s("http.request.method", "POST"),
+            s("url.full", url),
+            s("server.address", host),
+            int("server.port", 443),
+            int("http.response.status_code", 200),
+            s("peer.service", peer),
         ];
-        self.push(
-            Some(parent),
-            parent.res,
-            method.to_string(),
-            SpanKind::Client,
-            w,
-            attrs,
-        );
+        self.push(Some(parent), parent.res, "POST", SpanKind::Client, w, attrs);
     }
 
     /// A PostgreSQL statement (leaf client span).
-    pub fn sql(&mut self, parent: &Ctx, w: Window, db: &str, op: &str, table: &str, query: &str) {
+    pub fn sql(&mut self, parent: &Ctx, w: Window, q: &Sql) {
         let attrs = vec![
-            kv_str("db.system", "postgresql"),
-            kv_str("db.system.name", "postgresql"),
-            kv_str("db.namespace", db),
-            kv_str("db.collection.name", table),
-            kv_str("db.operation.name", op),
-            kv_str("db.query.text", query),
-            kv_string("server.address", format!("{db}-db.shop-prod.svc")),
-            kv_int("server.port", 5432),
-            kv_str("peer.service", "postgres"),
+            s("db.system", "postgresql"),
+            s("db.system.name", "postgresql"),
+            s("db.namespace", q.db),
+            s("db.collection.name", q.table),
+            s("db.operation.name", q.op),
+            s("db.query.text", q.query),
+            s("server.address", q.host),
+            int("server.port", 5432),
+            s("peer.service", "postgres"),
         ];
-        self.push(
-            Some(parent),
-            parent.res,
-            format!("{op} {table}"),
-            SpanKind::Client,
-            w,
-            attrs,
-        );
+        self.push(Some(parent), parent.res, q.name, SpanKind::Client, w, attrs);
     }
 
-    /// A Redis command on `key` (leaf client span).
-    pub fn redis(&mut self, parent: &Ctx, w: Window, op: &str, key: &str) {
+    /// A Redis command (leaf client span); `text` is the full command line.
+    pub fn redis(&mut self, parent: &Ctx, w: Window, op: &'static str, text: String) {
         let attrs = vec![
-            kv_str("db.system", "redis"),
-            kv_str("db.system.name", "redis"),
-            kv_str("db.namespace", "0"),
-            kv_str("db.operation.name", op),
-            kv_string("db.query.text", format!("{op} {key}")),
-            kv_str("server.address", "redis-cart.shop-prod.svc"),
-            kv_int("server.port", 6379),
-            kv_str("peer.service", "redis"),
+            s("db.system", "redis"),
+            s("db.system.name", "redis"),
+            s("db.namespace", "0"),
+            s("db.operation.name", op),
+            owned("db.query.text", text),
+            s("server.address", "redis-cart.shop-prod.svc"),
+            int("server.port", 6379),
+            s("peer.service", "redis"),
         ];
-        self.push(
-            Some(parent),
-            parent.res,
-            op.to_string(),
-            SpanKind::Client,
-            w,
-            attrs,
-        );
+        self.push(Some(parent), parent.res, op, SpanKind::Client, w, attrs);
     }
 
-    /// A Kafka send; returns the producer context consumers attach to.
-    pub fn produce(&mut self, parent: &Ctx, w: Window, topic: &str, key: &str) -> Ctx {
-        let partition = self.rng.random_range(0..12i64);
-        let mut attrs = kafka_attrs(topic, "send", "send", partition);
-        attrs.push(kv_str("messaging.kafka.message.key", key));
-        attrs.push(kv_str("peer.service", "kafka"));
-        self.push(
-            Some(parent),
-            parent.res,
-            format!("send {topic}"),
-            SpanKind::Producer,
-            w,
-            attrs,
-        )
+    /// A Kafka send to `topic` (span `name`); returns the producer context
+    /// consumers attach to.
+    pub fn produce(
+        &mut self,
+        parent: &Ctx,
+        w: Window,
+        topic: &'static str,
+        name: &'static str,
+        key: String,
+    ) -> Ctx {
+        let mut attrs = self.kafka_attrs(topic, "send");
+        attrs.push(owned("messaging.kafka.message.key", key));
+        attrs.push(s("peer.service", "kafka"));
+        self.push(Some(parent), parent.res, name, SpanKind::Producer, w, attrs)
     }
 
-    /// A Kafka consumer in `svc` processing the message sent by `producer`.
+    /// A Kafka consumer in `svc` (consumer group `group`) processing the
+    /// message sent by `producer`.
+    #[allow(clippy::too_many_arguments)]
     pub fn consume(
         &mut self,
         producer: &Ctx,
         w: Window,
         svc: usize,
-        topic: &str,
+        topic: &'static str,
+        name: &'static str,
+        group: &'static str,
         body: impl FnOnce(&mut Self, &Ctx),
     ) {
-        let partition = self.rng.random_range(0..12i64);
-        let mut attrs = kafka_attrs(topic, "process", "process", partition);
-        attrs.push(kv_string(
-            "messaging.consumer.group.name",
-            format!("{}-consumers", SERVICES[svc].name),
-        ));
-        attrs.push(kv_int(
+        let mut attrs = self.kafka_attrs(topic, "process");
+        attrs.push(s("messaging.consumer.group.name", group));
+        attrs.push(int(
             "messaging.kafka.offset",
             self.rng.random_range(1_000_000..90_000_000),
         ));
         let res = self.replica(svc);
-        let ctx = self.push(
-            Some(producer),
-            res,
-            format!("process {topic}"),
-            SpanKind::Consumer,
-            w,
-            attrs,
-        );
+        let ctx = self.push(Some(producer), res, name, SpanKind::Consumer, w, attrs);
         body(self, &ctx);
+    }
+
+    fn kafka_attrs(&mut self, topic: &'static str, op: &'static str) -> Vec<super::builder::Attr> {
+        let partition = PARTITIONS[self.rng.random_range(0..PARTITIONS.len())];
+        vec![
+            s("messaging.system", "kafka"),
+            s("messaging.destination.name", topic),
+            s("messaging.operation.name", op),
+            s("messaging.operation.type", op),
+            s("messaging.destination.partition.id", partition),
+            s("server.address", "kafka-broker-1.shop-prod.svc"),
+            int("server.port", 9092),
+        ]
     }
 
     /// Internal work inside the current service.
@@ -238,34 +246,17 @@ impl<R: Rng + ?Sized> Builder<'_, R> {
         &mut self,
         parent: &Ctx,
         w: Window,
-        name: &str,
+        name: &'static str,
         body: impl FnOnce(&mut Self, &Ctx),
     ) {
         let ctx = self.push(
             Some(parent),
             parent.res,
-            name.to_string(),
+            name,
             SpanKind::Internal,
             w,
             Vec::new(),
         );
         body(self, &ctx);
     }
-}
-
-fn kafka_attrs(
-    topic: &str,
-    op_name: &str,
-    op_type: &str,
-    partition: i64,
-) -> Vec<opentelemetry_proto::tonic::common::v1::KeyValue> {
-    vec![
-        kv_str("messaging.system", "kafka"),
-        kv_str("messaging.destination.name", topic),
-        kv_str("messaging.operation.name", op_name),
-        kv_str("messaging.operation.type", op_type),
-        kv_string("messaging.destination.partition.id", partition.to_string()),
-        kv_str("server.address", "kafka-broker-1.shop-prod.svc"),
-        kv_int("server.port", 9092),
-    ]
 }

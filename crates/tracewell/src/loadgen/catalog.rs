@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
+use prost::Message;
 
 /// Semantic-conventions schema URL stamped on every resource and scope.
 pub const SCHEMA_URL: &str = "https://opentelemetry.io/schemas/1.30.0";
@@ -150,27 +151,32 @@ pub fn resource_count() -> usize {
     SERVICES.len() * REPLICAS
 }
 
-/// Prebuilt resources, indexed by [`resource_index`].
-pub fn resources() -> &'static [Resource] {
-    static CELL: OnceLock<Vec<Resource>> = OnceLock::new();
-    CELL.get_or_init(|| (0..resource_count()).map(build_resource).collect())
+/// Pre-encoded `Resource` and `InstrumentationScope` messages of one resource.
+pub struct EncodedResource {
+    pub resource: Vec<u8>,
+    pub scope: Vec<u8>,
 }
 
-/// Prebuilt instrumentation scopes, indexed by resource index.
-pub fn scopes() -> &'static [InstrumentationScope] {
-    static CELL: OnceLock<Vec<InstrumentationScope>> = OnceLock::new();
+/// Pre-encoded resources and scopes, indexed by [`resource_index`].
+pub fn encoded_resources() -> &'static [EncodedResource] {
+    static CELL: OnceLock<Vec<EncodedResource>> = OnceLock::new();
     CELL.get_or_init(|| {
         (0..resource_count())
-            .map(|i| {
-                let s = resource_service(i);
-                InstrumentationScope {
-                    name: s.scope.to_string(),
-                    version: s.scope_version.to_string(),
-                    ..Default::default()
-                }
+            .map(|i| EncodedResource {
+                resource: build_resource(i).encode_to_vec(),
+                scope: build_scope(i).encode_to_vec(),
             })
             .collect()
     })
+}
+
+fn build_scope(index: usize) -> InstrumentationScope {
+    let s = resource_service(index);
+    InstrumentationScope {
+        name: s.scope.to_string(),
+        version: s.scope_version.to_string(),
+        ..Default::default()
+    }
 }
 
 fn build_resource(index: usize) -> Resource {
@@ -185,18 +191,18 @@ fn build_resource(index: usize) -> Resource {
     );
     let instance = format!("{:08x}-7a1e-4c2b-9d3f-{:012x}", pod_hash, index * 7919 + 1);
     let attributes = vec![
-        kv_str("service.name", s.name),
-        kv_str("service.namespace", "shop"),
-        kv_str("service.version", s.version),
-        kv_string("service.instance.id", instance),
-        kv_string("host.name", host.clone()),
-        kv_string("k8s.pod.name", host),
-        kv_str("k8s.namespace.name", "shop-prod"),
-        kv_str("deployment.environment.name", "production"),
-        kv_str("cloud.region", "eu-west-1"),
-        kv_str("telemetry.sdk.name", "opentelemetry"),
-        kv_str("telemetry.sdk.language", s.language),
-        kv_str("telemetry.sdk.version", s.sdk_version),
+        kv("service.name", s.name),
+        kv("service.namespace", "shop"),
+        kv("service.version", s.version),
+        kv("service.instance.id", &instance),
+        kv("host.name", &host),
+        kv("k8s.pod.name", &host),
+        kv("k8s.namespace.name", "shop-prod"),
+        kv("deployment.environment.name", "production"),
+        kv("cloud.region", "eu-west-1"),
+        kv("telemetry.sdk.name", "opentelemetry"),
+        kv("telemetry.sdk.language", s.language),
+        kv("telemetry.sdk.version", s.sdk_version),
     ];
     Resource {
         attributes,
@@ -204,25 +210,12 @@ fn build_resource(index: usize) -> Resource {
     }
 }
 
-/// A string attribute from a static value.
-pub fn kv_str(key: &str, value: &str) -> KeyValue {
-    kv_string(key, value.to_string())
-}
-
-/// A string attribute from an owned value.
-pub fn kv_string(key: &str, value: String) -> KeyValue {
-    kv(key, any_value::Value::StringValue(value))
-}
-
-/// An integer attribute.
-pub fn kv_int(key: &str, value: i64) -> KeyValue {
-    kv(key, any_value::Value::IntValue(value))
-}
-
-fn kv(key: &str, value: any_value::Value) -> KeyValue {
+fn kv(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.to_string(),
-        value: Some(AnyValue { value: Some(value) }),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_string())),
+        }),
         ..Default::default()
     }
 }
@@ -235,23 +228,45 @@ pub const USER_AGENTS: [&str; 4] = [
     "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
 ];
 
-/// Failures injected into error traces: (exception.type, exception.message).
-pub const FAILURES: [(&str, &str); 6] = [
-    (
-        "io.grpc.StatusRuntimeException",
-        "UNAVAILABLE: io exception",
-    ),
-    ("TimeoutError", "operation timed out after 5000ms"),
-    (
-        "org.postgresql.util.PSQLException",
-        "ERROR: deadlock detected",
-    ),
-    ("RedisConnectionException", "Connection reset by peer"),
-    ("PaymentDeclinedError", "card declined: insufficient funds"),
-    (
-        "KafkaTimeoutError",
-        "Failed to update metadata after 60.0 secs",
-    ),
+/// A failure injected into error traces.
+pub struct Failure {
+    pub kind: &'static str,
+    pub message: &'static str,
+    pub stacktrace: &'static str,
+}
+
+/// Failures injected into error traces (`exception.*` attributes).
+pub const FAILURES: [Failure; 6] = [
+    Failure {
+        kind: "io.grpc.StatusRuntimeException",
+        message: "UNAVAILABLE: io exception",
+        stacktrace: "io.grpc.StatusRuntimeException: UNAVAILABLE: io exception\n\tat io.grpc.stub.ClientCalls.toStatusRuntimeException(ClientCalls.java:268)\n\tat io.grpc.stub.ClientCalls.blockingUnaryCall(ClientCalls.java:249)\n\tat shop.inventory.StockClient.reserve(StockClient.java:88)",
+    },
+    Failure {
+        kind: "TimeoutError",
+        message: "operation timed out after 5000ms",
+        stacktrace: "TimeoutError: operation timed out after 5000ms\n    at Timeout._onTimeout (/app/src/lib/rpc.js:41:23)\n    at listOnTimeout (node:internal/timers:581:17)",
+    },
+    Failure {
+        kind: "org.postgresql.util.PSQLException",
+        message: "ERROR: deadlock detected",
+        stacktrace: "org.postgresql.util.PSQLException: ERROR: deadlock detected\n\tat org.postgresql.core.v3.QueryExecutorImpl.receiveErrorResponse(QueryExecutorImpl.java:2725)\n\tat shop.inventory.StockRepository.reserve(StockRepository.java:57)",
+    },
+    Failure {
+        kind: "StackExchange.Redis.RedisConnectionException",
+        message: "No connection is active/available to service this operation: HGETALL",
+        stacktrace: "StackExchange.Redis.RedisConnectionException: No connection is active/available to service this operation: HGETALL\n   at cart.cartstore.RedisCartStore.GetCartAsync(String userId) in /app/src/cartstore/RedisCartStore.cs:line 178",
+    },
+    Failure {
+        kind: "PaymentDeclinedError",
+        message: "card declined: insufficient funds",
+        stacktrace: "PaymentDeclinedError: card declined: insufficient funds\n    at charge (/app/charge.js:73:11)\n    at async Object.chargeServiceHandler [as charge] (/app/index.js:21:22)",
+    },
+    Failure {
+        kind: "kafka.errors.KafkaTimeoutError",
+        message: "Failed to update metadata after 60.0 secs.",
+        stacktrace: "Traceback (most recent call last):\n  File \"/app/email_server.py\", line 112, in process\n    producer.send(topic, value)\nkafka.errors.KafkaTimeoutError: Failed to update metadata after 60.0 secs.",
+    },
 ];
 
 /// Number of distinct product SKUs.

@@ -10,7 +10,10 @@ mod batch;
 mod builder;
 mod calls;
 mod catalog;
-mod report;
+mod client;
+mod encode;
+mod generate;
+pub mod report;
 mod runner;
 mod scenarios;
 
@@ -19,9 +22,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use builder::GeneratedTrace;
-pub use report::{thousands, LoadReport};
+pub use generate::generate_trace;
+pub use report::LoadReport;
 pub use runner::run;
-pub use scenarios::generate_trace;
 
 /// Command-line arguments of `tracewell loadgen`.
 #[derive(clap::Args, Debug, Clone)]
