@@ -49,20 +49,35 @@ impl AttrValue {
         }
     }
 
-    /// Approximate heap plus inline size, for memory accounting.
+    /// Approximate heap plus inline size, for memory accounting. Each heap allocation is charged
+    /// [`ALLOC_OVERHEAD`] on top of its bytes, which is what an allocator really spends on small objects.
     pub fn approx_size(&self) -> usize {
         let inline = std::mem::size_of::<AttrValue>();
         inline
             + match self {
-                AttrValue::Str(s) => s.len(),
-                AttrValue::Bytes(b) => b.len(),
-                AttrValue::Array(items) => items.iter().map(AttrValue::approx_size).sum(),
-                AttrValue::Map(kvs) => attrs_size(kvs),
+                AttrValue::Str(s) => heap(s.capacity()),
+                AttrValue::Bytes(b) => heap(b.capacity()),
+                AttrValue::Array(items) => {
+                    ALLOC_OVERHEAD + items.iter().map(AttrValue::approx_size).sum::<usize>()
+                }
+                AttrValue::Map(kvs) => ALLOC_OVERHEAD + attrs_size(kvs),
                 AttrValue::Bool(_)
                 | AttrValue::Int(_)
                 | AttrValue::Double(_)
                 | AttrValue::Empty => 0,
             }
+    }
+}
+
+/// Bytes an allocator spends per heap allocation beyond the requested size (header and rounding).
+pub(crate) const ALLOC_OVERHEAD: usize = 16;
+
+/// Cost of a heap buffer of `capacity` bytes (nothing when empty: no allocation).
+pub(crate) fn heap(capacity: usize) -> usize {
+    if capacity == 0 {
+        0
+    } else {
+        capacity + ALLOC_OVERHEAD
     }
 }
 

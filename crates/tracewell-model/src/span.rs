@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::attr::{attrs_size, find, Attribute};
+use crate::attr::{attrs_size, find, heap, Attribute, ALLOC_OVERHEAD};
 use crate::ids::{SpanId, TraceId};
 
 /// Span kind, with OTLP's numbering.
@@ -165,25 +165,39 @@ impl Span {
         find(&self.attributes, key)
     }
 
-    /// Approximate memory held by this span, excluding the shared resource and scope. Used for head-block
-    /// budgets, so it errs on the high side.
+    /// Approximate memory held by this span, excluding the shared resource and scope, including allocator
+    /// overhead. Used for head-block budgets, so it errs on the high side.
     pub fn approx_size(&self) -> usize {
         let events: usize = self
             .events
             .iter()
-            .map(|e| 48 + e.name.len() + attrs_size(&e.attributes))
+            .map(|e| {
+                std::mem::size_of::<Event>() + heap(e.name.capacity()) + attrs_size(&e.attributes)
+            })
             .sum();
         let links: usize = self
             .links
             .iter()
-            .map(|l| 64 + l.trace_state.len() + attrs_size(&l.attributes))
+            .map(|l| {
+                std::mem::size_of::<Link>()
+                    + heap(l.trace_state.capacity())
+                    + attrs_size(&l.attributes)
+            })
             .sum();
         std::mem::size_of::<Span>()
-            + self.trace_state.len()
-            + self.name.len()
-            + self.status.message.len()
+            + heap(self.trace_state.capacity())
+            + heap(self.name.capacity())
+            + heap(self.status.message.capacity())
             + attrs_size(&self.attributes)
-            + events
-            + links
+            + if self.events.is_empty() {
+                0
+            } else {
+                ALLOC_OVERHEAD + events
+            }
+            + if self.links.is_empty() {
+                0
+            } else {
+                ALLOC_OVERHEAD + links
+            }
     }
 }

@@ -78,7 +78,9 @@ impl Store {
         let dropped = (before - spans.len()) as u64;
         let level = inputs.iter().map(|m| m.compaction_level).max().unwrap_or(0) + 1;
         let ids: Vec<String> = inputs.iter().map(|m| m.id.clone()).collect();
-        let merged = self.write_block(tenant, spans, level, ids.clone()).await?;
+        let opts = self.0.config.block.clone();
+        let encode = move || block::write_block(spans, &opts);
+        let merged = self.write_block(tenant, encode, level, ids.clone()).await?;
         tracing::info!(
             tenant = %tenant.id, block = %merged.id, inputs = ids.len(), spans = merged.stats.span_count,
             duplicates_dropped = dropped, level, "compacted blocks"

@@ -6,9 +6,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutPayload};
-use tracewell_model::Span;
 
-use crate::block::{self, FORMAT_VERSION};
+use crate::block::{BlockStats, FORMAT_VERSION};
 use crate::catalog::{self, BlockMeta};
 use crate::error::{Result, StoreError};
 use crate::head::Head;
@@ -68,6 +67,8 @@ impl Store {
             outcome?;
             tenant.finish_flush(&head);
             self.0.head_bytes.fetch_sub(head.bytes(), Ordering::Relaxed);
+            // Freeing millions of small allocations takes a while; keep it off the async workers.
+            tokio::task::spawn_blocking(move || drop(head));
             tenant.wal.remove_through(sealed_segment)?;
             self.publish_head_metrics(tenant);
             self.publish_catalog_metrics(tenant);
@@ -79,13 +80,16 @@ impl Store {
         Ok(())
     }
 
-    async fn flush_head(&self, tenant: &Arc<Tenant>, head: &Head) -> Result<()> {
+    async fn flush_head(&self, tenant: &Arc<Tenant>, head: &Arc<Head>) -> Result<()> {
         let started = Instant::now();
-        let spans = head.snapshot();
-        if spans.is_empty() {
+        if head.is_empty() {
             return Ok(());
         }
-        let meta = self.write_block(tenant, spans, 0, Vec::new()).await?;
+        let opts = self.0.config.block.clone();
+        let head = Arc::clone(head);
+        let meta = self
+            .write_block(tenant, move || head.encode_block(&opts), 0, Vec::new())
+            .await?;
         tracing::info!(
             tenant = %tenant.id, block = %meta.id, spans = meta.stats.span_count, traces = meta.stats.trace_count,
             bytes = meta.size_bytes, took_ms = started.elapsed().as_millis() as u64, "flushed head block"
@@ -95,16 +99,19 @@ impl Store {
         Ok(())
     }
 
-    /// Encodes spans as a block and makes it durable: data first, then `meta.json`.
-    pub(crate) async fn write_block(
+    /// Runs `encode` (CPU-bound, on a blocking thread) and makes the block durable: data first, then
+    /// `meta.json`.
+    pub(crate) async fn write_block<F>(
         &self,
         tenant: &Tenant,
-        spans: Vec<Span>,
+        encode: F,
         compaction_level: u32,
         compacted_from: Vec<String>,
-    ) -> Result<BlockMeta> {
-        let opts = self.0.config.block.clone();
-        let (data, stats) = tokio::task::spawn_blocking(move || block::write_block(spans, &opts))
+    ) -> Result<BlockMeta>
+    where
+        F: FnOnce() -> Result<(Bytes, BlockStats)> + Send + 'static,
+    {
+        let (data, stats) = tokio::task::spawn_blocking(encode)
             .await
             .map_err(|e| StoreError::Internal(format!("block encoder panicked: {e}")))??;
         let meta = BlockMeta {

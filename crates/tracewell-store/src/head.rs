@@ -11,6 +11,10 @@ use parking_lot::RwLock;
 use tokio::sync::Notify;
 use tracewell_model::{Span, TraceId};
 
+use crate::block::{self, BlockStats, WriteOptions};
+use crate::error::Result;
+use bytes::Bytes;
+
 #[derive(Default)]
 struct HeadData {
     traces: HashMap<TraceId, Vec<Span>>,
@@ -75,14 +79,11 @@ impl Head {
             .unwrap_or_default()
     }
 
-    /// Copies every span (for a flush; the head stays readable until its block is in the catalog).
-    pub fn snapshot(&self) -> Vec<Span> {
+    /// Encodes every span as a Parquet block without copying them; the head stays readable meanwhile.
+    pub fn encode_block(&self, opts: &WriteOptions) -> Result<(Bytes, BlockStats)> {
         let data = self.data.read();
-        let mut out = Vec::with_capacity(data.spans);
-        for spans in data.traces.values() {
-            out.extend(spans.iter().cloned());
-        }
-        out
+        let spans: Vec<&Span> = data.traces.values().flatten().collect();
+        block::write_block_refs(spans, opts)
     }
 
     pub fn bytes(&self) -> usize {

@@ -10,6 +10,11 @@ use std::io::IsTerminal;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the write path allocates and frees millions of small strings per second; glibc's allocator spent a
+/// quarter of the server's CPU on them and fragmented memory (see the ingest benchmark notes in the README).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Tracewell: a distributed-tracing platform in one binary.
 #[derive(Parser, Debug)]
 #[command(version, about, args_conflicts_with_subcommands = true)]

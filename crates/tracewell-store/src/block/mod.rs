@@ -11,4 +11,6 @@
 
 pub mod v1;
 
-pub use v1::{read_all, read_trace, write_block, BlockStats, WriteOptions, FORMAT_VERSION};
+pub use v1::{
+    read_all, read_trace, write_block, write_block_refs, BlockStats, WriteOptions, FORMAT_VERSION,
+};

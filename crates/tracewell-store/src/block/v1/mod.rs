@@ -19,7 +19,7 @@ mod write;
 mod tests;
 
 pub use read::{read_all, read_trace};
-pub use write::write_block;
+pub use write::{write_block, write_block_refs};
 
 use crate::error::{Result, StoreError};
 

@@ -1,6 +1,6 @@
 //! Encoding spans into a v1 block.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -28,7 +28,12 @@ use crate::error::Result;
 /// `opts.row_group_spans` spans. CPU-bound: async callers run it in `spawn_blocking`.
 ///
 /// A span whose end precedes its start (refused at ingest) is stored with a zero duration.
-pub fn write_block(mut spans: Vec<Span>, opts: &WriteOptions) -> Result<(Bytes, BlockStats)> {
+pub fn write_block(spans: Vec<Span>, opts: &WriteOptions) -> Result<(Bytes, BlockStats)> {
+    write_block_refs(spans.iter().collect(), opts)
+}
+
+/// [`write_block`] over borrowed spans, so a flush can encode a head block without copying it.
+pub fn write_block_refs(mut spans: Vec<&Span>, opts: &WriteOptions) -> Result<(Bytes, BlockStats)> {
     opts.validate()?;
     spans.sort_by_key(|s| (s.trace_id, s.start_unix_nano, s.span_id));
     let stats = stats_of_sorted(&spans);
@@ -74,7 +79,7 @@ fn writer_properties(opts: &WriteOptions, bloom_ndv: u64) -> Result<WriterProper
 }
 
 /// Distinct traces of the fullest row group: the bloom filter's expected number of distinct values.
-fn max_traces_per_group(sorted: &[Span], group_spans: usize) -> u64 {
+fn max_traces_per_group(sorted: &[&Span], group_spans: usize) -> u64 {
     sorted
         .chunks(group_spans)
         .map(|g| distinct_traces(g) as u64)
@@ -83,19 +88,22 @@ fn max_traces_per_group(sorted: &[Span], group_spans: usize) -> u64 {
         .max(1)
 }
 
-fn distinct_traces(sorted: &[Span]) -> usize {
+fn distinct_traces(sorted: &[&Span]) -> usize {
     sorted.chunk_by(|a, b| a.trace_id == b.trace_id).count()
 }
 
-fn stats_of_sorted(spans: &[Span]) -> BlockStats {
+fn stats_of_sorted(spans: &[&Span]) -> BlockStats {
     let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
         return BlockStats::default();
     };
-    let services: BTreeSet<&str> = spans.iter().map(|s| s.service_name()).collect();
-    let operations: BTreeSet<(&str, &str)> = spans
+    // Hash first (cheap per span), order the few distinct values afterwards.
+    let services: HashSet<&str> = spans.iter().map(|s| s.service_name()).collect();
+    let operations: HashSet<(&str, &str)> = spans
         .iter()
         .map(|s| (s.service_name(), s.name.as_str()))
         .collect();
+    let services: BTreeSet<&str> = services.into_iter().collect();
+    let operations: BTreeSet<(&str, &str)> = operations.into_iter().collect();
     BlockStats {
         min_start_unix_nano: spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0),
         max_end_unix_nano: spans.iter().map(|s| s.end_unix_nano).max().unwrap_or(0),
@@ -112,15 +120,15 @@ fn stats_of_sorted(spans: &[Span]) -> BlockStats {
 }
 
 /// Encodes one row group's spans as a record batch of the block schema.
-fn encode_batch(schema: &SchemaRef, spans: &[Span]) -> Result<RecordBatch> {
+fn encode_batch(schema: &SchemaRef, spans: &[&Span]) -> Result<RecordBatch> {
     let strings = |f: fn(&Span) -> &str| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(spans.iter().map(f)))
+        Arc::new(StringArray::from_iter_values(spans.iter().map(|s| f(s))))
     };
     let u32s = |f: fn(&Span) -> u32| -> ArrayRef {
-        Arc::new(UInt32Array::from_iter_values(spans.iter().map(f)))
+        Arc::new(UInt32Array::from_iter_values(spans.iter().map(|s| f(s))))
     };
     let u8s = |f: fn(&Span) -> u8| -> ArrayRef {
-        Arc::new(UInt8Array::from_iter_values(spans.iter().map(f)))
+        Arc::new(UInt8Array::from_iter_values(spans.iter().map(|s| f(s))))
     };
     let nested = NestedColumns::encode(spans)?;
     let mut columns: Vec<ArrayRef> = vec![
@@ -144,7 +152,7 @@ fn encode_batch(schema: &SchemaRef, spans: &[Span]) -> Result<RecordBatch> {
             spans.iter().map(|s| s.start_unix_nano),
         )),
         Arc::new(UInt64Array::from_iter_values(
-            spans.iter().map(Span::duration_nano),
+            spans.iter().map(|s| s.duration_nano()),
         )),
         u8s(|s| s.status.code as u8),
         strings(|s| &s.status.message),
@@ -181,7 +189,7 @@ struct NestedColumns {
 }
 
 impl NestedColumns {
-    fn encode(spans: &[Span]) -> Result<Self> {
+    fn encode(spans: &[&Span]) -> Result<Self> {
         let mut hot = HotColumns::new(spans.len());
         let (mut attrs, mut res, mut scope) = (
             AttrListBuilder::new(),
