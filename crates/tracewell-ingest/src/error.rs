@@ -24,6 +24,8 @@ pub enum IngestError {
     Overloaded { retry_after: Duration },
     #[error("server is starting (replaying its write-ahead log); retry after {}s", .retry_after.as_secs().max(1))]
     NotReady { retry_after: Duration },
+    #[error("{0}")]
+    TenantLimit(String),
     #[error("internal error while storing spans")]
     Internal,
 }
@@ -34,6 +36,7 @@ impl IngestError {
         match error {
             StoreError::Overloaded { .. } => Self::Overloaded { retry_after },
             StoreError::NotReady | StoreError::ShuttingDown => Self::NotReady { retry_after },
+            StoreError::TooManyTenants { .. } => Self::TenantLimit(error.to_string()),
             other => {
                 tracing::error!(error = %other, "storing spans failed");
                 Self::Internal
@@ -44,7 +47,7 @@ impl IngestError {
     pub fn http_status(&self) -> StatusCode {
         match self {
             Self::BadTenant(_) | Self::Malformed(_) => StatusCode::BAD_REQUEST,
-            Self::UnknownTenant(_) => StatusCode::FORBIDDEN,
+            Self::UnknownTenant(_) | Self::TenantLimit(_) => StatusCode::FORBIDDEN,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType { .. } | Self::UnsupportedEncoding(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
@@ -58,7 +61,7 @@ impl IngestError {
     pub fn grpc_code(&self) -> tonic::Code {
         match self {
             Self::BadTenant(_) | Self::Malformed(_) => tonic::Code::InvalidArgument,
-            Self::UnknownTenant(_) => tonic::Code::PermissionDenied,
+            Self::UnknownTenant(_) | Self::TenantLimit(_) => tonic::Code::PermissionDenied,
             Self::TooLarge { .. } => tonic::Code::InvalidArgument,
             Self::UnsupportedMediaType { .. } | Self::UnsupportedEncoding(_) => {
                 tonic::Code::InvalidArgument
@@ -82,6 +85,7 @@ impl IngestError {
         match self {
             Self::BadTenant(_) => "bad_tenant",
             Self::UnknownTenant(_) => "unknown_tenant",
+            Self::TenantLimit(_) => "tenant_limit",
             Self::Malformed(_) => "malformed",
             Self::TooLarge { .. } => "too_large",
             Self::UnsupportedMediaType { .. } => "unsupported_media_type",

@@ -17,6 +17,8 @@ pub struct StoreConfig {
     /// Memory budget for all head blocks together (including heads being flushed). Writes beyond it are refused
     /// with a retryable error until flushes catch up.
     pub memory_budget_bytes: usize,
+    /// Tenants this server holds (each has a WAL and a head block); writes for further new tenants are refused.
+    pub max_tenants: usize,
     /// Spans accepted per trace in a head block; further spans of that trace are rejected.
     pub max_spans_per_trace: usize,
     /// WAL segment size before rotation.
@@ -46,6 +48,7 @@ impl StoreConfig {
             head_max_bytes: 64 * 1024 * 1024,
             head_max_age: Duration::from_secs(120),
             memory_budget_bytes: 512 * 1024 * 1024,
+            max_tenants: 1000,
             max_spans_per_trace: 50_000,
             wal_segment_max_bytes: 64 * 1024 * 1024,
             wal_max_record_bytes: 64 * 1024 * 1024,

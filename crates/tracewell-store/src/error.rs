@@ -27,6 +27,8 @@ pub enum StoreError {
     NotReady,
     #[error("data directory {0} is in use by another tracewell process")]
     DataDirInUse(String),
+    #[error("this server already holds the maximum of {limit} tenants")]
+    TooManyTenants { limit: usize },
     #[error("store is shutting down")]
     ShuttingDown,
     #[error("internal: {0}")]

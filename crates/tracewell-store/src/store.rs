@@ -137,6 +137,12 @@ impl Store {
         if let Some(t) = tenants.get(id) {
             return Ok(Arc::clone(t));
         }
+        // Existing data is always recovered; only brand-new tenants count against the limit.
+        if self.is_ready() && tenants.len() >= self.0.config.max_tenants {
+            return Err(StoreError::TooManyTenants {
+                limit: self.0.config.max_tenants,
+            });
+        }
         let (wal, replay) = Wal::open(self.wal_config(id))?;
         let metrics = self.0.metrics.clone();
         wal.set_fsync_observer(Arc::new(move |took: Duration, records: usize| {

@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Longer attribute values are truncated [default: 16KiB].
     #[arg(long, env = "TRACEWELL_MAX_ATTRIBUTE_VALUE_BYTES")]
     pub max_attribute_value_bytes: Option<String>,
+    /// Tenants this server holds; writes for further new tenants get 403 [default: 1000].
+    #[arg(long, env = "TRACEWELL_MAX_TENANTS")]
+    pub max_tenants: Option<usize>,
     /// Spans accepted per trace while it is in the head block [default: 50000].
     #[arg(long, env = "TRACEWELL_MAX_SPANS_PER_TRACE")]
     pub max_spans_per_trace: Option<usize>,
@@ -98,6 +101,7 @@ struct FileConfig {
     max_attributes_per_span: Option<usize>,
     max_attribute_value_bytes: Option<toml::Value>,
     max_spans_per_trace: Option<usize>,
+    max_tenants: Option<usize>,
     head_max_bytes: Option<toml::Value>,
     head_max_age: Option<String>,
     memory_budget: Option<toml::Value>,
@@ -123,6 +127,7 @@ const KNOWN_ENV: &[&str] = &[
     "TRACEWELL_MAX_ATTRIBUTES_PER_SPAN",
     "TRACEWELL_MAX_ATTRIBUTE_VALUE_BYTES",
     "TRACEWELL_MAX_SPANS_PER_TRACE",
+    "TRACEWELL_MAX_TENANTS",
     "TRACEWELL_HEAD_MAX_BYTES",
     "TRACEWELL_HEAD_MAX_AGE",
     "TRACEWELL_MEMORY_BUDGET",
@@ -265,6 +270,10 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         .max_spans_per_trace
         .or(file.max_spans_per_trace)
         .unwrap_or(defaults.max_spans_per_trace);
+    store.max_tenants = args
+        .max_tenants
+        .or(file.max_tenants)
+        .unwrap_or(defaults.max_tenants);
     store.retention = duration(
         args.retention,
         file.retention,
@@ -378,6 +387,7 @@ fn validate(store: &StoreConfig, ingest: &IngestConfig) -> anyhow::Result<()> {
             ingest.span_limits.max_attribute_value_bytes as u64,
         ),
         ("max_spans_per_trace", store.max_spans_per_trace as u64),
+        ("max_tenants", store.max_tenants as u64),
         ("max_inflight_requests", ingest.max_inflight_requests as u64),
         ("head_max_bytes", store.head_max_bytes as u64),
         ("memory_budget", store.memory_budget_bytes as u64),

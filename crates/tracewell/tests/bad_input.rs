@@ -1113,6 +1113,35 @@ async fn unknown_tenants_are_refused_with_403_when_tenants_are_configured() {
     }
 }
 
+#[tokio::test]
+async fn new_tenants_beyond_the_tenant_limit_are_refused_and_existing_ones_keep_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &["--max-tenants", "2"]).await;
+    for (seed, tenant) in [(130, "team-a"), (131, "team-b")] {
+        let response =
+            post_protobuf(&server, &[("X-Scope-OrgID", tenant)], &valid_request(seed)).await;
+        assert_eq!(response.status(), 200, "{tenant}");
+    }
+    let (status, error) = protobuf_error(
+        post_protobuf(&server, &[("X-Scope-OrgID", "team-c")], &valid_request(132)).await,
+    )
+    .await;
+    assert_eq!(status, 403, "{error:?}");
+    assert!(error.message.contains("maximum of 2 tenants"), "{error:?}");
+    let status = export_grpc(&server, Some("team-d"), valid_request(133))
+        .await
+        .expect_err("tenant limit");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+
+    let again = post_protobuf(&server, &[("X-Scope-OrgID", "team-a")], &valid_request(134)).await;
+    assert_eq!(again.status(), 200);
+    // Tenants recovered from disk at start are always served, even beyond a lowered limit.
+    assert!(server.terminate().success());
+    let server = Server::start(dir.path(), &["--max-tenants", "1"]).await;
+    let (status, body) = get_trace_as(&server, &hex::encode(trace_id(131)), Some("team-b")).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Read API and Zipkin
 // ---------------------------------------------------------------------------------------------------------------
