@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -115,9 +116,21 @@ impl Ingester {
         &self,
         receiver: Receiver,
         tenant: &TenantId,
-        mut req: ExportTraceServiceRequest,
+        req: ExportTraceServiceRequest,
     ) -> Result<ExportOutcome, IngestError> {
-        let result = self.export_inner(receiver, tenant, &mut req).await;
+        self.export_encoded(receiver, tenant, req, None).await
+    }
+
+    /// [`Ingester::export`] for a request whose protobuf encoding is at hand: when sanitizing changes nothing,
+    /// `encoded` is written to the WAL as it is, saving an encode on the hot path.
+    pub async fn export_encoded(
+        &self,
+        receiver: Receiver,
+        tenant: &TenantId,
+        mut req: ExportTraceServiceRequest,
+        encoded: Option<Bytes>,
+    ) -> Result<ExportOutcome, IngestError> {
+        let result = self.export_inner(receiver, tenant, &mut req, encoded).await;
         let outcome = match &result {
             Ok(o) if o.rejected > 0 => "partial",
             Ok(_) => "ok",
@@ -132,6 +145,7 @@ impl Ingester {
         receiver: Receiver,
         tenant: &TenantId,
         req: &mut ExportTraceServiceRequest,
+        encoded: Option<Bytes>,
     ) -> Result<ExportOutcome, IngestError> {
         let name = receiver.as_str();
         let metrics = &self.0.metrics;
@@ -158,10 +172,12 @@ impl Ingester {
         };
         if report.accepted > 0 {
             let request = std::mem::take(req);
+            let unchanged = report.is_unchanged();
+            let encoded = encoded.filter(|_| unchanged);
             let inserted = self
                 .0
                 .store
-                .append(tenant, request)
+                .append(tenant, request, encoded.as_deref())
                 .await
                 .map_err(|e| IngestError::from_store(e, retry_after))?;
             let over = inserted.over_trace_limit as u64;

@@ -83,6 +83,11 @@ pub struct SanitizeReport {
 }
 
 impl SanitizeReport {
+    /// True when sanitizing left the request exactly as it was.
+    pub fn is_unchanged(&self) -> bool {
+        self.rejected.is_empty() && self.truncated_values == 0 && self.dropped_attributes == 0
+    }
+
     pub fn rejected_total(&self) -> u64 {
         self.rejected.values().sum()
     }

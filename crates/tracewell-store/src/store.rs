@@ -181,17 +181,23 @@ impl Store {
 
     /// Makes a sanitized export request durable and visible: appends it to the tenant's WAL, waits for the
     /// fsync, then inserts its spans into the head block. Returning `Ok` means the spans survive a crash.
+    ///
+    /// `encoded`, when given, must be the protobuf encoding of `req`; it is written to the WAL as it is.
     pub async fn append(
         &self,
         tenant_id: &TenantId,
         req: ExportTraceServiceRequest,
+        encoded: Option<&[u8]>,
     ) -> Result<Inserted> {
         if !self.is_ready() {
             return Err(StoreError::NotReady);
         }
         self.check_budget(tenant_id)?;
         let tenant = self.open_tenant(tenant_id, Catalog::default())?;
-        let wal_record = crate::wal_record::encode(&req);
+        let wal_record = match encoded {
+            Some(bytes) => crate::wal_record::from_encoded(bytes),
+            None => crate::wal_record::encode(&req),
+        };
         let spans = tracewell_model::otlp::into_spans(req);
         let guard = tenant.register();
         tenant.wal.append(wal_record).await?;

@@ -16,6 +16,14 @@ pub fn encode(req: &ExportTraceServiceRequest) -> Vec<u8> {
     buf
 }
 
+/// A WAL record from a request's existing protobuf encoding.
+pub fn from_encoded(encoded: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(1 + encoded.len());
+    buf.push(KIND_OTLP_TRACES);
+    buf.extend_from_slice(encoded);
+    buf
+}
+
 /// Decodes a WAL record; the error says why it is unusable.
 pub fn decode(record: &[u8]) -> Result<ExportTraceServiceRequest, String> {
     match record.split_first() {
@@ -35,6 +43,7 @@ mod tests {
     fn records_round_trip_and_unknown_kinds_are_refused() {
         let req = ExportTraceServiceRequest::default();
         assert_eq!(decode(&encode(&req)).unwrap(), req);
+        assert_eq!(from_encoded(&req.encode_to_vec()), encode(&req));
         assert!(decode(&[9, 1, 2])
             .unwrap_err()
             .contains("unknown record kind 9"));

@@ -480,11 +480,10 @@ async fn garbage_sent_over_grpc_is_refused_with_a_decode_error() {
         false,
     )
     .await;
-    // Tonic decodes the message before the service runs and, following gRPC's status-code guide ("error parsing
-    // request proto"), answers INTERNAL; OTLP clients treat INTERNAL as not retryable.
-    assert_eq!(status.code(), tonic::Code::Internal, "{status:?}");
+    // OTLP: a request that cannot be decoded is INVALID_ARGUMENT (not retryable), with a message saying why.
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
     assert!(
-        status.message().to_lowercase().contains("decode"),
+        status.message().contains("invalid OTLP protobuf"),
         "{status:?}"
     );
 

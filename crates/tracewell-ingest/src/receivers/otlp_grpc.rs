@@ -1,53 +1,148 @@
-//! OTLP over gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export`, gzip accepted. The decoded
-//! size limit applies after decompression (tonic enforces it while inflating).
+//! OTLP over gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export`, gzip accepted.
+//!
+//! The service is written out rather than generated so its codec can keep the request's encoded bytes next to
+//! the decoded message: when sanitizing changes nothing, those bytes go to the WAL as they are instead of being
+//! encoded again. The decoded size limit applies after decompression (tonic enforces it while inflating).
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use tonic::codec::CompressionEncoding;
+use prost::Message;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::{BoxFuture, StdError};
+use tonic::server::{NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
 use crate::pipeline::{Ingester, Receiver};
 use crate::TENANT_HEADER;
 
-/// The gRPC trace service.
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// The gRPC trace service, ready to add to a tonic server.
 #[derive(Debug, Clone)]
 pub struct OtlpGrpcService {
     ingester: Ingester,
 }
 
-#[tonic::async_trait]
-impl TraceService for OtlpGrpcService {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let _permit = self
-            .ingester
-            .admit()
-            .inspect_err(|error| self.ingester.refused(Receiver::OtlpGrpc, error))?;
-        let tenant = self
-            .ingester
-            .tenant(request.metadata().get(TENANT_HEADER).map(|v| v.as_bytes()))
-            .inspect_err(|error| self.ingester.refused(Receiver::OtlpGrpc, error))?;
-        let outcome = self
-            .ingester
-            .export(Receiver::OtlpGrpc, &tenant, request.into_inner())
-            .await?;
-        Ok(Response::new(outcome.to_response()))
+/// The service for `ingester`.
+pub fn service(ingester: Ingester) -> OtlpGrpcService {
+    OtlpGrpcService { ingester }
+}
+
+impl NamedService for OtlpGrpcService {
+    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+}
+
+impl<B> tower::Service<http::Request<B>> for OtlpGrpcService
+where
+    B: http_body::Body + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        if request.uri().path() != EXPORT_PATH {
+            let status = Status::unimplemented(format!("no such method {}", request.uri().path()));
+            return Box::pin(async move { Ok(status.into_http()) });
+        }
+        let limit = self.ingester.config().max_request_bytes;
+        let handler = ExportHandler {
+            ingester: self.ingester.clone(),
+        };
+        Box::pin(async move {
+            let mut grpc = tonic::server::Grpc::new(RawExportCodec)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(limit);
+            Ok(grpc.unary(handler, request).await)
+        })
     }
 }
 
-/// The service, ready to add to a tonic server.
-pub fn service(ingester: Ingester) -> TraceServiceServer<OtlpGrpcService> {
-    let limit = ingester.config().max_request_bytes;
-    TraceServiceServer::new(OtlpGrpcService { ingester })
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(limit)
+/// A decoded export request with the protobuf bytes it was decoded from.
+#[derive(Debug)]
+pub struct RawExport {
+    request: ExportTraceServiceRequest,
+    encoded: Bytes,
+}
+
+struct ExportHandler {
+    ingester: Ingester,
+}
+
+impl UnaryService<RawExport> for ExportHandler {
+    type Response = ExportTraceServiceResponse;
+    type Future = BoxFuture<Response<Self::Response>, Status>;
+
+    fn call(&mut self, request: Request<RawExport>) -> Self::Future {
+        let ingester = self.ingester.clone();
+        Box::pin(async move {
+            let refuse = |error| {
+                ingester.refused(Receiver::OtlpGrpc, &error);
+                Status::from(error)
+            };
+            let _permit = ingester.admit().map_err(refuse)?;
+            let header = request.metadata().get(TENANT_HEADER).map(|v| v.as_bytes());
+            let tenant = ingester.tenant(header).map_err(refuse)?;
+            let RawExport { request, encoded } = request.into_inner();
+            let outcome = ingester
+                .export_encoded(Receiver::OtlpGrpc, &tenant, request, Some(encoded))
+                .await?;
+            Ok(Response::new(outcome.to_response()))
+        })
+    }
+}
+
+/// Decodes requests keeping their bytes; encodes responses with prost.
+#[derive(Debug, Clone, Copy, Default)]
+struct RawExportCodec;
+
+impl Codec for RawExportCodec {
+    type Encode = ExportTraceServiceResponse;
+    type Decode = RawExport;
+    type Encoder = RawExportCodec;
+    type Decoder = RawExportCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawExportCodec
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawExportCodec
+    }
+}
+
+impl Encoder for RawExportCodec {
+    type Item = ExportTraceServiceResponse;
+    type Error = Status;
+
+    fn encode(&mut self, item: Self::Item, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        item.encode(dst)
+            .map_err(|e| Status::internal(format!("encoding the response failed: {e}")))
+    }
+}
+
+impl Decoder for RawExportCodec {
+    type Item = RawExport;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        let encoded = src.copy_to_bytes(src.remaining());
+        let request = ExportTraceServiceRequest::decode(encoded.clone()).map_err(|e| {
+            Status::invalid_argument(format!("malformed request: invalid OTLP protobuf: {e}"))
+        })?;
+        Ok(Some(RawExport { request, encoded }))
+    }
 }
 
 /// Rewrites the status tonic answers when a request exceeds the size limit, before our handler runs:

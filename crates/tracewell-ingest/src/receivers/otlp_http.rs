@@ -56,7 +56,11 @@ async fn export(State(ingester): State<Ingester>, headers: HeaderMap, body: Body
             return error_response(format, &error);
         }
     };
-    match ingester.export(Receiver::OtlpHttp, &tenant, request).await {
+    let (request, encoded) = request;
+    match ingester
+        .export_encoded(Receiver::OtlpHttp, &tenant, request, encoded)
+        .await
+    {
         Ok(outcome) => {
             let response = outcome.to_response();
             match format {
@@ -77,16 +81,22 @@ async fn decode_request(
     headers: &HeaderMap,
     format: Format,
     body: Body,
-) -> Result<(TenantId, ExportTraceServiceRequest), IngestError> {
+) -> Result<(TenantId, (ExportTraceServiceRequest, Option<Bytes>)), IngestError> {
     let tenant = ingester.tenant(tenant_header(headers))?;
     let body = read_body(ingester, headers, body).await?;
-    let request = match format {
-        Format::Protobuf => ExportTraceServiceRequest::decode(body)
-            .map_err(|e| IngestError::Malformed(format!("invalid OTLP protobuf: {e}")))?,
-        Format::Json => serde_json::from_slice(&body)
-            .map_err(|e| IngestError::Malformed(format!("invalid OTLP JSON: {e}")))?,
+    let decoded = match format {
+        Format::Protobuf => {
+            let request = ExportTraceServiceRequest::decode(body.clone())
+                .map_err(|e| IngestError::Malformed(format!("invalid OTLP protobuf: {e}")))?;
+            (request, Some(body))
+        }
+        Format::Json => {
+            let request = serde_json::from_slice(&body)
+                .map_err(|e| IngestError::Malformed(format!("invalid OTLP JSON: {e}")))?;
+            (request, None)
+        }
     };
-    Ok((tenant, request))
+    Ok((tenant, decoded))
 }
 
 /// Reads the body with the size limit on both the raw and the decompressed bytes.
