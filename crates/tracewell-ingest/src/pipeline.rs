@@ -97,13 +97,27 @@ impl Ingester {
     }
 
     /// Admits one request, or refuses it with a retryable error when `max_inflight_requests` are already
-    /// being processed. Hold the permit until the response is ready.
+    /// being processed or the head blocks are over their memory budget. Called before a body is read or
+    /// decoded, so refusing costs little. Hold the permit until the response is ready.
     pub fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, IngestError> {
+        self.check_capacity()?;
         Arc::clone(&self.0.inflight)
             .try_acquire_owned()
             .map_err(|_| IngestError::Overloaded {
                 retry_after: self.0.config.retry_after,
             })
+    }
+
+    /// Refuses with a retryable error while the store cannot take more (not ready, or over its memory budget).
+    pub fn check_capacity(&self) -> Result<(), IngestError> {
+        let retry_after = self.0.config.retry_after;
+        if !self.0.store.is_ready() {
+            return Err(IngestError::NotReady { retry_after });
+        }
+        if self.0.store.over_budget() {
+            return Err(IngestError::Overloaded { retry_after });
+        }
+        Ok(())
     }
 
     /// Counts a request refused before it reached [`Ingester::export`] (undecodable, too large, bad tenant...).

@@ -164,6 +164,15 @@ impl Store {
         }
     }
 
+    /// True while all heads together are over the memory budget (flushes are asked to catch up).
+    pub fn over_budget(&self) -> bool {
+        let over = self.0.head_bytes.load(Ordering::Relaxed) >= self.0.config.memory_budget_bytes;
+        if over {
+            self.0.flush_wanted.notify_one();
+        }
+        over
+    }
+
     /// Refuses work when all heads together are over the memory budget.
     pub fn check_budget(&self, tenant: &TenantId) -> Result<()> {
         let used = self.0.head_bytes.load(Ordering::Relaxed);

@@ -59,8 +59,11 @@ where
         let handler = ExportHandler {
             ingester: self.ingester.clone(),
         };
+        let codec = RawExportCodec {
+            ingester: self.ingester.clone(),
+        };
         Box::pin(async move {
-            let mut grpc = tonic::server::Grpc::new(RawExportCodec)
+            let mut grpc = tonic::server::Grpc::new(codec)
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(limit);
@@ -103,26 +106,33 @@ impl UnaryService<RawExport> for ExportHandler {
     }
 }
 
-/// Decodes requests keeping their bytes; encodes responses with prost.
-#[derive(Debug, Clone, Copy, Default)]
-struct RawExportCodec;
+/// Decodes requests keeping their bytes (refusing before decoding when the server is over capacity: a
+/// refused request should cost as little as possible); encodes responses with prost.
+#[derive(Debug, Clone)]
+struct RawExportCodec {
+    ingester: Ingester,
+}
+
+/// Encodes responses.
+#[derive(Debug, Clone, Copy)]
+struct ResponseEncoder;
 
 impl Codec for RawExportCodec {
     type Encode = ExportTraceServiceResponse;
     type Decode = RawExport;
-    type Encoder = RawExportCodec;
+    type Encoder = ResponseEncoder;
     type Decoder = RawExportCodec;
 
     fn encoder(&mut self) -> Self::Encoder {
-        RawExportCodec
+        ResponseEncoder
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        RawExportCodec
+        self.clone()
     }
 }
 
-impl Encoder for RawExportCodec {
+impl Encoder for ResponseEncoder {
     type Item = ExportTraceServiceResponse;
     type Error = Status;
 
@@ -137,6 +147,10 @@ impl Decoder for RawExportCodec {
     type Error = Status;
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        if let Err(error) = self.ingester.check_capacity() {
+            self.ingester.refused(Receiver::OtlpGrpc, &error);
+            return Err(error.into());
+        }
         let encoded = src.copy_to_bytes(src.remaining());
         let request = ExportTraceServiceRequest::decode(encoded.clone()).map_err(|e| {
             Status::invalid_argument(format!("malformed request: invalid OTLP protobuf: {e}"))
