@@ -1,6 +1,8 @@
 //! Test harness: runs the real `tracewell serve` binary as a child process on free ports and talks to it.
 #![allow(dead_code)]
 
+pub mod traces;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
