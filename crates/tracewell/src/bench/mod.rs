@@ -13,7 +13,8 @@ mod server;
 
 use std::time::Duration;
 
-use crate::loadgen::{parse_duration, Rate};
+use crate::loadgen::Rate;
+use crate::units::parse_duration;
 
 /// Benchmarks available under `tracewell bench`.
 #[derive(clap::Subcommand, Debug)]

@@ -36,7 +36,7 @@ pub struct LoadgenArgs {
     #[arg(long, default_value = "1000")]
     pub rate: Rate,
     /// How long to send for, e.g. "500ms", "10s", "2m".
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = crate::units::parse_duration)]
     pub duration: Duration,
     /// Approximate number of spans per export request (whole traces).
     #[arg(long, default_value_t = 512)]
@@ -98,26 +98,6 @@ impl fmt::Display for Rate {
             Rate::Max => f.write_str("max"),
         }
     }
-}
-
-/// Parses "500ms", "10s", "1.5s", "2m", "1h", "250us" or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-    let secs = match unit.trim() {
-        "ns" => value / 1e9,
-        "us" | "µs" => value / 1e6,
-        "ms" => value / 1e3,
-        "" | "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(format!("invalid duration {s:?}: unknown unit {unit:?}")),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("invalid duration {s:?}"))
 }
 
 #[cfg(test)]

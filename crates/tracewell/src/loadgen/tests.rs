@@ -1,7 +1,6 @@
 //! Unit tests for argument parsing and the trace generator's invariants.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
@@ -35,26 +34,6 @@ fn parses_rates() {
     }
     assert_eq!(Rate::PerSecond(42).to_string(), "42");
     assert_eq!(Rate::Max.to_string(), "max");
-}
-
-#[test]
-fn parses_durations() {
-    let cases: [(&str, Option<Duration>); 11] = [
-        ("500ms", Some(Duration::from_millis(500))),
-        ("10s", Some(Duration::from_secs(10))),
-        ("1.5s", Some(Duration::from_millis(1500))),
-        ("2m", Some(Duration::from_secs(120))),
-        ("1h", Some(Duration::from_secs(3600))),
-        ("250us", Some(Duration::from_micros(250))),
-        ("7", Some(Duration::from_secs(7))),
-        (" 3s ", Some(Duration::from_secs(3))),
-        ("10x", None),
-        ("s", None),
-        ("", None),
-    ];
-    for (input, want) in cases {
-        assert_eq!(parse_duration(input).ok(), want, "{input:?}");
-    }
 }
 
 /// Encodes `trace` as an export request and decodes it back with prost,
