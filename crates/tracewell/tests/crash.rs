@@ -406,12 +406,7 @@ async fn sigterm_flushes_and_exits_even_with_an_idle_grpc_connection_open() {
     let sent = send_acknowledged(&server, 1, 1, 5).await;
     // A client that connected and went quiet (a crashed peer, a health checker, a stalled proxy).
     let idle = std::net::TcpStream::connect(server.otlp_grpc).unwrap();
-    let status = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(server.pid().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::sigterm(server.pid());
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !server.logs().contains("stopped") {
         assert!(

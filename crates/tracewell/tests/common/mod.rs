@@ -145,12 +145,7 @@ impl Server {
     /// SIGTERM, then waits for the exit status (graceful shutdown).
     pub fn terminate(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("server running");
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .expect("kill");
-        assert!(status.success());
+        sigterm(child.id());
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = child.try_wait().expect("wait") {
@@ -200,6 +195,20 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Sends SIGTERM to a process.
+#[allow(unsafe_code)]
+pub fn sigterm(pid: u32) {
+    let pid = libc::pid_t::try_from(pid).expect("pid fits pid_t");
+    // SAFETY: kill(2) only sends a signal; it touches no memory of this process.
+    let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(
+        rc,
+        0,
+        "kill({pid}, SIGTERM): {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 /// Path of a shared third-party fixture.
