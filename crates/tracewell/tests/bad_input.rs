@@ -385,6 +385,72 @@ async fn assert_still_serving(server: &Server, seed: u8) {
 // Malformed bodies
 // ---------------------------------------------------------------------------------------------------------------
 
+/// Flips a few random bytes of `data`, or cuts it short.
+fn mutate(rng: &mut rand::rngs::StdRng, data: &[u8]) -> Vec<u8> {
+    use rand::Rng;
+    let mut out = data.to_vec();
+    if rng.random_bool(0.2) {
+        out.truncate(rng.random_range(0..data.len()));
+        return out;
+    }
+    for _ in 0..rng.random_range(1..5) {
+        let i = rng.random_range(0..out.len());
+        out[i] = rng.random();
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutated_requests_never_get_a_server_error_on_any_receiver() {
+    use rand::SeedableRng;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x7ace_0e11);
+    let mut full = batch_with_invalid_spans(141);
+    full.resource_spans
+        .extend(valid_request(142).resource_spans);
+    let protobuf = full.encode_to_vec();
+    let json = serde_json::to_vec(&full).unwrap();
+    let zipkin = std::fs::read(common::fixture("zipkin/yelp.json")).unwrap();
+    for round in 0..150 {
+        let body = mutate(&mut rng, &protobuf);
+        let status = post(
+            server.otlp_http_url(),
+            "application/x-protobuf",
+            &[],
+            body.clone(),
+        )
+        .await
+        .status();
+        assert!(
+            [200, 400].contains(&status.as_u16()),
+            "round {round}: protobuf answered {status}"
+        );
+        let status = raw_grpc_export(&server, body, false).await;
+        assert!(
+            [tonic::Code::Ok, tonic::Code::InvalidArgument].contains(&status.code()),
+            "round {round}: gRPC answered {status:?}"
+        );
+        let body = mutate(&mut rng, &json);
+        let status = post(server.otlp_http_url(), "application/json", &[], body)
+            .await
+            .status();
+        assert!(
+            [200, 400].contains(&status.as_u16()),
+            "round {round}: JSON answered {status}"
+        );
+        let body = mutate(&mut rng, &zipkin);
+        let status = post(server.zipkin_url(), "application/json", &[], body)
+            .await
+            .status();
+        assert!(
+            [202, 400].contains(&status.as_u16()),
+            "round {round}: Zipkin answered {status}"
+        );
+    }
+    assert_still_serving(&server, 143).await;
+}
+
 #[tokio::test]
 async fn malformed_otlp_http_bodies_are_refused_with_400_naming_the_format() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,24 +51,10 @@ async fn send_acknowledged(
     let mut sent = Vec::new();
     for _ in 0..requests {
         let (request, traces) = export_request(traces, spans, now_unix_nano(), 0);
-        let response = client
-            .export(request)
-            .await
-            .expect("export acknowledged")
-            .into_inner();
-        assert_eq!(response.partial_success, None, "nothing may be rejected");
+        export_ok(&mut client, request).await;
         sent.extend(traces);
     }
     sent
-}
-
-fn blocks_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("blocks").join(TENANT).join("v1")
-}
-
-/// The WAL segment files of the default tenant, in id order.
-fn wal_segments(data_dir: &Path) -> Vec<PathBuf> {
-    wal_segment_files(data_dir)
 }
 
 /// Start offsets and lengths (header included) of the records of a WAL segment.
@@ -213,7 +199,7 @@ async fn a_torn_wal_tail_is_cut_and_startup_continues() {
     server.kill();
 
     // Without flushes the five records are in the one segment written to; tear its last record.
-    let segments: Vec<PathBuf> = wal_segments(dir.path())
+    let segments: Vec<PathBuf> = wal_segment_files(dir.path())
         .into_iter()
         .filter(|p| std::fs::metadata(p).unwrap().len() > 8)
         .collect();

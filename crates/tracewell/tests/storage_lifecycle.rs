@@ -42,19 +42,6 @@ fn export_request(
     })
 }
 
-/// Sends one request that must be acknowledged without rejections.
-async fn export_ok(
-    client: &mut TraceServiceClient<tonic::transport::Channel>,
-    request: ExportTraceServiceRequest,
-) {
-    let response = client
-        .export(request)
-        .await
-        .expect("export acknowledged")
-        .into_inner();
-    assert_eq!(response.partial_success, None, "nothing may be rejected");
-}
-
 /// Sends a request of `traces` x `spans` spans starting at `start_unix_nano`; returns what it held.
 async fn send(
     server: &Server,
@@ -113,13 +100,10 @@ fn tenant_series(name: &str) -> String {
 const FLUSHES_OK: &str = "tracewell_flushes_total{outcome=\"ok\"}";
 
 fn block_metas(data_dir: &Path) -> Vec<serde_json::Value> {
-    files_with_name(
-        &data_dir.join("blocks").join(TENANT).join("v1"),
-        "meta.json",
-    )
-    .iter()
-    .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
-    .collect()
+    files_with_name(&blocks_dir(data_dir), "meta.json")
+        .iter()
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect()
 }
 
 fn meta_count(data_dir: &Path) -> usize {
@@ -142,11 +126,8 @@ fn meta_starting_at(metas: &[serde_json::Value], start_unix_nano: u64) -> serde_
 
 /// `(file count, total bytes)` of the default tenant's WAL segments.
 fn wal_segments(data_dir: &Path) -> (usize, u64) {
-    let dir = data_dir.join("wal").join(TENANT);
-    let sizes: Vec<u64> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "wal"))
+    let sizes: Vec<u64> = wal_segment_files(data_dir)
+        .iter()
         .map(|p| std::fs::metadata(p).unwrap().len())
         .collect();
     (sizes.len(), sizes.iter().sum())

@@ -132,6 +132,19 @@ pub async fn grpc_client(server: &Server) -> TraceServiceClient<tonic::transport
         .expect("connect to otlp grpc")
 }
 
+/// Sends one request that must be acknowledged without rejections.
+pub async fn export_ok(
+    client: &mut TraceServiceClient<tonic::transport::Channel>,
+    request: ExportTraceServiceRequest,
+) {
+    let response = client
+        .export(request)
+        .await
+        .expect("export acknowledged")
+        .into_inner();
+    assert_eq!(response.partial_success, None, "nothing may be rejected");
+}
+
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
@@ -244,6 +257,11 @@ pub fn files_with_name(dir: &Path, name: &str) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// The default tenant's block directory.
+pub fn blocks_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("blocks").join(TENANT).join("v1")
 }
 
 /// The default tenant's WAL segment files, in id order.
