@@ -71,7 +71,14 @@ impl Store {
     async fn merge_blocks(&self, tenant: &Arc<Tenant>, inputs: &[Arc<BlockMeta>]) -> Result<()> {
         let mut spans = Vec::new();
         for meta in inputs {
-            spans.extend(block::read_all(Arc::clone(&self.0.objects), &meta.data_path()).await?);
+            spans.extend(
+                block::read_all_sized(
+                    Arc::clone(&self.0.objects),
+                    &meta.data_path(),
+                    Some(meta.size_bytes),
+                )
+                .await?,
+            );
         }
         let before = spans.len();
         let spans = dedupe(spans);

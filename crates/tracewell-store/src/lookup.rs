@@ -40,7 +40,13 @@ impl Store {
             async move {
                 (
                     meta,
-                    block::read_trace(objects, &meta.data_path(), trace_id).await,
+                    block::read_trace_sized(
+                        objects,
+                        &meta.data_path(),
+                        Some(meta.size_bytes),
+                        trace_id,
+                    )
+                    .await,
                 )
             }
         });

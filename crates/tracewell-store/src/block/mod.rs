@@ -12,5 +12,6 @@
 pub mod v1;
 
 pub use v1::{
-    read_all, read_trace, write_block, write_block_refs, BlockStats, WriteOptions, FORMAT_VERSION,
+    read_all, read_all_sized, read_trace, read_trace_sized, write_block, write_block_refs,
+    BlockStats, WriteOptions, FORMAT_VERSION,
 };

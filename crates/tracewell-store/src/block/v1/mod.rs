@@ -18,7 +18,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use read::{read_all, read_trace};
+pub use read::{read_all, read_all_sized, read_trace, read_trace_sized};
 pub use write::{write_block, write_block_refs};
 
 use crate::error::{Result, StoreError};

@@ -35,8 +35,17 @@ type Builder = ParquetRecordBatchStreamBuilder<BlockReader>;
 
 /// Reads every span of a block, in block order. Consecutive spans with equal resources (or scopes) share one `Arc`.
 pub async fn read_all(store: Arc<dyn ObjectStore>, path: &Path) -> Result<Vec<Span>> {
+    read_all_sized(store, path, None).await
+}
+
+/// [`read_all`] when the file size is known (from `meta.json`), saving a metadata request.
+pub async fn read_all_sized(
+    store: Arc<dyn ObjectStore>,
+    path: &Path,
+    size: Option<u64>,
+) -> Result<Vec<Span>> {
     guarded(path, async {
-        let builder = open(store, path).await?;
+        let builder = open(store, path, size).await?;
         decode_stream(builder.build()?, path).await
     })
     .await
@@ -50,15 +59,26 @@ pub async fn read_trace(
     path: &Path,
     trace_id: TraceId,
 ) -> Result<Vec<Span>> {
-    guarded(path, read_trace_unguarded(store, path, trace_id)).await
+    read_trace_sized(store, path, None, trace_id).await
+}
+
+/// [`read_trace`] when the file size is known (from `meta.json`), saving a metadata request.
+pub async fn read_trace_sized(
+    store: Arc<dyn ObjectStore>,
+    path: &Path,
+    size: Option<u64>,
+    trace_id: TraceId,
+) -> Result<Vec<Span>> {
+    guarded(path, read_trace_unguarded(store, path, size, trace_id)).await
 }
 
 async fn read_trace_unguarded(
     store: Arc<dyn ObjectStore>,
     path: &Path,
+    size: Option<u64>,
     trace_id: TraceId,
 ) -> Result<Vec<Span>> {
-    let mut builder = open(store, path).await?;
+    let mut builder = open(store, path, size).await?;
     let (groups, selectors) = plan_trace_read(&mut builder, path, &trace_id).await?;
     if groups.is_empty() {
         return Ok(Vec::new());
@@ -100,8 +120,11 @@ fn corrupt_block(path: &Path, reason: impl Into<String>) -> StoreError {
 }
 
 /// Opens a block: reads its footer and page index, and checks its format marker and schema.
-async fn open(store: Arc<dyn ObjectStore>, path: &Path) -> Result<Builder> {
-    let size = store.head(path).await?.size;
+async fn open(store: Arc<dyn ObjectStore>, path: &Path, size: Option<u64>) -> Result<Builder> {
+    let size = match size {
+        Some(size) => size,
+        None => store.head(path).await?.size,
+    };
     let reader = BlockReader {
         store,
         path: path.clone(),
@@ -334,7 +357,7 @@ pub(super) async fn plan_trace_read_for_test(
     path: &Path,
     trace_id: TraceId,
 ) -> (Vec<usize>, usize) {
-    let mut builder = open(store, path).await.expect("open");
+    let mut builder = open(store, path, None).await.expect("open");
     let (groups, selectors) = plan_trace_read(&mut builder, path, &trace_id)
         .await
         .expect("plan");
