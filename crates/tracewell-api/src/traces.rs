@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use opentelemetry_proto::tonic::trace::v1::TracesData;
-use tracewell_model::{otlp, TenantId, TraceId};
+use tracewell_model::{otlp, TenantError, TenantId, TraceId};
 
 use crate::{ApiError, ApiState};
 
@@ -16,23 +16,11 @@ pub(crate) fn routes() -> Router<ApiState> {
 
 /// The tenant of a read request.
 pub(crate) fn tenant(headers: &HeaderMap, allowed: &[String]) -> Result<TenantId, ApiError> {
-    let tenant = match headers.get("x-scope-orgid") {
-        None => TenantId::default_tenant(),
-        Some(v) => {
-            let text = v
-                .to_str()
-                .map_err(|_| ApiError::BadRequest("invalid X-Scope-OrgID: not ASCII".into()))?;
-            TenantId::new(text.trim())
-                .map_err(|e| ApiError::BadRequest(format!("invalid X-Scope-OrgID: {e}")))?
-        }
-    };
-    if !allowed.is_empty() && !allowed.iter().any(|t| t == tenant.as_str()) {
-        return Err(ApiError::Forbidden(format!(
-            "unknown tenant {:?}",
-            tenant.as_str()
-        )));
-    }
-    Ok(tenant)
+    let value = headers.get(TenantId::HEADER).map(|v| v.as_bytes());
+    TenantId::from_header(value, allowed).map_err(|error| match error {
+        TenantError::Invalid(_) => ApiError::BadRequest(error.to_string()),
+        TenantError::NotAllowed(_) => ApiError::Forbidden(error.to_string()),
+    })
 }
 
 async fn trace_by_id(

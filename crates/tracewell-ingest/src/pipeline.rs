@@ -166,13 +166,7 @@ impl Ingester {
         let retry_after = self.0.config.retry_after;
         let received = span_count(req) as u64;
         metrics.received(name, received);
-        if !self.0.store.is_ready() {
-            return Err(IngestError::NotReady { retry_after });
-        }
-        self.0
-            .store
-            .check_budget(tenant)
-            .map_err(|e| IngestError::from_store(e, retry_after))?;
+        self.check_capacity()?;
         let report = sanitize(req, &self.0.config.span_limits);
         metrics.truncated_values.inc_by(report.truncated_values);
         metrics.dropped_attributes.inc_by(report.dropped_attributes);

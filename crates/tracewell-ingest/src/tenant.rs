@@ -1,11 +1,11 @@
 //! The tenant of a request, from the `X-Scope-OrgID` header (HTTP) or metadata (gRPC).
 
-use tracewell_model::TenantId;
+use tracewell_model::{TenantError, TenantId};
 
 use crate::error::IngestError;
 
 /// Header (and gRPC metadata key) naming the tenant.
-pub const TENANT_HEADER: &str = "x-scope-orgid";
+pub const TENANT_HEADER: &str = TenantId::HEADER;
 
 /// Reads the tenant from an optional header value; absent means the default tenant. `allowed` (when not empty)
 /// lists the tenants that may write.
@@ -13,18 +13,10 @@ pub fn tenant_from_header(
     value: Option<&[u8]>,
     allowed: &[String],
 ) -> Result<TenantId, IngestError> {
-    let tenant = match value {
-        None => TenantId::default_tenant(),
-        Some(raw) => {
-            let text =
-                std::str::from_utf8(raw).map_err(|_| IngestError::BadTenant("not UTF-8".into()))?;
-            TenantId::new(text.trim()).map_err(|e| IngestError::BadTenant(e.to_string()))?
-        }
-    };
-    if !allowed.is_empty() && !allowed.iter().any(|t| t == tenant.as_str()) {
-        return Err(IngestError::UnknownTenant(tenant.to_string()));
-    }
-    Ok(tenant)
+    TenantId::from_header(value, allowed).map_err(|error| match error {
+        TenantError::Invalid(reason) => IngestError::BadTenant(reason),
+        TenantError::NotAllowed(tenant) => IngestError::UnknownTenant(tenant.to_string()),
+    })
 }
 
 #[cfg(test)]

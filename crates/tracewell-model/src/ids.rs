@@ -108,6 +108,17 @@ impl TraceId {
     }
 }
 
+/// Why a request's tenant was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TenantError {
+    /// The header is not a valid tenant id.
+    #[error("invalid X-Scope-OrgID: {0}")]
+    Invalid(String),
+    /// A valid id, but not one of the configured tenants.
+    #[error("unknown tenant {:?}", .0.as_str())]
+    NotAllowed(TenantId),
+}
+
 /// The tenant a request writes to or reads from (`X-Scope-OrgID`). Tenant ids become path segments, so they are
 /// restricted to a safe alphabet.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -129,6 +140,26 @@ impl TenantId {
             return Err(IdError::Tenant(s.chars().take(80).collect()));
         }
         Ok(Self(s.to_owned()))
+    }
+
+    /// Header (and gRPC metadata key) naming a request's tenant.
+    pub const HEADER: &'static str = "x-scope-orgid";
+
+    /// The tenant of a request from its optional `X-Scope-OrgID` value: absent means the default tenant, and
+    /// `allowed` (when not empty) lists the tenants that may read and write.
+    pub fn from_header(value: Option<&[u8]>, allowed: &[String]) -> Result<Self, TenantError> {
+        let tenant = match value {
+            None => Self::default_tenant(),
+            Some(raw) => {
+                let text = std::str::from_utf8(raw)
+                    .map_err(|_| TenantError::Invalid("not UTF-8".into()))?;
+                Self::new(text.trim()).map_err(|e| TenantError::Invalid(e.to_string()))?
+            }
+        };
+        if !allowed.is_empty() && !allowed.iter().any(|t| t == tenant.as_str()) {
+            return Err(TenantError::NotAllowed(tenant));
+        }
+        Ok(tenant)
     }
 
     pub fn default_tenant() -> Self {

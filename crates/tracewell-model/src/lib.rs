@@ -18,7 +18,7 @@ mod span;
 pub mod zipkin;
 
 pub use attr::{AttrValue, Attribute};
-pub use ids::{IdError, SpanId, TenantId, TraceId};
+pub use ids::{IdError, SpanId, TenantError, TenantId, TraceId};
 pub use span::{Event, Link, Resource, Scope, Span, SpanKind, Status, StatusCode};
 
 /// Service name used when a resource has no `service.name`.
