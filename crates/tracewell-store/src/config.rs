@@ -31,6 +31,11 @@ pub struct StoreConfig {
     pub retention: Duration,
     /// Per tenant, the oldest blocks are deleted while blocks take more than this many bytes (0 = no size limit).
     pub retention_max_bytes: u64,
+    /// Rollups (RED statistics, dependency edges) are deleted once older than this; usually longer than
+    /// `retention`, so aggregates outlive raw spans.
+    pub rollup_retention: Duration,
+    /// Memory for parsed rollup files kept between queries.
+    pub rollup_cache_bytes: usize,
     /// Compaction merges blocks whose data starts in the same window of this length.
     pub compaction_window: Duration,
     /// Blocks of at least this size are left alone by compaction.
@@ -55,6 +60,8 @@ impl StoreConfig {
             block: WriteOptions::default(),
             retention: Duration::from_secs(7 * 24 * 3600),
             retention_max_bytes: 0,
+            rollup_retention: Duration::from_secs(90 * 24 * 3600),
+            rollup_cache_bytes: 256 * 1024 * 1024,
             compaction_window: Duration::from_secs(3600),
             compaction_target_bytes: 256 * 1024 * 1024,
             maintenance_interval: Duration::from_secs(60),

@@ -85,18 +85,22 @@ impl Store {
         if head.is_empty() {
             return Ok(());
         }
-        let opts = self.0.config.block.clone();
-        let head = Arc::clone(head);
-        let meta = self
-            .write_block(tenant, move || head.encode_block(&opts), 0, Vec::new())
-            .await?;
-        tracing::info!(
-            tenant = %tenant.id, block = %meta.id, spans = meta.stats.span_count, traces = meta.stats.trace_count,
-            bytes = meta.size_bytes, took_ms = started.elapsed().as_millis() as u64, "flushed head block"
-        );
-        tenant.catalog.lock().add(meta);
-        self.persist_catalog(tenant).await;
-        Ok(())
+        if !head.block_written.load(Ordering::Acquire) {
+            let opts = self.0.config.block.clone();
+            let encoded = Arc::clone(head);
+            let meta = self
+                .write_block(tenant, move || encoded.encode_block(&opts), 0, Vec::new())
+                .await?;
+            tracing::info!(
+                tenant = %tenant.id, block = %meta.id, spans = meta.stats.span_count, traces = meta.stats.trace_count,
+                bytes = meta.size_bytes, took_ms = started.elapsed().as_millis() as u64, "flushed head block"
+            );
+            tenant.catalog.lock().add(meta);
+            head.block_written.store(true, Ordering::Release);
+            self.persist_catalog(tenant).await;
+        }
+        let rollup = head.rollup.lock().clone();
+        self.write_rollup(tenant, &rollup).await
     }
 
     /// Runs `encode` (CPU-bound, on a blocking thread) and makes the block durable: data first, then
@@ -130,7 +134,11 @@ impl Store {
         Ok(meta)
     }
 
-    async fn put_durable(&self, path: &object_store::path::Path, data: Bytes) -> Result<()> {
+    pub(crate) async fn put_durable(
+        &self,
+        path: &object_store::path::Path,
+        data: Bytes,
+    ) -> Result<()> {
         self.0.objects.put(path, PutPayload::from(data)).await?;
         self.sync_local(path).await
     }

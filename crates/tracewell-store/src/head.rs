@@ -26,6 +26,11 @@ struct HeadData {
 /// One tenant's in-memory block.
 pub struct Head {
     data: RwLock<HeadData>,
+    /// RED statistics and edges contributed by this head's spans; persisted when the head is flushed.
+    pub rollup: parking_lot::Mutex<crate::rollup::Rollup>,
+    /// Set once a flush made this head's block durable, so a retried flush (e.g. after the rollup write failed)
+    /// does not write the block twice.
+    pub(crate) block_written: std::sync::atomic::AtomicBool,
     inflight: AtomicUsize,
     idle: Notify,
 }
@@ -43,6 +48,8 @@ impl Head {
     pub fn new() -> Self {
         Self {
             data: RwLock::new(HeadData::default()),
+            rollup: Default::default(),
+            block_written: Default::default(),
             inflight: AtomicUsize::new(0),
             idle: Notify::new(),
         }

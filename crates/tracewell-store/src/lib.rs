@@ -29,6 +29,7 @@ mod lookup;
 mod metrics;
 mod recovery;
 mod retention;
+pub mod rollup;
 mod store;
 mod tenant;
 mod wal_record;

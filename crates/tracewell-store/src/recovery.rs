@@ -27,7 +27,8 @@ impl Store {
         for tenant in catalog::list_tenants(&self.0.objects).await? {
             let catalog = catalog::load(&self.0.objects, &tenant).await?;
             report.blocks += catalog.len();
-            self.open_tenant(&tenant, catalog)?;
+            let opened = self.open_tenant(&tenant, catalog)?;
+            opened.rollup_files.load(&self.0.objects, &tenant).await?;
         }
         for entry in std::fs::read_dir(self.0.config.wal_dir())? {
             let entry = entry?;

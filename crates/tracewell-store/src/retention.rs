@@ -70,6 +70,9 @@ impl Store {
                 tracing::error!(tenant = %tenant.id, %error, "compaction failed");
             }
             self.apply_retention(&tenant).await;
+            if let Err(error) = self.maintain_rollups(&tenant).await {
+                tracing::error!(tenant = %tenant.id, %error, "rollup maintenance failed");
+            }
         }
     }
 }

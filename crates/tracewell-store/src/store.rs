@@ -224,6 +224,13 @@ impl Store {
         head: &crate::head::Head,
         spans: Vec<Span>,
     ) -> Inserted {
+        {
+            let mut join = tenant.edge_join.lock();
+            let mut rollup = head.rollup.lock();
+            for span in &spans {
+                join.observe(span, &mut rollup);
+            }
+        }
         let inserted = head.insert(spans, self.0.config.max_spans_per_trace);
         self.0
             .head_bytes

@@ -20,6 +20,7 @@ use tracewell_wal::{SegmentId, Wal};
 use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::head::Head;
+use crate::rollup::{EdgeJoin, RollupFiles};
 
 struct Heads {
     active: Arc<Head>,
@@ -33,6 +34,9 @@ pub(crate) struct Tenant {
     pub wal: Wal,
     heads: RwLock<Heads>,
     pub catalog: Mutex<Catalog>,
+    /// Joins spans to their parents' services for dependency edges.
+    pub edge_join: Mutex<EdgeJoin>,
+    pub rollup_files: RollupFiles,
     /// One flush at a time per tenant.
     pub flush_lock: tokio::sync::Mutex<()>,
     /// One compaction or retention pass at a time per tenant.
@@ -64,6 +68,8 @@ impl Tenant {
                 flushing: Vec::new(),
             }),
             catalog: Mutex::new(catalog),
+            edge_join: Mutex::default(),
+            rollup_files: RollupFiles::default(),
             flush_lock: tokio::sync::Mutex::new(()),
             maintenance_lock: tokio::sync::Mutex::new(()),
         }
@@ -87,6 +93,7 @@ impl Tenant {
         }
         let sealed = self.wal.rotate()?;
         let old = std::mem::replace(&mut heads.active, Arc::new(Head::new()));
+        self.edge_join.lock().rotate();
         heads.flushing.push((sealed, old));
         Ok(())
     }
