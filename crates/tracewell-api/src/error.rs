@@ -11,16 +11,33 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Timeout(String),
     #[error("internal error")]
     Internal,
 }
 
+impl From<tracewell_query::QueryError> for ApiError {
+    fn from(error: tracewell_query::QueryError) -> Self {
+        use tracewell_query::QueryError;
+        match error {
+            QueryError::BadRequest(message) => Self::BadRequest(message),
+            QueryError::Timeout(_) => Self::Timeout(error.to_string()),
+            QueryError::Store(_) | QueryError::Internal(_) => {
+                tracing::error!(%error, "query failed");
+                Self::Internal
+            }
+        }
+    }
+}
+
 impl ApiError {
-    fn status(&self) -> StatusCode {
+    pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -11,12 +11,17 @@
 
 mod error;
 mod health;
+mod jaeger;
+mod native;
+mod params;
+mod tempo;
 mod traces;
 
 use std::sync::Arc;
 
 use axum::Router;
 use prometheus_client::registry::Registry;
+use tracewell_query::QueryService;
 use tracewell_store::Store;
 
 pub use error::ApiError;
@@ -25,15 +30,26 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct ApiState {
     pub store: Store,
+    pub query: QueryService,
     pub registry: Arc<Registry>,
     /// Tenants allowed to read; empty means any valid tenant id.
     pub allowed_tenants: Arc<Vec<String>>,
+}
+
+/// Routes of the Tempo-compatible port (3200 by default).
+pub fn tempo_router(state: ApiState) -> Router {
+    Router::new()
+        .merge(tempo::routes())
+        .merge(health::routes())
+        .with_state(state)
 }
 
 /// Every route of the query port.
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .merge(traces::routes())
+        .merge(native::routes())
+        .merge(jaeger::routes())
         .merge(health::routes())
         .with_state(state)
 }

@@ -12,12 +12,14 @@
 //! The crate does no I/O.
 
 mod attr;
+mod duration;
 mod ids;
 pub mod otlp;
 mod span;
 pub mod zipkin;
 
 pub use attr::{AttrValue, Attribute};
+pub use duration::parse_duration;
 pub use ids::{IdError, SpanId, TenantError, TenantId, TraceId};
 pub use span::{Event, Link, Resource, Scope, Span, SpanKind, Status, StatusCode};
 

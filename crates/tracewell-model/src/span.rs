@@ -6,7 +6,7 @@ use crate::attr::{attrs_size, find, heap, Attribute, ALLOC_OVERHEAD};
 use crate::ids::{SpanId, TraceId};
 
 /// Span kind, with OTLP's numbering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[repr(u8)]
 pub enum SpanKind {
     #[default]

@@ -109,7 +109,7 @@ impl Store {
 /// Keeps the first occurrence of each span. A span is identified by trace id, span id, kind and start time:
 /// a retrying client re-sends identical spans, while the client and server halves of a shared Zipkin span
 /// carry the same span id with different kinds and times, and both must stay.
-pub(crate) fn dedupe(spans: Vec<Span>) -> Vec<Span> {
+pub fn dedupe(spans: Vec<Span>) -> Vec<Span> {
     let mut seen: HashSet<(TraceId, SpanId, u8, u64)> = HashSet::with_capacity(spans.len());
     spans
         .into_iter()

@@ -86,6 +86,13 @@ impl Head {
             .unwrap_or_default()
     }
 
+    /// Calls `f` with every trace held here, under the head's read lock (inserts wait meanwhile).
+    pub fn visit_traces(&self, mut f: impl FnMut(&TraceId, &[Span])) {
+        for (id, spans) in &self.data.read().traces {
+            f(id, spans);
+        }
+    }
+
     /// Encodes every span as a Parquet block without copying them; the head stays readable meanwhile.
     pub fn encode_block(&self, opts: &WriteOptions) -> Result<(Bytes, BlockStats)> {
         let data = self.data.read();

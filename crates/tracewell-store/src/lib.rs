@@ -35,9 +35,10 @@ mod tenant;
 mod wal_record;
 
 pub use catalog::BlockMeta;
+pub use compaction::dedupe as dedupe_spans;
 pub use config::StoreConfig;
 pub use error::{Result, StoreError};
-pub use head::Inserted;
+pub use head::{Head, Inserted};
 pub use lookup::TraceLookup;
 pub use recovery::RecoveryReport;
 pub use store::Store;

@@ -121,6 +121,23 @@ impl Store {
             .unwrap_or_default()
     }
 
+    /// A tenant's head blocks (the active one and those being flushed), for readers.
+    pub fn heads(&self, tenant: &TenantId) -> Vec<Arc<crate::head::Head>> {
+        self.tenant_if_exists(tenant)
+            .map(|t| t.heads())
+            .unwrap_or_default()
+    }
+
+    /// The object store holding blocks (paths as in [`BlockMeta::data_path`]).
+    pub fn objects(&self) -> Arc<dyn ObjectStore> {
+        Arc::clone(&self.0.objects)
+    }
+
+    /// Counts a block that a reader outside the store failed to read (`tracewell_block_read_errors_total`).
+    pub fn record_block_read_error(&self) {
+        self.0.metrics.block_read_errors.inc();
+    }
+
     /// Spans in a tenant's head blocks.
     pub fn head_spans(&self, tenant: &TenantId) -> usize {
         self.tenant_if_exists(tenant)

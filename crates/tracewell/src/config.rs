@@ -12,6 +12,7 @@ use serde::Deserialize;
 use tracewell_ingest::IngestConfig;
 use tracewell_model::otlp::SpanLimits;
 use tracewell_model::TenantId;
+use tracewell_query::QueryConfig;
 use tracewell_store::StoreConfig;
 
 use crate::units::{parse_duration, parse_size};
@@ -38,6 +39,21 @@ pub struct ServeArgs {
     /// Query API, metrics and health listen address [default: 0.0.0.0:16686].
     #[arg(long, env = "TRACEWELL_HTTP_ADDR")]
     pub http_addr: Option<SocketAddr>,
+    /// Tempo-compatible query API listen address [default: 0.0.0.0:3200].
+    #[arg(long, env = "TRACEWELL_TEMPO_ADDR")]
+    pub tempo_addr: Option<SocketAddr>,
+    /// Keep RED and dependency rollups this long (usually longer than raw spans) [default: 90d].
+    #[arg(long, env = "TRACEWELL_ROLLUP_RETENTION")]
+    pub rollup_retention: Option<String>,
+    /// Stop queries running longer than this [default: 30s].
+    #[arg(long, env = "TRACEWELL_QUERY_TIMEOUT")]
+    pub query_timeout: Option<String>,
+    /// Largest search limit a client may ask for [default: 1000].
+    #[arg(long, env = "TRACEWELL_QUERY_MAX_LIMIT")]
+    pub query_max_limit: Option<usize>,
+    /// Longest time range a query may cover [default: 31d].
+    #[arg(long, env = "TRACEWELL_QUERY_MAX_RANGE")]
+    pub query_max_range: Option<String>,
     /// Largest request body, also after decompression [default: 16MiB].
     #[arg(long, env = "TRACEWELL_MAX_REQUEST_BYTES")]
     pub max_request_bytes: Option<String>,
@@ -97,6 +113,11 @@ struct FileConfig {
     otlp_http_addr: Option<SocketAddr>,
     zipkin_addr: Option<SocketAddr>,
     http_addr: Option<SocketAddr>,
+    tempo_addr: Option<SocketAddr>,
+    rollup_retention: Option<String>,
+    query_timeout: Option<String>,
+    query_max_limit: Option<usize>,
+    query_max_range: Option<String>,
     max_request_bytes: Option<toml::Value>,
     max_attributes_per_span: Option<usize>,
     max_attribute_value_bytes: Option<toml::Value>,
@@ -123,6 +144,11 @@ const KNOWN_ENV: &[&str] = &[
     "TRACEWELL_OTLP_HTTP_ADDR",
     "TRACEWELL_ZIPKIN_ADDR",
     "TRACEWELL_HTTP_ADDR",
+    "TRACEWELL_TEMPO_ADDR",
+    "TRACEWELL_ROLLUP_RETENTION",
+    "TRACEWELL_QUERY_TIMEOUT",
+    "TRACEWELL_QUERY_MAX_LIMIT",
+    "TRACEWELL_QUERY_MAX_RANGE",
     "TRACEWELL_MAX_REQUEST_BYTES",
     "TRACEWELL_MAX_ATTRIBUTES_PER_SPAN",
     "TRACEWELL_MAX_ATTRIBUTE_VALUE_BYTES",
@@ -149,6 +175,7 @@ pub struct Addrs {
     pub otlp_http: SocketAddr,
     pub zipkin: SocketAddr,
     pub http: SocketAddr,
+    pub tempo: SocketAddr,
 }
 
 /// The validated configuration of `tracewell serve`.
@@ -156,6 +183,7 @@ pub struct Addrs {
 pub struct ServeConfig {
     pub addrs: Addrs,
     pub store: StoreConfig,
+    pub query: QueryConfig,
     pub ingest: IngestConfig,
     /// How long shutdown waits for connections to finish before flushing anyway.
     pub shutdown_timeout: Duration,
@@ -235,6 +263,7 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         otlp_http: addr(args.otlp_http_addr, file.otlp_http_addr, 4318),
         zipkin: addr(args.zipkin_addr, file.zipkin_addr, 9411),
         http: addr(args.http_addr, file.http_addr, 16686),
+        tempo: addr(args.tempo_addr, file.tempo_addr, 3200),
     };
     let data_dir = args
         .data_dir
@@ -352,6 +381,44 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
             .or(file.max_inflight_requests)
             .unwrap_or(ingest_defaults.max_inflight_requests),
     };
+    store.rollup_retention = duration(
+        args.rollup_retention,
+        file.rollup_retention,
+        "rollup_retention",
+        defaults.rollup_retention,
+    )?;
+    let query_defaults = QueryConfig::default();
+    let query = QueryConfig {
+        timeout: duration(
+            args.query_timeout,
+            file.query_timeout,
+            "query_timeout",
+            query_defaults.timeout,
+        )?,
+        max_limit: args
+            .query_max_limit
+            .or(file.query_max_limit)
+            .unwrap_or(query_defaults.max_limit),
+        max_range: duration(
+            args.query_max_range,
+            file.query_max_range,
+            "query_max_range",
+            query_defaults.max_range,
+        )?,
+        ..query_defaults
+    };
+    if query.max_limit == 0 {
+        bail!("invalid value for query_max_limit: must be greater than 0");
+    }
+    for (key, value) in [
+        ("rollup_retention", store.rollup_retention),
+        ("query_timeout", query.timeout),
+        ("query_max_range", query.max_range),
+    ] {
+        if value.is_zero() {
+            bail!("invalid value for {key}: must be longer than 0");
+        }
+    }
     // Keep WAL records able to hold the largest request.
     store.wal_max_record_bytes =
         u32::try_from(max_request_bytes.saturating_add(1024)).unwrap_or(u32::MAX);
@@ -366,6 +433,7 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         addrs,
         store,
         ingest,
+        query,
         shutdown_timeout,
     })
 }

@@ -19,8 +19,10 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let mut registry = Registry::default();
     let store = Store::open(config.store.clone(), &mut registry).context("opening the store")?;
     let ingester = Ingester::new(store.clone(), config.ingest.clone(), &mut registry);
+    let query = tracewell_query::QueryService::new(store.clone(), config.query.clone());
     let api = ApiState {
         store: store.clone(),
+        query: query.clone(),
         registry: Arc::new(registry),
         allowed_tenants: Arc::new(config.ingest.allowed_tenants.clone()),
     };
@@ -30,6 +32,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     tracing::info!(
         otlp_grpc = %listeners.otlp_grpc.local_addr()?, otlp_http = %listeners.otlp_http.local_addr()?,
         zipkin = %listeners.zipkin.local_addr()?, http = %listeners.http.local_addr()?,
+        tempo = %listeners.tempo.local_addr()?,
         data_dir = %config.store.data_dir.display(), "listening"
     );
     let servers = listeners.serve(ingester, api, &stop_rx);
@@ -43,6 +46,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         "ready"
     );
     let background = store.spawn_background(stop_rx.clone());
+    let indexer = spawn_index_warmer(query, stop_rx.clone());
 
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
@@ -64,6 +68,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         );
     }
     let _ = background.await;
+    let _ = indexer.await;
     tracing::info!("flushing head blocks");
     store.shutdown().await.context("flushing at shutdown")?;
     tracing::info!("stopped");
@@ -75,6 +80,7 @@ struct Listeners {
     otlp_http: TcpListener,
     zipkin: TcpListener,
     http: TcpListener,
+    tempo: TcpListener,
 }
 
 type ServerTask = tokio::task::JoinHandle<anyhow::Result<()>>;
@@ -87,6 +93,7 @@ impl Listeners {
             otlp_http: bind(a.otlp_http, "otlp_http_addr").await?,
             zipkin: bind(a.zipkin, "zipkin_addr").await?,
             http: bind(a.http, "http_addr").await?,
+            tempo: bind(a.tempo, "tempo_addr").await?,
         })
     }
 
@@ -121,7 +128,8 @@ impl Listeners {
                 receivers::zipkin::router(ingester),
                 stop.clone(),
             ),
-            serve_http(self.http, tracewell_api::router(api), stop.clone()),
+            serve_http(self.http, tracewell_api::router(api.clone()), stop.clone()),
+            serve_http(self.tempo, tracewell_api::tempo_router(api), stop.clone()),
         ]
     }
 }
@@ -142,6 +150,22 @@ fn serve_http(
             .with_graceful_shutdown(stopped(stop))
             .await
             .context("http server")
+    })
+}
+
+/// Builds block trace indexes after start-up and whenever blocks change, so lookups and searches find them ready.
+fn spawn_index_warmer(
+    query: tracewell_query::QueryService,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = stopped(stop.clone()) => break,
+                _ = tick.tick() => query.warm_indexes().await,
+            }
+        }
     })
 }
 

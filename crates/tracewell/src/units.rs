@@ -1,28 +1,7 @@
 //! Human units in configuration: durations (`500ms`, `30s`, `5m`, `2h`, `7d`) and sizes (`512`, `64KiB`,
 //! `16MiB`, `1GiB`, also `KB`/`MB`/`GB` as powers of 1000).
 
-use std::time::Duration;
-
-/// Parses a duration with a unit suffix (`ms`, `s`, `m`, `h`, `d`).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 500ms, 30s, 5m, 2h or 7d"))?;
-    let seconds = match unit.trim() {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        "d" => value * 86400.0,
-        _ => return Err(format!("{s:?} needs a unit: ms, s, m, h or d")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("{s:?} is out of range"))
-}
+pub use tracewell_model::parse_duration;
 
 /// Parses a byte size: a plain number of bytes or a number with a unit.
 pub fn parse_size(s: &str) -> Result<u64, String> {

@@ -18,6 +18,7 @@ pub struct Server {
     pub otlp_http: SocketAddr,
     pub zipkin: SocketAddr,
     pub http: SocketAddr,
+    pub tempo: SocketAddr,
     logs: Arc<Mutex<String>>,
 }
 
@@ -38,6 +39,7 @@ impl Server {
             "--otlp-http-addr",
             "--zipkin-addr",
             "--http-addr",
+            "--tempo-addr",
         ] {
             if !extra_args.contains(&flag) {
                 cmd.arg(flag).arg("127.0.0.1:0");
@@ -84,6 +86,7 @@ impl Server {
             otlp_http: addr("otlp_http"),
             zipkin: addr("zipkin"),
             http: addr("http"),
+            tempo: addr("tempo"),
             child: Some(child),
             data_dir: data_dir.to_path_buf(),
             logs,
@@ -112,6 +115,11 @@ impl Server {
     /// URL on the query/metrics port.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.http, path)
+    }
+
+    /// URL on the Tempo-compatible port.
+    pub fn tempo_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.tempo, path)
     }
 
     pub fn otlp_http_url(&self) -> String {

@@ -12,6 +12,7 @@ mod attrs;
 mod decode;
 mod encode;
 mod read;
+mod scan;
 pub mod schema;
 mod write;
 
@@ -19,6 +20,7 @@ mod write;
 mod tests;
 
 pub use read::{read_all, read_all_sized, read_trace, read_trace_sized};
+pub use scan::{scan, scan_type, ScanRequest};
 pub use write::{write_block, write_block_refs};
 
 use crate::error::{Result, StoreError};

@@ -6,7 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use arrow::array::{Array, BooleanArray, FixedSizeBinaryArray, RecordBatch};
-use arrow::datatypes::Schema;
+use arrow::datatypes::{DataType, Schema};
 use arrow::error::ArrowError;
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -31,7 +31,7 @@ use super::schema::{block_schema, FORMAT_KEY, TRACE_ID_LEAF};
 use super::FORMAT_VERSION;
 use crate::error::{Result, StoreError};
 
-type Builder = ParquetRecordBatchStreamBuilder<BlockReader>;
+pub(super) type Builder = ParquetRecordBatchStreamBuilder<BlockReader>;
 
 /// Reads every span of a block, in block order. Consecutive spans with equal resources (or scopes) share one `Arc`.
 pub async fn read_all(store: Arc<dyn ObjectStore>, path: &Path) -> Result<Vec<Span>> {
@@ -112,7 +112,7 @@ async fn guarded<T>(path: &Path, read: impl Future<Output = Result<T>>) -> Resul
     }
 }
 
-fn corrupt_block(path: &Path, reason: impl Into<String>) -> StoreError {
+pub(super) fn corrupt_block(path: &Path, reason: impl Into<String>) -> StoreError {
     StoreError::CorruptBlock {
         block: path.to_string(),
         reason: reason.into(),
@@ -121,6 +121,17 @@ fn corrupt_block(path: &Path, reason: impl Into<String>) -> StoreError {
 
 /// Opens a block: reads its footer and page index, and checks its format marker and schema.
 async fn open(store: Arc<dyn ObjectStore>, path: &Path, size: Option<u64>) -> Result<Builder> {
+    let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+    open_with(store, path, size, options).await
+}
+
+/// [`open`] with reader options (e.g. a schema hint).
+pub(super) async fn open_with(
+    store: Arc<dyn ObjectStore>,
+    path: &Path,
+    size: Option<u64>,
+    options: ArrowReaderOptions,
+) -> Result<Builder> {
     let size = match size {
         Some(size) => size,
         None => store.head(path).await?.size,
@@ -130,7 +141,6 @@ async fn open(store: Arc<dyn ObjectStore>, path: &Path, size: Option<u64>) -> Re
         path: path.clone(),
         size,
     };
-    let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
     let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options).await?;
     check_format(builder.metadata()).map_err(|reason| corrupt_block(path, reason))?;
     check_schema(builder.schema()).map_err(|reason| corrupt_block(path, reason))?;
@@ -148,13 +158,18 @@ fn check_format(metadata: &ParquetMetaData) -> std::result::Result<(), String> {
     }
 }
 
-/// Every v1 column must be present with its exact type (extra columns are ignored).
+/// Every v1 column must be present with its exact type (extra columns are ignored); a string column may arrive as a
+/// dictionary when the reader asked for one.
 fn check_schema(schema: &Schema) -> std::result::Result<(), String> {
     for want in block_schema().fields() {
         let Ok(found) = schema.field_with_name(want.name()) else {
             return Err(format!("column {} is missing", want.name()));
         };
-        if found.data_type() != want.data_type() || found.is_nullable() != want.is_nullable() {
+        let same_type = match (found.data_type(), want.data_type()) {
+            (DataType::Dictionary(_, value), DataType::Utf8) => **value == DataType::Utf8,
+            (found, want) => found == want,
+        };
+        if !same_type || found.is_nullable() != want.is_nullable() {
             let (name, got, expected) = (want.name(), found.data_type(), want.data_type());
             return Err(format!("column {name} is {got}, expected {expected}"));
         }
@@ -297,7 +312,7 @@ fn page_rows(locations: &[PageLocation], rows: usize) -> Result<Vec<usize>, Stri
 /// Bytes of a block in an object store, for the async Parquet reader. The prefetch hint usually brings the footer
 /// and the page index in with one request. (The size comes from a `head` request: parquet 59 misplaces the page
 /// index when the footer is found with a suffix request, so the size must be known.)
-struct BlockReader {
+pub(super) struct BlockReader {
     store: Arc<dyn ObjectStore>,
     path: Path,
     size: u64,

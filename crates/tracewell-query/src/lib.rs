@@ -1,0 +1,148 @@
+//! # tracewell-query
+//!
+//! One query service behind every read API (native, Jaeger, Tempo, CLI): handlers parse parameters into the
+//! request types here, call [`QueryService`], and shape its answers.
+//!
+//! - **Trace by id** (`trace.rs`): heads, then only the blocks whose trace index holds the id (`index.rs`: per
+//!   block, the sorted trace ids with a summary of each trace, built once per block and cached).
+//! - **Search** (`search.rs`, conditions in `request.rs`, evaluation in `matcher.rs`): span conditions evaluated
+//!   on the heads and on column scans of the blocks, newest first, stopping once older blocks cannot change the
+//!   answer; results are [`TraceSummary`]s, most recent first.
+//! - **Catalog** (`catalog.rs`): services, operations with span kind, attribute names and values.
+//! - **RED metrics and dependencies** (`metrics.rs`): from the store's per-minute rollups, never from raw spans.
+
+mod catalog;
+mod columns;
+mod error;
+mod index;
+mod matcher;
+mod metrics;
+mod request;
+mod search;
+mod summary;
+mod trace;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracewell_store::Store;
+
+pub use catalog::{Operation, TagNames, TagValue, TagValues, ValueKind};
+pub use error::{QueryError, Result};
+pub use metrics::{Dependency, RedPoint, RedRequest, RedResult, RedSeries};
+pub use request::{
+    parse_kind, parse_status, status_name, AttrCondition, CondTarget, DurationScope, MatchOp,
+    SearchRequest,
+};
+pub use search::{SearchMetrics, SearchResult};
+pub use summary::{MatchedSpan, ServiceStats, TraceSummary};
+pub use trace::TraceResult;
+
+/// Limits and defaults of the query service.
+#[derive(Debug, Clone)]
+pub struct QueryConfig {
+    /// Traces returned by a search that gives no limit.
+    pub default_limit: usize,
+    /// Largest limit a search may ask for; more is refused.
+    pub max_limit: usize,
+    /// Longest time range a search, catalog or metrics query may cover; more is refused.
+    pub max_range: Duration,
+    /// A query running longer is stopped and answered with a timeout error.
+    pub timeout: Duration,
+    /// Memory for cached block trace indexes.
+    pub index_cache_bytes: usize,
+    /// Spans scanned at most to collect attribute names or values (autocomplete stays cheap).
+    pub max_tag_scan_spans: usize,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        Self {
+            default_limit: 20,
+            max_limit: 1000,
+            max_range: Duration::from_secs(31 * 24 * 3600),
+            timeout: Duration::from_secs(30),
+            index_cache_bytes: 512 * 1024 * 1024,
+            max_tag_scan_spans: 1_000_000,
+        }
+    }
+}
+
+/// A time range in unix nanoseconds, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    pub start_unix_nano: u64,
+    pub end_unix_nano: u64,
+}
+
+impl TimeRange {
+    /// `[now - lookback, now]`.
+    pub fn last(lookback: Duration) -> Self {
+        let now = now_unix_nano();
+        Self {
+            start_unix_nano: now.saturating_sub(lookback.as_nanos() as u64),
+            end_unix_nano: now,
+        }
+    }
+}
+
+pub(crate) fn now_unix_nano() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// The query service; cheap to clone.
+#[derive(Clone)]
+pub struct QueryService {
+    pub(crate) store: Store,
+    pub(crate) config: Arc<QueryConfig>,
+    pub(crate) indexes: Arc<index::IndexCache>,
+}
+
+impl QueryService {
+    pub fn new(store: Store, config: QueryConfig) -> Self {
+        let indexes = Arc::new(index::IndexCache::new(config.index_cache_bytes));
+        Self {
+            store,
+            config: Arc::new(config),
+            indexes,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &QueryConfig {
+        &self.config
+    }
+
+    /// Checks a time range against [`QueryConfig::max_range`] and order.
+    pub fn check_range(&self, range: &TimeRange) -> Result<()> {
+        if range.start_unix_nano > range.end_unix_nano {
+            return Err(QueryError::bad("start is after end"));
+        }
+        let span = Duration::from_nanos(range.end_unix_nano - range.start_unix_nano);
+        if span > self.config.max_range {
+            return Err(QueryError::bad(format!(
+                "time range of {}s exceeds the limit of {}s",
+                span.as_secs(),
+                self.config.max_range.as_secs()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs `work` under the query timeout.
+    pub(crate) async fn bounded<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        match tokio::time::timeout(self.config.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(QueryError::Timeout(self.config.timeout)),
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! Evaluating a search's span conditions, on head spans ([`SpanMatcher::matches`]) and on scanned block batches
+//! ([`BatchMatcher`]). Both follow the semantics documented in `request.rs`.
+
+use arrow::array::{Array, RecordBatch};
+use tracewell_model::{AttrValue, Attribute, Span, StatusCode};
+use tracewell_store::block::schema::{col, hot_index, tag, HotType, HOT_ATTRS};
+
+use crate::columns::{i64s, strings, u64s, u8s, Attrs, Dict};
+use crate::error::Result;
+use crate::request::{AttrCondition, CondTarget, DurationScope, SearchRequest};
+
+/// The span-level part of a search request.
+pub(crate) struct SpanMatcher<'a> {
+    pub req: &'a SearchRequest,
+    pub from: u64,
+    pub to: u64,
+}
+
+impl<'a> SpanMatcher<'a> {
+    pub fn new(req: &'a SearchRequest) -> Self {
+        Self {
+            req,
+            from: req.start_unix_nano.unwrap_or(0),
+            to: req.end_unix_nano.unwrap_or(u64::MAX),
+        }
+    }
+
+    fn span_duration_ok(&self, duration: u64) -> bool {
+        if self.req.duration_scope == DurationScope::Trace {
+            return true;
+        }
+        self.req.min_duration_nano.is_none_or(|min| duration >= min)
+            && self.req.max_duration_nano.is_none_or(|max| duration <= max)
+    }
+
+    pub fn matches(&self, span: &Span) -> bool {
+        let r = self.req;
+        (self.from..=self.to).contains(&span.start_unix_nano)
+            && r.service
+                .as_deref()
+                .is_none_or(|s| s == span.service_name())
+            && r.operation.as_deref().is_none_or(|o| o == span.name)
+            && r.kind.is_none_or(|k| k == span.kind)
+            && r.status.is_none_or(|s| s == span.status.code)
+            && self.span_duration_ok(span.duration_nano())
+            && r.attributes.iter().all(|c| condition_holds(c, span))
+    }
+
+    /// Block columns a batch must carry for [`BatchMatcher`].
+    pub fn columns(&self) -> Vec<&'static str> {
+        let mut cols = vec![
+            col::TRACE_ID,
+            col::SPAN_ID,
+            col::NAME,
+            col::KIND,
+            col::START,
+            col::DURATION,
+            col::STATUS_CODE,
+            col::SERVICE_NAME,
+        ];
+        let mut wants_lists = false;
+        for c in &self.req.attributes {
+            if let CondTarget::Attribute(key) = &c.target {
+                wants_lists = true;
+                if let Some(i) = hot_index(key) {
+                    cols.push(HOT_ATTRS[i].column);
+                }
+            }
+        }
+        if wants_lists {
+            cols.push(col::ATTRIBUTES);
+            cols.push(col::RESOURCE_ATTRIBUTES);
+        }
+        cols
+    }
+}
+
+fn value_hits(c: &AttrCondition, value: &AttrValue) -> bool {
+    match value {
+        AttrValue::Str(s) => c.text_hits(s),
+        AttrValue::Int(i) => c.int_hits(*i),
+        AttrValue::Double(d) => c.text_hits(&d.to_string()),
+        AttrValue::Bool(b) => c.text_hits(if *b { "true" } else { "false" }),
+        _ => false,
+    }
+}
+
+fn attrs_hit(c: &AttrCondition, key: &str, attrs: &[Attribute]) -> bool {
+    attrs
+        .iter()
+        .any(|a| a.key == key && value_hits(c, &a.value))
+}
+
+fn condition_holds(c: &AttrCondition, span: &Span) -> bool {
+    let hit = match &c.target {
+        CondTarget::Error => c.text_hits(if span.status.code == StatusCode::Error {
+            "true"
+        } else {
+            "false"
+        }),
+        CondTarget::Kind => kind_hits(c, span.kind as u8),
+        CondTarget::Status => status_hits(c, span.status.code as u8),
+        CondTarget::Attribute(key) => {
+            attrs_hit(c, key, &span.attributes) || attrs_hit(c, key, &span.resource.attributes)
+        }
+    };
+    hit != c.negated()
+}
+
+fn kind_hits(c: &AttrCondition, kind: u8) -> bool {
+    let name = tracewell_model::SpanKind::from_i32(i32::from(kind)).as_str();
+    match &c.regex {
+        Some(re) => re.is_match(name),
+        None => c
+            .values
+            .iter()
+            .any(|v| crate::request::parse_kind(v).is_ok_and(|k| k as u8 == kind)),
+    }
+}
+
+fn status_hits(c: &AttrCondition, status: u8) -> bool {
+    let code = StatusCode::from_i32(i32::from(status));
+    let name = crate::request::status_name(code);
+    match &c.regex {
+        Some(re) => re.is_match(name),
+        None => c
+            .values
+            .iter()
+            .any(|v| crate::request::parse_status(v).is_ok_and(|s| s == code)),
+    }
+}
+
+/// Evaluates the conditions on the rows of one scanned batch.
+pub(crate) struct BatchMatcher<'m, 'b> {
+    m: &'m SpanMatcher<'m>,
+    starts: &'b arrow::array::UInt64Array,
+    durations: &'b arrow::array::UInt64Array,
+    kinds: &'b arrow::array::UInt8Array,
+    statuses: &'b arrow::array::UInt8Array,
+    /// Per dictionary key of `service_name` / `name`: whether it passes the service / operation condition.
+    service_ok: Vec<bool>,
+    services: Dict<'b>,
+    name_ok: Vec<bool>,
+    names: Dict<'b>,
+    attrs: Option<(Attrs<'b>, Attrs<'b>)>,
+    /// Per condition: its dedicated column, if its key has one.
+    hot: Vec<Option<HotColumn<'b>>>,
+}
+
+enum HotColumn<'b> {
+    Str(&'b arrow::array::StringArray),
+    Int(&'b arrow::array::Int64Array),
+}
+
+impl<'m, 'b> BatchMatcher<'m, 'b> {
+    pub fn new(m: &'m SpanMatcher<'m>, batch: &'b RecordBatch) -> Result<Self> {
+        let services = Dict::of(batch, col::SERVICE_NAME)?;
+        let names = Dict::of(batch, col::NAME)?;
+        let service_ok = (0..services.values.len())
+            .map(|k| {
+                m.req
+                    .service
+                    .as_deref()
+                    .is_none_or(|s| s == services.values.value(k))
+            })
+            .collect();
+        let name_ok = (0..names.values.len())
+            .map(|k| {
+                m.req
+                    .operation
+                    .as_deref()
+                    .is_none_or(|o| o == names.values.value(k))
+            })
+            .collect();
+        let wants_lists = m
+            .req
+            .attributes
+            .iter()
+            .any(|c| matches!(c.target, CondTarget::Attribute(_)));
+        let attrs = if wants_lists {
+            Some((
+                Attrs::of(batch, col::ATTRIBUTES)?,
+                Attrs::of(batch, col::RESOURCE_ATTRIBUTES)?,
+            ))
+        } else {
+            None
+        };
+        let mut hot = Vec::with_capacity(m.req.attributes.len());
+        for c in &m.req.attributes {
+            let column = match &c.target {
+                CondTarget::Attribute(key) => match hot_index(key) {
+                    Some(i) => Some(match HOT_ATTRS[i].ty {
+                        HotType::Str => HotColumn::Str(strings(batch, HOT_ATTRS[i].column)?),
+                        HotType::Int => HotColumn::Int(i64s(batch, HOT_ATTRS[i].column)?),
+                    }),
+                    None => None,
+                },
+                _ => None,
+            };
+            hot.push(column);
+        }
+        Ok(Self {
+            m,
+            starts: u64s(batch, col::START)?,
+            durations: u64s(batch, col::DURATION)?,
+            kinds: u8s(batch, col::KIND)?,
+            statuses: u8s(batch, col::STATUS_CODE)?,
+            service_ok,
+            services,
+            name_ok,
+            names,
+            attrs,
+            hot,
+        })
+    }
+
+    pub fn matches(&self, row: usize) -> bool {
+        let r = self.m.req;
+        self.service_ok[self.services.key(row)]
+            && self.name_ok[self.names.key(row)]
+            && (self.m.from..=self.m.to).contains(&self.starts.value(row))
+            && r.kind.is_none_or(|k| k as u8 == self.kinds.value(row))
+            && r.status.is_none_or(|s| s as u8 == self.statuses.value(row))
+            && self.m.span_duration_ok(self.durations.value(row))
+            && r.attributes
+                .iter()
+                .enumerate()
+                .all(|(i, c)| self.condition_holds(i, c, row))
+    }
+
+    fn condition_holds(&self, i: usize, c: &AttrCondition, row: usize) -> bool {
+        let hit = match &c.target {
+            CondTarget::Error => {
+                c.text_hits(if self.statuses.value(row) == StatusCode::Error as u8 {
+                    "true"
+                } else {
+                    "false"
+                })
+            }
+            CondTarget::Kind => kind_hits(c, self.kinds.value(row)),
+            CondTarget::Status => status_hits(c, self.statuses.value(row)),
+            CondTarget::Attribute(key) => {
+                let hot_hit = match &self.hot[i] {
+                    Some(HotColumn::Str(a)) => a.is_valid(row) && c.text_hits(a.value(row)),
+                    Some(HotColumn::Int(a)) => a.is_valid(row) && c.int_hits(a.value(row)),
+                    None => false,
+                };
+                hot_hit
+                    || self.attrs.as_ref().is_some_and(|(span, resource)| {
+                        list_hit(c, key, span, row) || list_hit(c, key, resource, row)
+                    })
+            }
+        };
+        hit != c.negated()
+    }
+
+    pub fn service(&self, row: usize) -> &'b str {
+        self.services.get(row)
+    }
+
+    pub fn name(&self, row: usize) -> &'b str {
+        self.names.get(row)
+    }
+}
+
+/// Whether an attribute list holds `key` with a value hitting `c`.
+fn list_hit(c: &AttrCondition, key: &str, attrs: &Attrs<'_>, row: usize) -> bool {
+    attrs.range(row).any(|j| {
+        attrs.keys.value(j) == key
+            && match attrs.types.value(j) {
+                tag::STR => c.text_hits(attrs.strs.value(j)),
+                tag::INT => c.int_hits(attrs.ints.value(j)),
+                tag::DOUBLE => c.text_hits(&attrs.doubles.value(j).to_string()),
+                tag::BOOL => c.text_hits(if attrs.bools.value(j) {
+                    "true"
+                } else {
+                    "false"
+                }),
+                _ => false,
+            }
+    })
+}

@@ -1,0 +1,253 @@
+//! RED metrics (rate, errors, duration quantiles) and the service dependency graph, answered from the store's
+//! per-minute rollups for any range, never by rescanning spans.
+
+use std::collections::BTreeMap;
+
+use tracewell_model::{SpanKind, TenantId};
+use tracewell_store::rollup::{NodeKind, Rollup, Stats, MINUTE_NANO};
+
+use crate::error::{QueryError, Result};
+use crate::{QueryService, TimeRange};
+
+/// Most points a RED series may have.
+pub const MAX_POINTS: u64 = 11_000;
+
+/// A RED query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedRequest {
+    pub range: TimeRange,
+    /// Point width; a whole number of minutes (rollups are per minute).
+    pub step_nano: u64,
+    pub service: Option<String>,
+    pub operation: Option<String>,
+    pub kind: Option<SpanKind>,
+    /// One series per (service, operation) instead of one per service.
+    pub group_by_operation: bool,
+    /// Quantiles to report, each in `[0, 1]`.
+    pub quantiles: Vec<f64>,
+}
+
+/// One point of a RED series, over `[time, time + step)`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RedPoint {
+    pub time_unix_nano: u64,
+    pub count: u64,
+    pub errors: u64,
+    /// Spans per second over the point's width.
+    pub rate_per_second: f64,
+    /// `errors / count`, 0 without spans.
+    pub error_rate: f64,
+    /// Mean duration in nanoseconds.
+    pub mean_nano: Option<f64>,
+    /// Duration quantiles in nanoseconds, in the order requested; `None` without spans.
+    pub quantiles: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedSeries {
+    pub service: String,
+    pub operation: Option<String>,
+    pub points: Vec<RedPoint>,
+    /// The whole range as one point.
+    pub total: RedPoint,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedResult {
+    pub step_nano: u64,
+    pub series: Vec<RedSeries>,
+}
+
+/// One edge of the dependency graph over a range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dependency {
+    pub parent: String,
+    pub parent_kind: NodeKind,
+    pub child: String,
+    pub child_kind: NodeKind,
+    pub calls: u64,
+    pub errors: u64,
+    pub rate_per_second: f64,
+    pub error_rate: f64,
+    /// Duration quantiles of the child spans, in nanoseconds.
+    pub p50_nano: Option<f64>,
+    pub p90_nano: Option<f64>,
+    pub p99_nano: Option<f64>,
+}
+
+fn point(time: u64, width_nano: u64, stats: &Stats, quantiles: &[f64]) -> RedPoint {
+    let seconds = width_nano as f64 / 1e9;
+    RedPoint {
+        time_unix_nano: time,
+        count: stats.count,
+        errors: stats.errors,
+        rate_per_second: if seconds > 0.0 {
+            stats.count as f64 / seconds
+        } else {
+            0.0
+        },
+        error_rate: if stats.count > 0 {
+            stats.errors as f64 / stats.count as f64
+        } else {
+            0.0
+        },
+        mean_nano: (stats.count > 0).then(|| stats.sum_nano as f64 / stats.count as f64),
+        quantiles: quantiles
+            .iter()
+            .map(|&q| stats.histogram.quantile(q))
+            .collect(),
+    }
+}
+
+/// Minute-aligned bounds of a range: first minute, last minute (inclusive).
+fn minutes(range: &TimeRange) -> (u64, u64) {
+    (
+        range.start_unix_nano / MINUTE_NANO,
+        range.end_unix_nano / MINUTE_NANO,
+    )
+}
+
+impl QueryService {
+    async fn rollup_for(&self, tenant: &TenantId, range: &TimeRange) -> Result<Rollup> {
+        self.check_range(range)?;
+        let range = *range;
+        self.bounded(async move {
+            Ok(self
+                .store
+                .rollups(tenant, range.start_unix_nano, range.end_unix_nano)
+                .await?)
+        })
+        .await
+    }
+
+    /// RED series from rollups.
+    pub async fn red(&self, tenant: &TenantId, req: &RedRequest) -> Result<RedResult> {
+        if req.step_nano < MINUTE_NANO || req.step_nano % MINUTE_NANO != 0 {
+            return Err(QueryError::bad(
+                "step must be a whole number of minutes (at least 60s)",
+            ));
+        }
+        if let Some(q) = req.quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+            return Err(QueryError::bad(format!("quantile {q} is outside [0, 1]")));
+        }
+        let (first, last) = minutes(&req.range);
+        let step_minutes = req.step_nano / MINUTE_NANO;
+        let points = (last - first) / step_minutes + 1;
+        if points > MAX_POINTS {
+            return Err(QueryError::bad(format!(
+                "{points} points requested; widen the step or narrow the range (limit {MAX_POINTS})"
+            )));
+        }
+        let rollup = self.rollup_for(tenant, &req.range).await?;
+        // (service, operation) → per point index → stats.
+        let mut grouped: BTreeMap<(String, Option<String>), Vec<Stats>> = BTreeMap::new();
+        for (key, stats) in rollup.red() {
+            if req.service.as_deref().is_some_and(|s| s != key.service)
+                || req.operation.as_deref().is_some_and(|o| o != key.operation)
+                || req.kind.is_some_and(|k| k as u8 != key.kind)
+            {
+                continue;
+            }
+            let op = req.group_by_operation.then(|| key.operation.clone());
+            let series = grouped
+                .entry((key.service.clone(), op))
+                .or_insert_with(|| vec![Stats::default(); points as usize]);
+            let at = ((key.minute - first) / step_minutes) as usize;
+            series[at].merge(stats);
+        }
+        let width_total = (last - first + 1) * MINUTE_NANO;
+        let series = grouped
+            .into_iter()
+            .map(|((service, operation), stats)| {
+                let mut total = Stats::default();
+                let points = stats
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        total.merge(s);
+                        let time = (first + i as u64 * step_minutes) * MINUTE_NANO;
+                        point(time, req.step_nano, s, &req.quantiles)
+                    })
+                    .collect();
+                RedSeries {
+                    service,
+                    operation,
+                    points,
+                    total: point(first * MINUTE_NANO, width_total, &total, &req.quantiles),
+                }
+            })
+            .collect();
+        Ok(RedResult {
+            step_nano: req.step_nano,
+            series,
+        })
+    }
+
+    /// The dependency graph over a range, from rollups.
+    pub async fn dependencies(
+        &self,
+        tenant: &TenantId,
+        range: &TimeRange,
+    ) -> Result<Vec<Dependency>> {
+        let rollup = self.rollup_for(tenant, range).await?;
+        let (first, last) = minutes(range);
+        let seconds = ((last - first + 1) * MINUTE_NANO) as f64 / 1e9;
+        let mut edges: BTreeMap<(String, NodeKind, String, NodeKind), Stats> = BTreeMap::new();
+        for (key, stats) in rollup.edges() {
+            edges
+                .entry((
+                    key.parent.clone(),
+                    key.parent_kind,
+                    key.child.clone(),
+                    key.child_kind,
+                ))
+                .or_default()
+                .merge(stats);
+        }
+        Ok(edges
+            .into_iter()
+            .map(|((parent, parent_kind, child, child_kind), s)| {
+                let q = |p: f64| s.histogram.quantile(p);
+                Dependency {
+                    parent,
+                    parent_kind,
+                    child,
+                    child_kind,
+                    calls: s.count,
+                    errors: s.errors,
+                    rate_per_second: s.count as f64 / seconds,
+                    error_rate: if s.count > 0 {
+                        s.errors as f64 / s.count as f64
+                    } else {
+                        0.0
+                    },
+                    p50_nano: q(0.5),
+                    p90_nano: q(0.9),
+                    p99_nano: q(0.99),
+                }
+            })
+            .collect())
+    }
+
+    /// Distinct `(service, operation, kind)` seen in a range, from rollups.
+    pub(crate) async fn rollup_operations(
+        &self,
+        tenant: &TenantId,
+        range: &TimeRange,
+    ) -> Result<Vec<(String, String, SpanKind)>> {
+        let rollup = self.rollup_for(tenant, range).await?;
+        let mut out: Vec<(String, String, SpanKind)> = rollup
+            .red()
+            .map(|(k, _)| {
+                (
+                    k.service.clone(),
+                    k.operation.clone(),
+                    SpanKind::from_i32(i32::from(k.kind)),
+                )
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.0, &a.1, a.2 as u8).cmp(&(&b.0, &b.1, b.2 as u8)));
+        out.dedup();
+        Ok(out)
+    }
+}

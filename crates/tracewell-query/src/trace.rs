@@ -1,0 +1,100 @@
+//! Trace by id, without a time range: heads, then only the blocks whose trace index holds the id. A block whose
+//! index is not built yet is read through its bloom filters and page index, and its index is built in the
+//! background for the next lookup.
+
+use std::sync::Arc;
+
+use tracewell_model::{Span, TenantId, TraceId};
+use tracewell_store::{block, BlockMeta};
+
+use crate::error::Result;
+use crate::QueryService;
+
+/// The spans of one trace (earliest first), and blocks that could not be read (the answer may be incomplete).
+#[derive(Debug, Clone, Default)]
+pub struct TraceResult {
+    pub spans: Vec<Span>,
+    pub unreadable_blocks: Vec<String>,
+}
+
+impl QueryService {
+    pub async fn trace(&self, tenant: &TenantId, id: TraceId) -> Result<TraceResult> {
+        self.bounded(self.trace_unbounded(tenant, id)).await
+    }
+
+    async fn trace_unbounded(&self, tenant: &TenantId, id: TraceId) -> Result<TraceResult> {
+        let mut spans: Vec<Span> = self
+            .store
+            .heads(tenant)
+            .iter()
+            .flat_map(|h| h.trace(&id))
+            .collect();
+        let mut unreadable_blocks = Vec::new();
+        let blocks: Vec<Arc<BlockMeta>> = self
+            .store
+            .blocks(tenant)
+            .into_iter()
+            .filter(|b| b.may_contain(&id))
+            .filter(|b| match self.indexes.cached(&b.id) {
+                Some(index) => index.contains(&id),
+                None => {
+                    self.build_index_later(b);
+                    true
+                }
+            })
+            .collect();
+        let reads = blocks.iter().map(|meta| {
+            let objects = self.store.objects();
+            async move {
+                let found =
+                    block::read_trace_sized(objects, &meta.data_path(), Some(meta.size_bytes), id)
+                        .await;
+                (meta, found)
+            }
+        });
+        for (meta, found) in futures::future::join_all(reads).await {
+            match found {
+                Ok(found) => spans.extend(found),
+                // Compacted or expired meanwhile: its spans live in the replacing block or are gone.
+                Err(_) if !self.store.blocks(tenant).iter().any(|b| b.id == meta.id) => {}
+                Err(error) => {
+                    self.store.record_block_read_error();
+                    tracing::warn!(tenant = %tenant, block = %meta.id, %error, "block unreadable");
+                    unreadable_blocks.push(meta.id.clone());
+                }
+            }
+        }
+        let mut spans = tracewell_store::dedupe_spans(spans);
+        spans.sort_by_key(|s| (s.start_unix_nano, s.span_id, s.kind as u8));
+        Ok(TraceResult {
+            spans,
+            unreadable_blocks,
+        })
+    }
+
+    fn build_index_later(&self, meta: &Arc<BlockMeta>) {
+        let (service, meta) = (self.clone(), Arc::clone(meta));
+        tokio::spawn(async move {
+            if let Err(error) = service.indexes.get(&service.store, &meta).await {
+                tracing::warn!(block = %meta.id, %error, "building the trace index failed");
+            }
+        });
+    }
+
+    /// Builds the trace index of every block that lacks one and forgets indexes of deleted blocks. Run it after
+    /// start-up and periodically, so lookups and searches find indexes ready.
+    pub async fn warm_indexes(&self) {
+        let mut live = std::collections::HashSet::new();
+        for tenant in self.store.tenants() {
+            for meta in self.store.blocks(&tenant) {
+                live.insert(meta.id.clone());
+                if self.indexes.cached(&meta.id).is_none() {
+                    if let Err(error) = self.indexes.get(&self.store, &meta).await {
+                        tracing::warn!(block = %meta.id, %error, "building the trace index failed");
+                    }
+                }
+            }
+        }
+        self.indexes.retain(|id| live.contains(id));
+    }
+}
