@@ -32,6 +32,7 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route("/api/v1/tags/{key}/values", get(tag_values))
         .route("/api/v1/metrics", get(red))
         .route("/api/v1/dependencies", get(dependencies))
+        .route("/api/v1/sql", axum::routing::post(sql))
         .route("/api/v1/openapi.json", get(openapi))
 }
 
@@ -414,6 +415,45 @@ async fn dependencies(
         "end": format_rfc3339(range.end_unix_nano),
         "nodes": nodes,
         "edges": edges,
+    }))
+    .into_response())
+}
+
+/// `POST /api/v1/sql` with `{"query": "SELECT ..."}` (or the SQL itself as `text/plain`).
+async fn sql(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let tenant = tenant(&headers, &state.allowed_tenants)?;
+    let is_text = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    let query = if is_text {
+        String::from_utf8(body.to_vec()).map_err(|_| bad("body", "SQL text is not UTF-8"))?
+    } else {
+        #[derive(serde::Deserialize)]
+        struct SqlRequest {
+            query: String,
+        }
+        serde_json::from_slice::<SqlRequest>(&body)
+            .map_err(|e| {
+                bad(
+                    "body",
+                    format!("expected JSON {{\"query\": \"SELECT ...\"}}: {e}"),
+                )
+            })?
+            .query
+    };
+    let result = state.query.sql(&tenant, &query).await?;
+    Ok(Json(json!({
+        "columns": result.columns.iter().map(|c| json!({"name": c.name, "type": c.data_type})).collect::<Vec<_>>(),
+        "rows": result.rows,
+        "rowCount": result.rows.len(),
+        "truncated": result.truncated,
+        "blocksScanned": result.blocks_scanned,
+        "blocksTotal": result.blocks_total,
     }))
     .into_response())
 }

@@ -19,6 +19,7 @@ mod matcher;
 mod metrics;
 mod request;
 mod search;
+mod sql;
 mod summary;
 mod trace;
 
@@ -35,6 +36,7 @@ pub use request::{
     SearchRequest,
 };
 pub use search::{SearchMetrics, SearchResult};
+pub use sql::{SqlColumn, SqlResult};
 pub use summary::{MatchedSpan, ServiceStats, TraceSummary};
 pub use trace::TraceResult;
 
@@ -53,6 +55,12 @@ pub struct QueryConfig {
     pub index_cache_bytes: usize,
     /// Spans scanned at most to collect attribute names or values (autocomplete stays cheap).
     pub max_tag_scan_spans: usize,
+    /// Memory one SQL query may use; more fails the query with a message saying so.
+    pub sql_memory_bytes: usize,
+    /// Rows a SQL result returns at most; the result says when it was cut.
+    pub sql_max_rows: usize,
+    /// Longest SQL text accepted.
+    pub sql_max_query_bytes: usize,
 }
 
 impl Default for QueryConfig {
@@ -64,6 +72,9 @@ impl Default for QueryConfig {
             timeout: Duration::from_secs(30),
             index_cache_bytes: 512 * 1024 * 1024,
             max_tag_scan_spans: 1_000_000,
+            sql_memory_bytes: 512 * 1024 * 1024,
+            sql_max_rows: 10_000,
+            sql_max_query_bytes: 64 * 1024,
         }
     }
 }

@@ -95,6 +95,8 @@ impl Store {
                 tenant = %tenant.id, block = %meta.id, spans = meta.stats.span_count, traces = meta.stats.trace_count,
                 bytes = meta.size_bytes, took_ms = started.elapsed().as_millis() as u64, "flushed head block"
             );
+            // Listed before marked: a reader that checks heads, then lists blocks, never misses these spans (for
+            // an instant it may see them twice).
             tenant.catalog.lock().add(meta);
             head.block_written.store(true, Ordering::Release);
             self.persist_catalog(tenant).await;

@@ -86,6 +86,11 @@ impl Head {
             .unwrap_or_default()
     }
 
+    /// Whether this head's block is already durable (its spans are then read from the block).
+    pub fn block_written(&self) -> bool {
+        self.block_written.load(Ordering::Acquire)
+    }
+
     /// Calls `f` with every trace held here, under the head's read lock (inserts wait meanwhile).
     pub fn visit_traces(&self, mut f: impl FnMut(&TraceId, &[Span])) {
         for (id, spans) in &self.data.read().traces {

@@ -14,6 +14,6 @@ pub mod v1;
 pub use v1::schema;
 
 pub use v1::{
-    read_all, read_all_sized, read_trace, read_trace_sized, scan, scan_type, write_block,
-    write_block_refs, BlockStats, ScanRequest, WriteOptions, FORMAT_VERSION,
+    read_all, read_all_sized, read_trace, read_trace_sized, scan, scan_type, spans_to_batch,
+    write_block, write_block_refs, BlockStats, ScanRequest, WriteOptions, FORMAT_VERSION,
 };

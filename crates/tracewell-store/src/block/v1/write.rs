@@ -124,6 +124,12 @@ fn stats_of_sorted(spans: &[&Span]) -> BlockStats {
 }
 
 /// Encodes one row group's spans as a record batch of the block schema.
+/// Spans as one record batch of the block schema (in the given order), for readers that query heads and blocks
+/// alike.
+pub fn spans_to_batch(spans: &[&Span]) -> Result<RecordBatch> {
+    encode_batch(&block_schema(), spans)
+}
+
 fn encode_batch(schema: &SchemaRef, spans: &[&Span]) -> Result<RecordBatch> {
     let strings = |f: fn(&Span) -> &str| -> ArrayRef {
         Arc::new(StringArray::from_iter_values(spans.iter().map(|s| f(s))))
