@@ -453,23 +453,32 @@ fn append_rows(out: &mut SqlResult, batch: &RecordBatch, max_rows: usize) -> Res
     Ok(false)
 }
 
-/// DataFusion errors in SQL terms: the user's mistakes are bad requests, hitting the memory limit says so.
+/// DataFusion errors in SQL terms: the user's mistakes are bad requests, refusals and the memory limit say so.
 fn sql_error(e: datafusion::error::DataFusionError) -> QueryError {
     use datafusion::error::DataFusionError as E;
+    let text = e.to_string();
     match e.find_root() {
         E::ResourcesExhausted(m) => {
             QueryError::bad(format!("query exceeded its memory limit: {m}"))
         }
+        _ if [
+            "DDL not supported",
+            "DML not supported",
+            "Statement not supported",
+        ]
+        .iter()
+        .any(|refusal| text.contains(refusal)) =>
+        {
+            QueryError::bad(format!(
+                "refused: only read-only queries (SELECT, EXPLAIN) run here ({text})"
+            ))
+        }
         E::SQL(..) | E::Plan(_) | E::SchemaError(..) | E::NotImplemented(_) => {
-            QueryError::bad(format!("invalid query: {e}"))
+            QueryError::bad(format!("invalid query: {text}"))
         }
-        _ => {
-            let text = e.to_string();
-            if text.contains("not supported") || text.contains("not allowed") {
-                QueryError::bad(format!("refused: {text}"))
-            } else {
-                QueryError::bad(format!("query failed: {text}"))
-            }
+        E::IoError(_) | E::ObjectStore(_) | E::ParquetError(_) | E::Internal(_) => {
+            QueryError::Internal(text)
         }
+        _ => QueryError::bad(format!("query failed: {text}")),
     }
 }
