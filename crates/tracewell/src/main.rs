@@ -1,8 +1,9 @@
-//! The `tracewell` binary: `serve` (the default), `loadgen` and `bench`.
+//! The `tracewell` binary: `serve` (the default), `query`, `loadgen` and `bench`.
 
 mod bench;
 mod config;
 mod loadgen;
+mod query_cli;
 mod serve;
 mod units;
 
@@ -29,6 +30,8 @@ struct Cli {
 enum Command {
     /// Run the collector, store and query API (what a bare `tracewell` does).
     Serve(Box<config::ServeArgs>),
+    /// Ask a running server for a trace, a search or a SQL result.
+    Query(query_cli::QueryArgs),
     /// Send realistic synthetic traces to an OTLP gRPC endpoint and report throughput and latency.
     Loadgen(loadgen::LoadgenArgs),
     /// Benchmarks that start a server and print figures.
@@ -60,5 +63,6 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Bench(cmd)) => bench::run(cmd).await,
+        Some(Command::Query(args)) => query_cli::run(args).await,
     }
 }

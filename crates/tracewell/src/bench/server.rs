@@ -25,12 +25,13 @@ pub struct Ports {
     pub otlp_http: SocketAddr,
     pub zipkin: SocketAddr,
     pub http: SocketAddr,
+    pub tempo: SocketAddr,
 }
 
 impl Ports {
-    /// Picks four distinct free loopback ports (all bound at once, then released).
+    /// Picks five distinct free loopback ports (all bound at once, then released).
     pub fn pick() -> anyhow::Result<Ports> {
-        let listeners = (0..4)
+        let listeners = (0..5)
             .map(|_| TcpListener::bind("127.0.0.1:0"))
             .collect::<Result<Vec<_>, _>>()
             .context("binding a free loopback port")?;
@@ -43,6 +44,7 @@ impl Ports {
             otlp_http: addrs[1],
             zipkin: addrs[2],
             http: addrs[3],
+            tempo: addrs[4],
         })
     }
 }
@@ -78,6 +80,7 @@ impl ServerProcess {
             .args(["--otlp-http-addr", &ports.otlp_http.to_string()])
             .args(["--zipkin-addr", &ports.zipkin.to_string()])
             .args(["--http-addr", &ports.http.to_string()])
+            .args(["--tempo-addr", &ports.tempo.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::from(out.try_clone()?))
             .stderr(Stdio::from(out))
