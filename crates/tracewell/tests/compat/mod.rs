@@ -220,7 +220,7 @@ pub fn normalise(value: &mut Value, base: u64) {
             }
         }
         Value::String(text) => {
-            if let Some(n) = text.parse::<u64>().ok() {
+            if let Ok(n) = text.parse::<u64>() {
                 if let Some(out) = offset(n, 1, base, "ns") {
                     *text = out;
                 }
