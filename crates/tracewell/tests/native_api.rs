@@ -41,7 +41,12 @@ impl Api {
     }
 
     async fn get(&self, path_and_query: &str) -> (u16, Value) {
-        let r = self.client.get(self.server.url(path_and_query)).send().await.unwrap();
+        let r = self
+            .client
+            .get(self.server.url(path_and_query))
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         let body = r.json().await.unwrap_or(Value::Null);
         (status, body)
@@ -66,7 +71,9 @@ impl Api {
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -80,54 +87,106 @@ async fn search_catalog_metrics_and_dependencies() {
     let cases: Vec<(String, Vec<u8>)> = vec![
         (window.clone(), vec![6, 5, 4, 3, 2, 1]),
         (format!("{window}&service=users"), vec![3, 1]),
-        (format!("{window}&service=gateway&operation={}", enc("GET /users")), vec![3, 1]),
+        (
+            format!("{window}&service=gateway&operation={}", enc("GET /users")),
+            vec![3, 1],
+        ),
         (format!("{window}&kind=consumer"), vec![4]),
         (format!("{window}&status=error"), vec![2]),
-        (format!("{window}&tag={}", enc("http.response.status_code=500|404")), vec![3, 2]),
-        (format!("{window}&tag={}", enc("customer.tier=~g.*")), vec![6, 2]),
-        (format!("{window}&tag={}&tag={}", enc("customer.tier=gold"), enc("http.response.status_code=201")), vec![6]),
-        (format!("{window}&tag={}", enc("customer.tier!=gold")), vec![5, 4, 3, 2, 1]),
-        (format!("{window}&minDuration=100ms&maxDuration=200ms"), vec![6, 1]),
-        (format!("{window}&minDuration=250ms&durationScope=trace"), vec![4, 2]),
+        (
+            format!("{window}&tag={}", enc("http.response.status_code=500|404")),
+            vec![3, 2],
+        ),
+        (
+            format!("{window}&tag={}", enc("customer.tier=~g.*")),
+            vec![6, 2],
+        ),
+        (
+            format!(
+                "{window}&tag={}&tag={}",
+                enc("customer.tier=gold"),
+                enc("http.response.status_code=201")
+            ),
+            vec![6],
+        ),
+        (
+            format!("{window}&tag={}", enc("customer.tier!=gold")),
+            vec![5, 4, 3, 2, 1],
+        ),
+        (
+            format!("{window}&minDuration=100ms&maxDuration=200ms"),
+            vec![6, 1],
+        ),
+        (
+            format!("{window}&minDuration=250ms&durationScope=trace"),
+            vec![4, 2],
+        ),
         (format!("{window}&limit=2"), vec![6, 5]),
     ];
     for (query, want) in cases {
         assert_eq!(api.search(&query).await, want, "{query}");
     }
 
-    let (_, body) = api.get(&format!("/api/v1/search?{window}&status=error")).await;
+    let (_, body) = api
+        .get(&format!("/api/v1/search?{window}&status=error"))
+        .await;
     let t = &body["traces"][0];
     assert_eq!(t["rootService"], "gateway");
     assert_eq!(t["rootOperation"], "GET /orders");
     assert_eq!(t["spanCount"], 2);
     assert_eq!(t["errorCount"], 1);
     assert_eq!(t["durationNano"], 300_000_000u64);
-    assert_eq!(t["startTimeUnixNano"], (api.base + 2_000_000_000).to_string());
+    assert_eq!(
+        t["startTimeUnixNano"],
+        (api.base + 2_000_000_000).to_string()
+    );
     assert_eq!(t["matchedSpans"][0]["name"], "POST /orders");
     assert_eq!(t["services"][1]["name"], "orders");
 
     let (_, body) = api.get("/api/v1/services").await;
-    assert_eq!(body["services"], serde_json::json!(["gateway", "orders", "users", "worker"]));
-    let (_, body) = api.get("/api/v1/operations?service=users&kind=client").await;
+    assert_eq!(
+        body["services"],
+        serde_json::json!(["gateway", "orders", "users", "worker"])
+    );
+    let (_, body) = api
+        .get("/api/v1/operations?service=users&kind=client")
+        .await;
     assert_eq!(
         body["operations"],
         serde_json::json!([{"service": "users", "name": "SELECT users", "kind": "client"}])
     );
 
     let (_, body) = api.get(&format!("/api/v1/tags?{window}")).await;
-    let span_tags: Vec<&str> = body["span"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    for key in ["customer.tier", "http.response.status_code", "db.system", "messaging.destination.name"] {
+    let span_tags: Vec<&str> = body["span"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for key in [
+        "customer.tier",
+        "http.response.status_code",
+        "db.system",
+        "messaging.destination.name",
+    ] {
         assert!(span_tags.contains(&key), "{key} in {span_tags:?}");
     }
-    assert!(body["resource"].as_array().unwrap().contains(&Value::from("deployment.environment")));
-    let (_, body) = api.get(&format!("/api/v1/tags/customer.tier/values?{window}")).await;
+    assert!(body["resource"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("deployment.environment")));
+    let (_, body) = api
+        .get(&format!("/api/v1/tags/customer.tier/values?{window}"))
+        .await;
     assert_eq!(
         body["values"],
         serde_json::json!([{"type": "string", "value": "gold"}, {"type": "string", "value": "silver"}])
     );
 
     let (status, body) = api
-        .get(&format!("/api/v1/metrics?{window}&service=orders&groupByOperation=true&step=1m"))
+        .get(&format!(
+            "/api/v1/metrics?{window}&service=orders&groupByOperation=true&step=1m"
+        ))
         .await;
     assert_eq!(status, 200, "{body}");
     let series = &body["series"][0];
@@ -143,7 +202,13 @@ async fn search_catalog_metrics_and_dependencies() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["parent"].as_str().unwrap().into(), e["child"].as_str().unwrap().into(), e["calls"].as_u64().unwrap()))
+        .map(|e| {
+            (
+                e["parent"].as_str().unwrap().into(),
+                e["child"].as_str().unwrap().into(),
+                e["calls"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         edges,
@@ -154,11 +219,19 @@ async fn search_catalog_metrics_and_dependencies() {
             ("users".into(), "postgresql".into(), 1),
         ]
     );
-    assert!(body["nodes"].as_array().unwrap().contains(&serde_json::json!({"name": "postgresql", "kind": "database"})));
+    assert!(body["nodes"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!({"name": "postgresql", "kind": "database"})));
 
     let (status, body) = api.get("/api/v1/openapi.json").await;
     assert_eq!(status, 200);
-    for path in ["/api/v1/search", "/api/v1/traces/{trace_id}", "/api/v1/metrics", "/api/v1/dependencies"] {
+    for path in [
+        "/api/v1/search",
+        "/api/v1/traces/{trace_id}",
+        "/api/v1/metrics",
+        "/api/v1/dependencies",
+    ] {
         assert!(body["paths"].get(path).is_some(), "openapi lacks {path}");
     }
 }
@@ -169,8 +242,14 @@ async fn bad_parameters_get_400_naming_the_parameter() {
     let cases = [
         ("/api/v1/search?minDuration=fast", "minDuration"),
         ("/api/v1/search?maxDuration=10", "maxDuration"),
-        ("/api/v1/search?minDuration=2s&maxDuration=1s", "minDuration"),
-        ("/api/v1/search?start=2026-01-02T00:00:00Z&end=2026-01-01T00:00:00Z", "start"),
+        (
+            "/api/v1/search?minDuration=2s&maxDuration=1s",
+            "minDuration",
+        ),
+        (
+            "/api/v1/search?start=2026-01-02T00:00:00Z&end=2026-01-01T00:00:00Z",
+            "start",
+        ),
         ("/api/v1/search?start=yesterday", "start"),
         ("/api/v1/search?limit=100000", "limit"),
         ("/api/v1/search?limit=-1", "limit"),
@@ -189,7 +268,10 @@ async fn bad_parameters_get_400_naming_the_parameter() {
         let (status, body) = api.get(path).await;
         assert_eq!(status, 400, "{path}: {body}");
         let message = body["error"].as_str().unwrap_or_default();
-        assert!(message.contains(needle), "{path}: {message:?} should name {needle}");
+        assert!(
+            message.contains(needle),
+            "{path}: {message:?} should name {needle}"
+        );
     }
     let r = api
         .client
@@ -215,8 +297,14 @@ async fn sql_endpoint_answers_queries_and_refuses_writes() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["rows"], serde_json::json!([["gateway", 4], ["users", 3]]));
-    assert_eq!(body["columns"][1], serde_json::json!({"name": "n", "type": "Int64"}));
+    assert_eq!(
+        body["rows"],
+        serde_json::json!([["gateway", 4], ["users", 3]])
+    );
+    assert_eq!(
+        body["columns"][1],
+        serde_json::json!({"name": "n", "type": "Int64"})
+    );
     assert_eq!(body["truncated"], false);
 
     let text = api
@@ -227,16 +315,25 @@ async fn sql_endpoint_answers_queries_and_refuses_writes() {
         .send()
         .await
         .unwrap();
-    assert_eq!(text.json::<Value>().await.unwrap()["rows"], serde_json::json!([[1]]));
+    assert_eq!(
+        text.json::<Value>().await.unwrap()["rows"],
+        serde_json::json!([[1]])
+    );
 
     for (body, needle) in [
         (serde_json::json!({"query": "DROP TABLE spans"}), "refused"),
-        (serde_json::json!({"query": "SELECT * FROM '/etc/passwd'"}), "invalid query"),
+        (
+            serde_json::json!({"query": "SELECT * FROM '/etc/passwd'"}),
+            "invalid query",
+        ),
         (serde_json::json!({"sql": "SELECT 1"}), "body"),
     ] {
         let r = post(body.clone()).await.unwrap();
         assert_eq!(r.status(), 400, "{body}");
-        let message = r.json::<Value>().await.unwrap()["error"].as_str().unwrap_or_default().to_owned();
+        let message = r.json::<Value>().await.unwrap()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         assert!(message.contains(needle), "{body}: {message}");
     }
 }

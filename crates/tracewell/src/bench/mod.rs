@@ -4,10 +4,14 @@
 //! drives it with the built-in load generator over OTLP/gRPC, and reports
 //! ingest throughput, server CPU efficiency, storage density and memory
 //! against the product targets.
+//!
+//! `bench query` fills a throw-away server with load-generator traces and times trace lookups, searches, RED,
+//! dependency and SQL queries through the HTTP API.
 
 mod http;
 mod ingest;
 mod procfs;
+mod query;
 mod results;
 mod server;
 
@@ -21,6 +25,8 @@ use crate::units::parse_duration;
 pub enum BenchCommand {
     /// Measure OTLP/gRPC ingest throughput, CPU, storage and memory.
     Ingest(IngestBenchArgs),
+    /// Fill a server with load-generator traces, then time trace lookups, searches, RED and SQL queries.
+    Query(query::QueryBenchArgs),
 }
 
 /// Arguments of `tracewell bench ingest`.
@@ -56,5 +62,6 @@ pub struct IngestBenchArgs {
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest::run(&args).await,
+        BenchCommand::Query(args) => query::run(&args).await,
     }
 }

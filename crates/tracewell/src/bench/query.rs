@@ -1,0 +1,306 @@
+//! The query benchmark: fill a throw-away server with load-generator traces (10 million spans by default), then
+//! time trace lookups without a time range, searches over the full range, a 24 h RED query and a SQL group-by
+//! through the HTTP API, as a user would.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::server::ServerProcess;
+use crate::loadgen::{self, report::percentile, LoadgenArgs, Rate};
+
+/// Arguments of `tracewell bench query`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct QueryBenchArgs {
+    /// Spans to store before measuring.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub spans: u64,
+    /// Times each query runs.
+    #[arg(long, default_value_t = 50)]
+    pub iterations: usize,
+    /// Keep the temporary data directory afterwards.
+    #[arg(long)]
+    pub keep: bool,
+    /// Print the results as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Latency figures of one query kind, in milliseconds.
+#[derive(Debug, Serialize)]
+pub struct QueryFigures {
+    pub name: String,
+    pub runs: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// What one answer held (traces, rows, series).
+    pub answer: String,
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueryBenchResult {
+    pub spans_stored: u64,
+    pub load_seconds: f64,
+    pub blocks: u64,
+    pub queries: Vec<QueryFigures>,
+}
+
+/// Runs `bench query` and prints its results.
+pub async fn run(args: &QueryBenchArgs) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("tracewell-bench-query-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let outcome = bench_in(&dir, args).await;
+    if args.keep || outcome.is_err() {
+        eprintln!("bench: data directory kept at {}", dir.display());
+    } else if let Err(e) = std::fs::remove_dir_all(&dir) {
+        eprintln!("bench: could not remove {}: {e}", dir.display());
+    }
+    let result = outcome?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print(&result);
+    }
+    Ok(())
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let r = self.http.get(format!("{}{path}", self.base)).send().await?;
+        let status = r.status();
+        let body: Value = r.json().await?;
+        if !status.is_success() {
+            bail!("{path} answered {status}: {body}");
+        }
+        Ok(body)
+    }
+
+    async fn sql(&self, query: &str) -> anyhow::Result<Value> {
+        let r = self
+            .http
+            .post(format!("{}/api/v1/sql", self.base))
+            .json(&serde_json::json!({ "query": query }))
+            .send()
+            .await?;
+        let status = r.status();
+        let body: Value = r.json().await?;
+        if !status.is_success() {
+            bail!("sql answered {status}: {body}");
+        }
+        Ok(body)
+    }
+}
+
+async fn bench_in(dir: &Path, args: &QueryBenchArgs) -> anyhow::Result<QueryBenchResult> {
+    eprintln!("bench: starting server in {}", dir.display());
+    let server = ServerProcess::start(dir).await?;
+    let api = Api {
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()?,
+        base: format!("http://{}", server.ports.http),
+    };
+    let started = Instant::now();
+    let mut stored = 0u64;
+    while stored < args.spans {
+        let load = loadgen::run(&LoadgenArgs {
+            otlp_grpc: server.ports.otlp_grpc.to_string(),
+            rate: Rate::Max,
+            duration: Duration::from_secs(20),
+            batch_spans: 512,
+            concurrency: 8,
+            tenant: None,
+            gzip: false,
+            seed: None,
+        })
+        .await
+        .with_context(|| {
+            format!(
+                "load generation failed (server log: {})",
+                server.log.display()
+            )
+        })?;
+        stored += load.spans_acked;
+        eprintln!(
+            "bench: {stored} spans stored ({:.0}s)",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let load_seconds = started.elapsed().as_secs_f64();
+    // Let the index warmer build block trace indexes, as a running server would have.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let blocks = super::server::parquet_usage(&dir.join("blocks"))?.0;
+
+    let sample = api
+        .sql("SELECT encode(trace_id, 'hex') AS id FROM spans WHERE parent_span_id IS NULL ORDER BY random() LIMIT 500")
+        .await?;
+    let ids: Vec<String> = sample["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r[0].as_str().map(str::to_owned))
+        .collect();
+    if ids.is_empty() {
+        bail!("no trace ids to look up");
+    }
+    let mut queries = Vec::new();
+
+    let mut n = 0usize;
+    queries.push(
+        time(
+            "trace by id, no time range",
+            args.iterations.max(ids.len().min(200)),
+            Some("p99 ≤ 5 ms"),
+            || {
+                n += 1;
+                let path = format!("/api/v1/traces/{}", ids[n % ids.len()]);
+                let api = &api;
+                async move {
+                    let body = api.get(&path).await?;
+                    let spans: usize = body["resourceSpans"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|rs| rs["scopeSpans"].as_array().into_iter().flatten())
+                        .map(|ss| ss["spans"].as_array().map_or(0, Vec::len))
+                        .sum();
+                    Ok(format!("{spans} spans"))
+                }
+            },
+        )
+        .await?,
+    );
+    let searches = [
+        ("search service + duration, full range", "/api/v1/search?service=checkout&minDuration=100ms&lookback=24h&limit=20"),
+        ("search attribute, full range", "/api/v1/search?tag=db.namespace%3Dorders&lookback=24h&limit=20"),
+        ("search rare attribute, full range", "/api/v1/search?tag=http.response.status_code%3D503&service=payment&lookback=24h&limit=20"),
+    ];
+    for (name, path) in searches {
+        queries.push(
+            time(name, args.iterations, Some("p50 ≤ 100 ms"), || {
+                let api = &api;
+                async move {
+                    let body = api.get(path).await?;
+                    Ok(format!(
+                        "{} traces, {} spans inspected",
+                        body["traces"].as_array().map_or(0, Vec::len),
+                        body["metrics"]["inspectedSpans"]
+                    ))
+                }
+            })
+            .await?,
+        );
+    }
+    queries.push(
+        time("RED per operation, 24 h", args.iterations, None, || {
+            let api = &api;
+            async move {
+                let body = api
+                    .get("/api/v1/metrics?lookback=24h&step=5m&groupByOperation=true")
+                    .await?;
+                Ok(format!(
+                    "{} series",
+                    body["series"].as_array().map_or(0, Vec::len)
+                ))
+            }
+        })
+        .await?,
+    );
+    queries.push(
+        time("dependencies, 24 h", args.iterations, None, || {
+            let api = &api;
+            async move {
+                let body = api.get("/api/v1/dependencies?lookback=24h").await?;
+                Ok(format!(
+                    "{} edges",
+                    body["edges"].as_array().map_or(0, Vec::len)
+                ))
+            }
+        })
+        .await?,
+    );
+    queries.push(
+        time("SQL group-by over all spans", args.iterations.min(10), None, || {
+            let api = &api;
+            async move {
+                let body = api
+                    .sql("SELECT service_name, count(*) AS spans, avg(duration_nano) AS mean FROM spans GROUP BY service_name")
+                    .await?;
+                Ok(format!("{} rows", body["rowCount"]))
+            }
+        })
+        .await?,
+    );
+    server.terminate(Duration::from_secs(60)).await?;
+    Ok(QueryBenchResult {
+        spans_stored: stored,
+        load_seconds,
+        blocks,
+        queries,
+    })
+}
+
+/// Runs `query` `runs` times, one after another, and summarizes the latencies.
+async fn time<F, Fut>(
+    name: &str,
+    runs: usize,
+    target: Option<&str>,
+    mut query: F,
+) -> anyhow::Result<QueryFigures>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<String>>,
+{
+    eprintln!("bench: {name} × {runs}");
+    let mut micros = Vec::with_capacity(runs);
+    let mut answer = String::new();
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        answer = query().await.with_context(|| name.to_owned())?;
+        micros.push(started.elapsed().as_micros() as u64);
+    }
+    micros.sort_unstable();
+    let ms = |v: u64| v as f64 / 1000.0;
+    Ok(QueryFigures {
+        name: name.to_owned(),
+        runs: micros.len(),
+        p50_ms: ms(percentile(&micros, 50.0)),
+        p99_ms: ms(percentile(&micros, 99.0)),
+        max_ms: ms(*micros.last().unwrap_or(&0)),
+        answer,
+        target: target.map(str::to_owned),
+    })
+}
+
+fn print(r: &QueryBenchResult) {
+    println!(
+        "stored {} spans in {:.0}s ({} block files)\n",
+        r.spans_stored, r.load_seconds, r.blocks
+    );
+    println!(
+        "{:<40} {:>6} {:>10} {:>10} {:>10}  {:<14} answer",
+        "query", "runs", "p50 ms", "p99 ms", "max ms", "target"
+    );
+    for q in &r.queries {
+        println!(
+            "{:<40} {:>6} {:>10.2} {:>10.2} {:>10.2}  {:<14} {}",
+            q.name,
+            q.runs,
+            q.p50_ms,
+            q.p99_ms,
+            q.max_ms,
+            q.target.as_deref().unwrap_or("-"),
+            q.answer
+        );
+    }
+}
