@@ -299,7 +299,7 @@ impl QueryService {
             b.stats.max_end_unix_nano >= range.start_unix_nano
                 && b.stats.min_start_unix_nano <= range.end_unix_nano
         });
-        blocks.sort_by(|a, b| b.stats.max_end_unix_nano.cmp(&a.stats.max_end_unix_nano));
+        blocks.sort_by_key(|b| std::cmp::Reverse(b.stats.max_end_unix_nano));
         let mut columns = vec![col::START, col::ATTRIBUTES, col::RESOURCE_ATTRIBUTES];
         columns.extend(HOT_ATTRS.iter().map(|h| h.column));
         for meta in blocks {

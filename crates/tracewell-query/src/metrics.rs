@@ -122,7 +122,7 @@ impl QueryService {
 
     /// RED series from rollups.
     pub async fn red(&self, tenant: &TenantId, req: &RedRequest) -> Result<RedResult> {
-        if req.step_nano < MINUTE_NANO || req.step_nano % MINUTE_NANO != 0 {
+        if req.step_nano < MINUTE_NANO || !req.step_nano.is_multiple_of(MINUTE_NANO) {
             return Err(QueryError::bad(
                 "step must be a whole number of minutes (at least 60s)",
             ));

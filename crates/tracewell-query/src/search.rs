@@ -124,7 +124,7 @@ impl QueryService {
         let mut blocks = self.store.blocks(tenant);
         result.metrics.total_blocks = blocks.len() as u32;
         blocks.retain(|b| block_admits(b, &matcher));
-        blocks.sort_by(|a, b| b.stats.max_end_unix_nano.cmp(&a.stats.max_end_unix_nano));
+        blocks.sort_by_key(|b| std::cmp::Reverse(b.stats.max_end_unix_nano));
         let early_stop = req.duration_scope == DurationScope::Span;
         for meta in &blocks {
             if early_stop && found.len() >= req.limit {

@@ -40,7 +40,7 @@ pub enum QueryCommand {
         id: String,
     },
     /// Traces matching conditions, most recent first.
-    Search(SearchArgs),
+    Search(Box<SearchArgs>),
     /// A read-only SQL query over the `spans` table.
     Sql {
         /// The query, e.g. "SELECT service_name, count(*) FROM spans GROUP BY 1".
