@@ -310,12 +310,13 @@ impl QueryService {
                 columns: &columns,
                 start_range: Some((range.start_unix_nano, range.end_unix_nano)),
                 batch_rows: 8192,
+                filter: None,
             };
             let stream = block::scan(
                 self.store.objects(),
                 &meta.data_path(),
                 Some(meta.size_bytes),
-                &request,
+                request,
             )
             .await;
             let mut stream = match stream {

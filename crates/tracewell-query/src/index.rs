@@ -91,12 +91,13 @@ impl TraceIndex {
             ],
             start_range: None,
             batch_rows: 8192,
+            filter: None,
         };
         let mut stream = block::scan(
             store.objects(),
             &meta.data_path(),
             Some(meta.size_bytes),
-            &request,
+            request,
         )
         .await?;
         let mut builder = Builder::default();

@@ -1,9 +1,19 @@
 //! Evaluating a search's span conditions, on head spans ([`SpanMatcher::matches`]) and on scanned block batches
 //! ([`BatchMatcher`]). Both follow the semantics documented in `request.rs`.
+//!
+//! Block scans run in two stages: [`row_predicate`] decides on the cheap columns (service, name, kind, status,
+//! times, dedicated attribute columns) which rows can match, and only those rows get their attribute lists
+//! decoded for the remaining conditions. Attributes with a dedicated column (`http.response.status_code`,
+//! `db.system`, ...) are matched in that column.
 
-use arrow::array::{Array, RecordBatch};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arrow::array::{Array, BooleanArray, RecordBatch};
+use arrow::error::ArrowError;
 use tracewell_model::{AttrValue, Attribute, Span, StatusCode};
 use tracewell_store::block::schema::{col, hot_index, tag, HotType, HOT_ATTRS};
+use tracewell_store::block::RowPredicate;
 
 use crate::columns::{i64s, strings, u64s, u8s, Attrs, Dict};
 use crate::error::Result;
@@ -58,21 +68,71 @@ impl<'a> SpanMatcher<'a> {
             col::STATUS_CODE,
             col::SERVICE_NAME,
         ];
-        let mut wants_lists = false;
-        for c in &self.req.attributes {
-            if let CondTarget::Attribute(key) = &c.target {
-                wants_lists = true;
-                if let Some(i) = hot_index(key) {
-                    cols.push(HOT_ATTRS[i].column);
-                }
-            }
-        }
-        if wants_lists {
+        cols.extend(hot_columns(self.req));
+        if needs_lists(self.req) {
             cols.push(col::ATTRIBUTES);
             cols.push(col::RESOURCE_ATTRIBUTES);
         }
         cols
     }
+}
+
+/// Dedicated attribute columns the conditions look at.
+fn hot_columns(req: &SearchRequest) -> Vec<&'static str> {
+    let mut cols: Vec<&'static str> = req
+        .attributes
+        .iter()
+        .filter_map(|c| match &c.target {
+            CondTarget::Attribute(key) => hot_index(key).map(|i| HOT_ATTRS[i].column),
+            _ => None,
+        })
+        .collect();
+    cols.sort_unstable();
+    cols.dedup();
+    cols
+}
+
+/// Whether some condition needs the generic attribute lists (an attribute without a dedicated column).
+fn needs_lists(req: &SearchRequest) -> bool {
+    req.attributes
+        .iter()
+        .any(|c| matches!(&c.target, CondTarget::Attribute(key) if hot_index(key).is_none()))
+}
+
+/// The first scan stage: keeps the rows whose cheap columns meet every condition that can be decided on them, and
+/// counts the rows it looked at into `inspected`.
+pub(crate) fn row_predicate(req: &SearchRequest, inspected: Arc<AtomicU64>) -> RowPredicate {
+    let mut columns = vec![
+        col::NAME,
+        col::KIND,
+        col::START,
+        col::DURATION,
+        col::STATUS_CODE,
+        col::SERVICE_NAME,
+    ];
+    columns.extend(hot_columns(req));
+    let req = Arc::new(req.clone());
+    RowPredicate {
+        columns,
+        keep: Box::new(move |batch: &RecordBatch| {
+            inspected.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+            let m = SpanMatcher::new(&req);
+            let rows = BatchMatcher::build(&m, batch, Stage::Cheap)
+                .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+            Ok((0..batch.num_rows())
+                .map(|r| Some(rows.matches(r)))
+                .collect::<BooleanArray>())
+        }),
+    }
+}
+
+/// Which conditions a [`BatchMatcher`] evaluates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Everything decidable without attribute lists; list conditions count as met.
+    Cheap,
+    /// Every condition.
+    Full,
 }
 
 fn value_hits(c: &AttrCondition, value: &AttrValue) -> bool {
@@ -86,6 +146,14 @@ fn value_hits(c: &AttrCondition, value: &AttrValue) -> bool {
 }
 
 fn attrs_hit(c: &AttrCondition, key: &str, attrs: &[Attribute]) -> bool {
+    // Dedicated keys are matched only in their column on blocks; heads do the same for identical answers.
+    if hot_index(key).is_some() {
+        return attrs.iter().any(|a| {
+            a.key == key
+                && tracewell_store::block::schema::hot_slot(key, &a.value).is_some()
+                && value_hits(c, &a.value)
+        });
+    }
     attrs
         .iter()
         .any(|a| a.key == key && value_hits(c, &a.value))
@@ -143,6 +211,7 @@ pub(crate) struct BatchMatcher<'m, 'b> {
     name_ok: Vec<bool>,
     names: Dict<'b>,
     attrs: Option<(Attrs<'b>, Attrs<'b>)>,
+    stage: Stage,
     /// Per condition: its dedicated column, if its key has one.
     hot: Vec<Option<HotColumn<'b>>>,
 }
@@ -154,6 +223,10 @@ enum HotColumn<'b> {
 
 impl<'m, 'b> BatchMatcher<'m, 'b> {
     pub fn new(m: &'m SpanMatcher<'m>, batch: &'b RecordBatch) -> Result<Self> {
+        Self::build(m, batch, Stage::Full)
+    }
+
+    pub fn build(m: &'m SpanMatcher<'m>, batch: &'b RecordBatch, stage: Stage) -> Result<Self> {
         let services = Dict::of(batch, col::SERVICE_NAME)?;
         let names = Dict::of(batch, col::NAME)?;
         let service_ok = (0..services.values.len())
@@ -172,12 +245,7 @@ impl<'m, 'b> BatchMatcher<'m, 'b> {
                     .is_none_or(|o| o == names.values.value(k))
             })
             .collect();
-        let wants_lists = m
-            .req
-            .attributes
-            .iter()
-            .any(|c| matches!(c.target, CondTarget::Attribute(_)));
-        let attrs = if wants_lists {
+        let attrs = if stage == Stage::Full && needs_lists(m.req) {
             Some((
                 Attrs::of(batch, col::ATTRIBUTES)?,
                 Attrs::of(batch, col::RESOURCE_ATTRIBUTES)?,
@@ -210,6 +278,7 @@ impl<'m, 'b> BatchMatcher<'m, 'b> {
             name_ok,
             names,
             attrs,
+            stage,
             hot,
         })
     }
@@ -239,17 +308,18 @@ impl<'m, 'b> BatchMatcher<'m, 'b> {
             }
             CondTarget::Kind => kind_hits(c, self.kinds.value(row)),
             CondTarget::Status => status_hits(c, self.statuses.value(row)),
-            CondTarget::Attribute(key) => {
-                let hot_hit = match &self.hot[i] {
-                    Some(HotColumn::Str(a)) => a.is_valid(row) && c.text_hits(a.value(row)),
-                    Some(HotColumn::Int(a)) => a.is_valid(row) && c.int_hits(a.value(row)),
-                    None => false,
-                };
-                hot_hit
-                    || self.attrs.as_ref().is_some_and(|(span, resource)| {
+            CondTarget::Attribute(key) => match &self.hot[i] {
+                Some(HotColumn::Str(a)) => a.is_valid(row) && c.text_hits(a.value(row)),
+                Some(HotColumn::Int(a)) => a.is_valid(row) && c.int_hits(a.value(row)),
+                None => match (&self.attrs, self.stage) {
+                    (Some((span, resource)), _) => {
                         list_hit(c, key, span, row) || list_hit(c, key, resource, row)
-                    })
-            }
+                    }
+                    // Decided in the full stage.
+                    (None, Stage::Cheap) => return true,
+                    (None, Stage::Full) => false,
+                },
+            },
         };
         hit != c.negated()
     }

@@ -188,22 +188,25 @@ impl QueryService {
         found: &mut HashMap<TraceId, Candidate>,
     ) -> Result<u64> {
         let columns = matcher.columns();
+        let inspected = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let request = ScanRequest {
             columns: &columns,
             start_range: Some((matcher.from, matcher.to)),
             batch_rows: 8192,
+            filter: Some(crate::matcher::row_predicate(
+                matcher.req,
+                Arc::clone(&inspected),
+            )),
         };
         let mut stream = block::scan(
             self.store.objects(),
             &meta.data_path(),
             Some(meta.size_bytes),
-            &request,
+            request,
         )
         .await?;
-        let mut inspected = 0u64;
         let mut matched_here: Vec<TraceId> = Vec::new();
         while let Some(batch) = stream.try_next().await? {
-            inspected += batch.num_rows() as u64;
             let rows = BatchMatcher::new(matcher, &batch)?;
             let ids = fixed(&batch, col::TRACE_ID)?;
             let span_ids = fixed(&batch, col::SPAN_ID)?;
@@ -243,7 +246,7 @@ impl QueryService {
                 }
             }
         }
-        Ok(inspected)
+        Ok(inspected.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// The whole trace's summary, from the heads and every block's index.

@@ -13,6 +13,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::memory::MemorySourceConfig;
@@ -26,8 +27,9 @@ use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{
     BinaryExpr, Expr, Operator, TableProviderFilterPushDown, TableType,
 };
+use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::union::UnionExec;
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 use parking_lot::Mutex;
@@ -393,12 +395,24 @@ impl QueryService {
             .with_allow_dml(false)
             .with_allow_statements(false);
         let max_rows = self.config.sql_max_rows;
-        let run = async {
+        let query = query.to_owned();
+        let run = async move {
             let frame = ctx
-                .sql_with_options(query, options)
+                .sql_with_options(&query, options)
                 .await
                 .map_err(sql_error)?;
-            let mut stream = frame.execute_stream().await.map_err(sql_error)?;
+            let plan = frame.create_physical_plan().await.map_err(sql_error)?;
+            // Every operator yields to the scheduler now and then, so an abandoned query stops at its next batch
+            // instead of running to the end.
+            let plan = plan
+                .transform_up(|node| {
+                    Ok(Transformed::yes(
+                        Arc::new(CooperativeExec::new(node)) as Arc<dyn ExecutionPlan>
+                    ))
+                })
+                .map_err(sql_error)?
+                .data;
+            let mut stream = execute_stream(plan, ctx.task_ctx()).map_err(sql_error)?;
             let schema = stream.schema();
             let mut out = SqlResult {
                 columns: schema
@@ -420,11 +434,28 @@ impl QueryService {
             }
             Ok(out)
         };
-        let mut result = self.bounded(run).await?;
+        // On its own task, so the timeout answers the caller even while the query computes without pause.
+        let mut task = AbortOnDrop(tokio::spawn(run));
+        let joined = async {
+            (&mut task.0)
+                .await
+                .map_err(|e| QueryError::Internal(format!("SQL task failed: {e}")))?
+        };
+        let mut result = self.bounded(joined).await?;
+        drop(task);
         let stats = stats.lock();
         result.blocks_total = stats.blocks_total;
         result.blocks_scanned = stats.blocks_scanned;
         Ok(result)
+    }
+}
+
+/// Aborts a spawned query when the caller stops waiting for it (timeout, dropped request).
+struct AbortOnDrop(tokio::task::JoinHandle<Result<SqlResult>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -163,7 +163,7 @@ async fn writes_statements_and_file_access_are_refused() {
     assert!(!std::path::Path::new("/tmp/tracewell-sql-copy.csv").exists());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_memory_limit_and_row_cap_are_enforced_and_reported() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
@@ -176,8 +176,9 @@ async fn timeout_memory_limit_and_row_cap_are_enforced_and_reported() {
         )
         .await
         .unwrap();
-    let heavy = "SELECT sum(a.duration_nano + b.duration_nano + c.duration_nano + d.duration_nano + e.duration_nano + f.duration_nano + g.duration_nano) \
-        FROM spans a, spans b, spans c, spans d, spans e, spans f, spans g";
+    let heavy = "SELECT sum(a.duration_nano + b.duration_nano + c.duration_nano + d.duration_nano + e.duration_nano \
+        + f.duration_nano + g.duration_nano + h.duration_nano + i.duration_nano) \
+        FROM spans a, spans b, spans c, spans d, spans e, spans f, spans g, spans h, spans i";
 
     let quick = QueryService::new(
         store.clone(),

@@ -166,6 +166,8 @@ const KNOWN_ENV: &[&str] = &[
     "TRACEWELL_MAX_INFLIGHT_REQUESTS",
     "TRACEWELL_ALLOWED_TENANTS",
     "TRACEWELL_LOG",
+    // Read by `tracewell query`, not by the server; set in the same shells.
+    "TRACEWELL_QUERY_URL",
 ];
 
 /// Listen addresses.

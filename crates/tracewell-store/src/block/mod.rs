@@ -15,5 +15,6 @@ pub use v1::schema;
 
 pub use v1::{
     read_all, read_all_sized, read_trace, read_trace_sized, scan, scan_type, spans_to_batch,
-    write_block, write_block_refs, BlockStats, ScanRequest, WriteOptions, FORMAT_VERSION,
+    write_block, write_block_refs, BlockStats, RowPredicate, ScanRequest, WriteOptions,
+    FORMAT_VERSION,
 };

@@ -20,7 +20,7 @@ mod write;
 mod tests;
 
 pub use read::{read_all, read_all_sized, read_trace, read_trace_sized};
-pub use scan::{scan, scan_type, ScanRequest};
+pub use scan::{scan, scan_type, RowPredicate, ScanRequest};
 pub use write::{spans_to_batch, write_block, write_block_refs};
 
 use crate::error::{Result, StoreError};

@@ -4,13 +4,14 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{BooleanArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
+use arrow::error::ArrowError;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::ObjectStore;
-use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::arrow_reader::{ArrowPredicateFn, ArrowReaderOptions, RowFilter};
 use parquet::arrow::ProjectionMask;
 
 use super::read::{corrupt_block, open_with};
@@ -18,13 +19,20 @@ use super::schema::{block_schema, col, START_LEAF};
 use crate::error::{Result, StoreError};
 
 /// What to read from a block.
-#[derive(Debug, Clone)]
 pub struct ScanRequest<'a> {
     /// Top-level column names (see [`super::schema::col`] and the hot attribute columns).
     pub columns: &'a [&'a str],
     /// Only row groups whose spans may start in `[from, to]` (unix nanoseconds) are read.
     pub start_range: Option<(u64, u64)>,
     pub batch_rows: usize,
+    /// Decides which rows to keep from a few (cheap) columns before the other columns are decoded.
+    pub filter: Option<RowPredicate>,
+}
+
+/// A row filter of a scan: the columns it looks at, and the decision per batch of those columns.
+pub struct RowPredicate {
+    pub columns: Vec<&'static str>,
+    pub keep: Box<dyn FnMut(&RecordBatch) -> Result<BooleanArray, ArrowError> + Send + 'static>,
 }
 
 /// The type a scanned column arrives as: `service_name` and `name` as `Dictionary(Int32, Utf8)`, the others as in
@@ -61,19 +69,22 @@ pub async fn scan(
     store: Arc<dyn ObjectStore>,
     path: &Path,
     size: Option<u64>,
-    request: &ScanRequest<'_>,
+    request: ScanRequest<'_>,
 ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
     let options = ArrowReaderOptions::new().with_schema(hinted_schema());
     let builder = open_with(store, path, size, options).await?;
     let schema = block_schema();
-    let mut roots = Vec::with_capacity(request.columns.len());
-    for name in request.columns {
-        let index = schema
-            .index_of(name)
-            .map_err(|_| StoreError::Internal(format!("no block column named {name}")))?;
-        roots.push(index);
-    }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    let roots = |names: &[&str]| -> Result<Vec<usize>> {
+        names
+            .iter()
+            .map(|name| {
+                schema
+                    .index_of(name)
+                    .map_err(|_| StoreError::Internal(format!("no block column named {name}")))
+            })
+            .collect()
+    };
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots(request.columns)?);
     let metadata = Arc::clone(builder.metadata());
     let groups: Vec<usize> = (0..metadata.num_row_groups())
         .filter(|&rg| match request.start_range {
@@ -90,6 +101,17 @@ pub async fn scan(
             }
         })
         .collect();
+    let builder = match request.filter {
+        Some(filter) => {
+            let filter_mask =
+                ProjectionMask::roots(builder.parquet_schema(), roots(&filter.columns)?);
+            let mut keep = filter.keep;
+            let predicate =
+                ArrowPredicateFn::new(filter_mask, move |batch: RecordBatch| keep(&batch));
+            builder.with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
+        }
+        None => builder,
+    };
     let stream = builder
         .with_projection(mask)
         .with_row_groups(groups)
