@@ -29,10 +29,13 @@ pub struct ScanRequest<'a> {
     pub filter: Option<RowPredicate>,
 }
 
+/// Decides, per batch of a filter's columns, which rows to keep.
+pub type KeepRows = Box<dyn FnMut(&RecordBatch) -> Result<BooleanArray, ArrowError> + Send + 'static>;
+
 /// A row filter of a scan: the columns it looks at, and the decision per batch of those columns.
 pub struct RowPredicate {
     pub columns: Vec<&'static str>,
-    pub keep: Box<dyn FnMut(&RecordBatch) -> Result<BooleanArray, ArrowError> + Send + 'static>,
+    pub keep: KeepRows,
 }
 
 /// The type a scanned column arrives as: `service_name` and `name` as `Dictionary(Int32, Utf8)`, the others as in
