@@ -303,6 +303,16 @@ impl QueryService {
         let mut columns = vec![col::START, col::ATTRIBUTES, col::RESOURCE_ATTRIBUTES];
         columns.extend(HOT_ATTRS.iter().map(|h| h.column));
         for meta in blocks {
+            // Names are in the block's stats; no need to read it.
+            if let (Collect::Names { span, resource }, Some(span_keys), Some(resource_keys)) = (
+                &mut *collect,
+                &meta.stats.span_attribute_keys,
+                &meta.stats.resource_attribute_keys,
+            ) {
+                span.extend(span_keys.iter().cloned());
+                resource.extend(resource_keys.iter().cloned());
+                continue;
+            }
             if scanned >= budget || collect.full() {
                 return Ok(true);
             }

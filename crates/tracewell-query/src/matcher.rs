@@ -13,7 +13,7 @@ use arrow::array::{Array, BooleanArray, RecordBatch};
 use arrow::error::ArrowError;
 use tracewell_model::{AttrValue, Attribute, Span, StatusCode};
 use tracewell_store::block::schema::{col, hot_index, tag, HotType, HOT_ATTRS};
-use tracewell_store::block::RowPredicate;
+use tracewell_store::block::{BlockStats, RowPredicate};
 
 use crate::columns::{i64s, strings, u64s, u8s, Attrs, Dict};
 use crate::error::Result;
@@ -56,8 +56,33 @@ impl<'a> SpanMatcher<'a> {
             && r.attributes.iter().all(|c| condition_holds(c, span))
     }
 
-    /// Block columns a batch must carry for [`BatchMatcher`].
-    pub fn columns(&self) -> Vec<&'static str> {
+    /// Which attribute lists the conditions need in a block with these stats (keys a block lacks need none).
+    pub fn lists_for(&self, stats: &BlockStats) -> Lists {
+        let mut lists = Lists::default();
+        for c in &self.req.attributes {
+            if let CondTarget::Attribute(key) = &c.target {
+                if hot_index(key).is_none() {
+                    lists.span |= stats.may_have_key(key, false);
+                    lists.resource |= stats.may_have_key(key, true);
+                }
+            }
+        }
+        lists
+    }
+
+    /// Whether a block with these stats can hold a matching span: every positive condition on an attribute
+    /// without a dedicated column needs its key somewhere in the block.
+    pub fn block_may_match(&self, stats: &BlockStats) -> bool {
+        self.req.attributes.iter().all(|c| match &c.target {
+            CondTarget::Attribute(key) if hot_index(key).is_none() && !c.negated() => {
+                stats.may_have_key(key, false) || stats.may_have_key(key, true)
+            }
+            _ => true,
+        })
+    }
+
+    /// Block columns a batch must carry for [`BatchMatcher`] with `lists`.
+    pub fn columns(&self, lists: Lists) -> Vec<&'static str> {
         let mut cols = vec![
             col::TRACE_ID,
             col::SPAN_ID,
@@ -69,8 +94,10 @@ impl<'a> SpanMatcher<'a> {
             col::SERVICE_NAME,
         ];
         cols.extend(hot_columns(self.req));
-        if needs_lists(self.req) {
+        if lists.span {
             cols.push(col::ATTRIBUTES);
+        }
+        if lists.resource {
             cols.push(col::RESOURCE_ATTRIBUTES);
         }
         cols
@@ -92,11 +119,11 @@ fn hot_columns(req: &SearchRequest) -> Vec<&'static str> {
     cols
 }
 
-/// Whether some condition needs the generic attribute lists (an attribute without a dedicated column).
-fn needs_lists(req: &SearchRequest) -> bool {
-    req.attributes
-        .iter()
-        .any(|c| matches!(&c.target, CondTarget::Attribute(key) if hot_index(key).is_none()))
+/// The generic attribute lists a full-stage evaluation decodes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Lists {
+    pub span: bool,
+    pub resource: bool,
 }
 
 /// The first scan stage: keeps the rows whose cheap columns meet every condition that can be decided on them, and
@@ -117,7 +144,7 @@ pub(crate) fn row_predicate(req: &SearchRequest, inspected: Arc<AtomicU64>) -> R
         keep: Box::new(move |batch: &RecordBatch| {
             inspected.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
             let m = SpanMatcher::new(&req);
-            let rows = BatchMatcher::build(&m, batch, Stage::Cheap)
+            let rows = BatchMatcher::build(&m, batch, Stage::Cheap, Lists::default())
                 .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
             Ok((0..batch.num_rows())
                 .map(|r| Some(rows.matches(r)))
@@ -210,7 +237,8 @@ pub(crate) struct BatchMatcher<'m, 'b> {
     services: Dict<'b>,
     name_ok: Vec<bool>,
     names: Dict<'b>,
-    attrs: Option<(Attrs<'b>, Attrs<'b>)>,
+    span_attrs: Option<Attrs<'b>>,
+    resource_attrs: Option<Attrs<'b>>,
     stage: Stage,
     /// Per condition: its dedicated column, if its key has one.
     hot: Vec<Option<HotColumn<'b>>>,
@@ -222,11 +250,17 @@ enum HotColumn<'b> {
 }
 
 impl<'m, 'b> BatchMatcher<'m, 'b> {
-    pub fn new(m: &'m SpanMatcher<'m>, batch: &'b RecordBatch) -> Result<Self> {
-        Self::build(m, batch, Stage::Full)
+    /// A full-stage matcher over a batch carrying `lists`.
+    pub fn new(m: &'m SpanMatcher<'m>, batch: &'b RecordBatch, lists: Lists) -> Result<Self> {
+        Self::build(m, batch, Stage::Full, lists)
     }
 
-    pub fn build(m: &'m SpanMatcher<'m>, batch: &'b RecordBatch, stage: Stage) -> Result<Self> {
+    pub fn build(
+        m: &'m SpanMatcher<'m>,
+        batch: &'b RecordBatch,
+        stage: Stage,
+        lists: Lists,
+    ) -> Result<Self> {
         let services = Dict::of(batch, col::SERVICE_NAME)?;
         let names = Dict::of(batch, col::NAME)?;
         let service_ok = (0..services.values.len())
@@ -245,14 +279,13 @@ impl<'m, 'b> BatchMatcher<'m, 'b> {
                     .is_none_or(|o| o == names.values.value(k))
             })
             .collect();
-        let attrs = if stage == Stage::Full && needs_lists(m.req) {
-            Some((
-                Attrs::of(batch, col::ATTRIBUTES)?,
-                Attrs::of(batch, col::RESOURCE_ATTRIBUTES)?,
-            ))
-        } else {
-            None
-        };
+        let full = stage == Stage::Full;
+        let span_attrs = (full && lists.span)
+            .then(|| Attrs::of(batch, col::ATTRIBUTES))
+            .transpose()?;
+        let resource_attrs = (full && lists.resource)
+            .then(|| Attrs::of(batch, col::RESOURCE_ATTRIBUTES))
+            .transpose()?;
         let mut hot = Vec::with_capacity(m.req.attributes.len());
         for c in &m.req.attributes {
             let column = match &c.target {
@@ -277,7 +310,8 @@ impl<'m, 'b> BatchMatcher<'m, 'b> {
             services,
             name_ok,
             names,
-            attrs,
+            span_attrs,
+            resource_attrs,
             stage,
             hot,
         })
@@ -311,14 +345,18 @@ impl<'m, 'b> BatchMatcher<'m, 'b> {
             CondTarget::Attribute(key) => match &self.hot[i] {
                 Some(HotColumn::Str(a)) => a.is_valid(row) && c.text_hits(a.value(row)),
                 Some(HotColumn::Int(a)) => a.is_valid(row) && c.int_hits(a.value(row)),
-                None => match (&self.attrs, self.stage) {
-                    (Some((span, resource)), _) => {
-                        list_hit(c, key, span, row) || list_hit(c, key, resource, row)
-                    }
-                    // Decided in the full stage.
-                    (None, Stage::Cheap) => return true,
-                    (None, Stage::Full) => false,
-                },
+                // Decided in the full stage.
+                None if self.stage == Stage::Cheap => return true,
+                // A list the block lacks the key in is not decoded: no hit there.
+                None => {
+                    self.span_attrs
+                        .as_ref()
+                        .is_some_and(|a| list_hit(c, key, a, row))
+                        || self
+                            .resource_attrs
+                            .as_ref()
+                            .is_some_and(|a| list_hit(c, key, a, row))
+                }
             },
         };
         hit != c.negated()

@@ -187,7 +187,8 @@ impl QueryService {
         keep: usize,
         found: &mut HashMap<TraceId, Candidate>,
     ) -> Result<u64> {
-        let columns = matcher.columns();
+        let lists = matcher.lists_for(&meta.stats);
+        let columns = matcher.columns(lists);
         let inspected = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let request = ScanRequest {
             columns: &columns,
@@ -207,7 +208,7 @@ impl QueryService {
         .await?;
         let mut matched_here: Vec<TraceId> = Vec::new();
         while let Some(batch) = stream.try_next().await? {
-            let rows = BatchMatcher::new(matcher, &batch)?;
+            let rows = BatchMatcher::new(matcher, &batch, lists)?;
             let ids = fixed(&batch, col::TRACE_ID)?;
             let span_ids = fixed(&batch, col::SPAN_ID)?;
             let starts = u64s(&batch, col::START)?;
@@ -308,7 +309,7 @@ fn matched_from_span(span: &Span) -> MatchedSpan {
 /// Whether a block's `meta.json` admits the search: time overlap, the service, the operation.
 fn block_admits(meta: &BlockMeta, m: &SpanMatcher<'_>) -> bool {
     let s = &meta.stats;
-    if s.max_end_unix_nano < m.from || s.min_start_unix_nano > m.to {
+    if s.max_end_unix_nano < m.from || s.min_start_unix_nano > m.to || !m.block_may_match(s) {
         return false;
     }
     if let Some(service) = m.req.service.as_deref() {

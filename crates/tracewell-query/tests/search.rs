@@ -325,3 +325,36 @@ async fn trace_by_id_finds_every_span_in_head_and_blocks() {
     let missing = f.query.trace(&tenant(), trace_id(99)).await.unwrap();
     assert!(missing.spans.is_empty());
 }
+
+#[tokio::test]
+async fn blocks_without_a_searched_key_are_not_read() {
+    let f = fixture(Layout::BlocksOnly).await;
+    let absent = SearchRequest {
+        attributes: vec![tag("no.such.key=1")],
+        ..req()
+    };
+    let result = f.query.search(&tenant(), &absent).await.unwrap();
+    assert!(result.traces.is_empty());
+    assert_eq!(
+        (
+            result.metrics.inspected_blocks,
+            result.metrics.skipped_blocks
+        ),
+        (0, 1)
+    );
+    // A negation still reads the block: spans without the key match it.
+    let negated = SearchRequest {
+        attributes: vec![tag("no.such.key!=1")],
+        ..req()
+    };
+    let result = f.query.search(&tenant(), &negated).await.unwrap();
+    assert_eq!(result.traces.len(), 6);
+    assert_eq!(result.metrics.inspected_blocks, 1);
+    // A resource key is found although no span attribute has it.
+    let resource = SearchRequest {
+        attributes: vec![tag("deployment.environment=staging")],
+        ..req()
+    };
+    let result = f.query.search(&tenant(), &resource).await.unwrap();
+    assert_eq!(result.traces.len(), 1);
+}

@@ -80,4 +80,27 @@ pub struct BlockStats {
     pub services: Vec<String>,
     /// `(service, span name)`, sorted, distinct.
     pub operations: Vec<(String, String)>,
+    /// Span attribute keys present, sorted; `None` when unknown (older blocks) or more than
+    /// [`MAX_RECORDED_KEYS`]. Lets a search skip blocks that cannot hold an attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_attribute_keys: Option<Vec<String>>,
+    /// Resource attribute keys present, sorted; `None` as for `span_attribute_keys`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_attribute_keys: Option<Vec<String>>,
+}
+
+/// Most distinct attribute keys a block's stats record.
+pub const MAX_RECORDED_KEYS: usize = 4096;
+
+impl BlockStats {
+    /// Whether the block may hold span attributes (`resource = false`) or resource attributes with `key`.
+    pub fn may_have_key(&self, key: &str, resource: bool) -> bool {
+        let keys = if resource {
+            &self.resource_attribute_keys
+        } else {
+            &self.span_attribute_keys
+        };
+        keys.as_ref()
+            .is_none_or(|k| k.binary_search_by(|x| x.as_str().cmp(key)).is_ok())
+    }
 }

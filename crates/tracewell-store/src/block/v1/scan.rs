@@ -30,7 +30,8 @@ pub struct ScanRequest<'a> {
 }
 
 /// Decides, per batch of a filter's columns, which rows to keep.
-pub type KeepRows = Box<dyn FnMut(&RecordBatch) -> Result<BooleanArray, ArrowError> + Send + 'static>;
+pub type KeepRows =
+    Box<dyn FnMut(&RecordBatch) -> Result<BooleanArray, ArrowError> + Send + 'static>;
 
 /// A row filter of a scan: the columns it looks at, and the decision per batch of those columns.
 pub struct RowPredicate {

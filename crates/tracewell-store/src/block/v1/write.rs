@@ -120,16 +120,42 @@ fn stats_of_sorted(spans: &[&Span]) -> BlockStats {
             .into_iter()
             .map(|(s, n)| (s.to_owned(), n.to_owned()))
             .collect(),
+        span_attribute_keys: recorded_keys(spans.iter().flat_map(|s| &s.attributes)),
+        resource_attribute_keys: {
+            let mut seen: HashSet<*const tracewell_model::Resource> = HashSet::new();
+            let resources = spans
+                .iter()
+                .filter(|s| seen.insert(Arc::as_ptr(&s.resource)))
+                .map(|s| &s.resource);
+            recorded_keys(resources.flat_map(|r| &r.attributes))
+        },
     }
 }
 
-/// Encodes one row group's spans as a record batch of the block schema.
+/// Distinct keys, sorted; `None` past [`super::MAX_RECORDED_KEYS`].
+fn recorded_keys<'a>(
+    attrs: impl Iterator<Item = &'a tracewell_model::Attribute>,
+) -> Option<Vec<String>> {
+    let mut keys: HashSet<&str> = HashSet::new();
+    for a in attrs {
+        if !keys.contains(a.key.as_str()) {
+            if keys.len() == super::MAX_RECORDED_KEYS {
+                return None;
+            }
+            keys.insert(&a.key);
+        }
+    }
+    let sorted: BTreeSet<&str> = keys.into_iter().collect();
+    Some(sorted.into_iter().map(str::to_owned).collect())
+}
+
 /// Spans as one record batch of the block schema (in the given order), for readers that query heads and blocks
 /// alike.
 pub fn spans_to_batch(spans: &[&Span]) -> Result<RecordBatch> {
     encode_batch(&block_schema(), spans)
 }
 
+/// Encodes one row group's spans as a record batch of the block schema.
 fn encode_batch(schema: &SchemaRef, spans: &[&Span]) -> Result<RecordBatch> {
     let strings = |f: fn(&Span) -> &str| -> ArrayRef {
         Arc::new(StringArray::from_iter_values(spans.iter().map(|s| f(s))))
