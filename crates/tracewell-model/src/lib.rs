@@ -16,12 +16,14 @@ mod duration;
 mod ids;
 pub mod otlp;
 mod span;
+mod time;
 pub mod zipkin;
 
 pub use attr::{AttrValue, Attribute};
 pub use duration::parse_duration;
 pub use ids::{IdError, SpanId, TenantError, TenantId, TraceId};
 pub use span::{Event, Link, Resource, Scope, Span, SpanKind, Status, StatusCode};
+pub use time::{format_rfc3339, parse_rfc3339};
 
 /// Service name used when a resource has no `service.name`.
 pub const UNKNOWN_SERVICE: &str = "unknown_service";

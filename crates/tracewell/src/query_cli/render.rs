@@ -74,7 +74,7 @@ pub fn search_table(answer: &Value) -> String {
                 .unwrap_or(0);
             vec![
                 text(&t["traceId"]),
-                tracewell_time(start),
+                tracewell_model::format_rfc3339(start / 1_000_000 * 1_000_000),
                 duration(t["durationNano"].as_f64().unwrap_or(0.0)),
                 text(&t["spanCount"]),
                 text(&t["errorCount"]),
@@ -90,28 +90,6 @@ pub fn search_table(answer: &Value) -> String {
         out.push_str("(more traces match; raise --limit or narrow the search)\n");
     }
     out
-}
-
-/// Unix nanoseconds as `HH:MM:SS.mmm` UTC with the date.
-fn tracewell_time(unix_nano: u64) -> String {
-    let secs = unix_nano / 1_000_000_000;
-    let millis = unix_nano / 1_000_000 % 1000;
-    let days = secs / 86_400;
-    let (h, m, s) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
-    let (y, mo, d) = civil(days as i64);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02}.{millis:03}")
-}
-
-fn civil(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 pub fn sql_table(answer: &Value) -> String {
@@ -230,10 +208,5 @@ mod tests {
         assert_eq!(t, "A    BB\nxyz  1\n");
         assert_eq!(duration(1_500_000.0), "1.50ms");
         assert_eq!(duration(2.5e9), "2.50s");
-        assert_eq!(tracewell_time(0), "1970-01-01 00:00:00.000");
-        assert_eq!(
-            tracewell_time(1_763_720_000_123_000_000),
-            "2025-11-21 10:13:20.123"
-        );
     }
 }

@@ -224,9 +224,9 @@ pub fn normalise(value: &mut Value, base: u64) {
                 if let Some(out) = offset(n, 1, base, "ns") {
                     *text = out;
                 }
-            } else if let Some(minutes) = (-1440i64..=1440)
-                .find(|m| *text == format_rfc3339((base as i64 + m * MINUTE as i64) as u64))
-            {
+            } else if let Some(minutes) = (-1440i64..=1440).find(|m| {
+                *text == tracewell_model::format_rfc3339((base as i64 + m * MINUTE as i64) as u64)
+            }) {
                 *text = format!("<T{minutes:+}min rfc3339>");
             }
         }
@@ -241,23 +241,6 @@ fn offset(n: u64, unit: u64, base: u64, name: &str) -> Option<String> {
     }
     let delta = n as i128 - (base / unit) as i128;
     Some(format!("<T{delta:+}{name}>"))
-}
-
-fn format_rfc3339(unix_nano: u64) -> String {
-    let secs = (unix_nano / 1_000_000_000) as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
 }
 
 /// One HTTP answer as recorded in a golden file.
