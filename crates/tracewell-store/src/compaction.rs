@@ -1,6 +1,9 @@
 //! Compaction: merge small blocks whose data starts in the same time window into one larger block, dropping
 //! spans that retrying clients sent twice (same trace id and span id).
 //!
+//! A merge decodes its inputs in memory, so it takes at most `compaction_max_spans` spans: blocks are grouped in
+//! start order until the next would pass that bound, and a block holding more than half of it is left alone.
+//!
 //! The merged block names the blocks it replaces in `compacted_from`; it is made durable before they are
 //! deleted, and start-up finishes deletions a crash interrupted, so every span stays readable exactly once.
 
@@ -49,23 +52,33 @@ impl Store {
         let config = &self.0.config;
         let window = config.compaction_window.as_nanos().max(1) as u64;
         let now = now_unix_nano();
+        let max_spans = config.compaction_max_spans as u64;
         let mut windows: BTreeMap<u64, Vec<Arc<BlockMeta>>> = BTreeMap::new();
         for meta in tenant.catalog.lock().blocks() {
-            if meta.size_bytes < config.compaction_target_bytes {
+            if meta.size_bytes < config.compaction_target_bytes
+                && meta.stats.span_count.saturating_mul(2) <= max_spans
+            {
                 windows
                     .entry(meta.stats.min_start_unix_nano / window)
                     .or_default()
                     .push(Arc::clone(meta));
             }
         }
-        windows
-            .into_iter()
-            .filter(|(w, blocks)| {
-                let window_over = (w + 2).saturating_mul(window) <= now;
-                blocks.len() >= MIN_BLOCKS_OPEN_WINDOW || (window_over && blocks.len() >= 2)
-            })
-            .map(|(_, blocks)| blocks)
-            .collect()
+        let mut groups = Vec::new();
+        for (w, blocks) in windows {
+            let window_over = (w + 2).saturating_mul(window) <= now;
+            let wanted = if window_over {
+                2
+            } else {
+                MIN_BLOCKS_OPEN_WINDOW
+            };
+            for group in bounded_groups(blocks, max_spans) {
+                if group.len() >= wanted {
+                    groups.push(group);
+                }
+            }
+        }
+        groups
     }
 
     async fn merge_blocks(&self, tenant: &Arc<Tenant>, inputs: &[Arc<BlockMeta>]) -> Result<()> {
@@ -106,6 +119,26 @@ impl Store {
     }
 }
 
+/// Splits blocks (in catalog order, i.e. by start) into consecutive groups of at most `max_spans` spans.
+fn bounded_groups(blocks: Vec<Arc<BlockMeta>>, max_spans: u64) -> Vec<Vec<Arc<BlockMeta>>> {
+    let mut groups: Vec<Vec<Arc<BlockMeta>>> = Vec::new();
+    let mut spans = 0u64;
+    for meta in blocks {
+        let n = meta.stats.span_count;
+        match groups.last_mut() {
+            Some(group) if spans + n <= max_spans => {
+                spans += n;
+                group.push(meta);
+            }
+            _ => {
+                spans = n;
+                groups.push(vec![meta]);
+            }
+        }
+    }
+    groups
+}
+
 /// Keeps the first occurrence of each span. A span is identified by trace id, span id, kind and start time:
 /// a retrying client re-sends identical spans, while the client and server halves of a shared Zipkin span
 /// carry the same span id with different kinds and times, and both must stay.
@@ -115,4 +148,45 @@ pub fn dedupe(spans: Vec<Span>) -> Vec<Span> {
         .into_iter()
         .filter(|s| seen.insert((s.trace_id, s.span_id, s.kind as u8, s.start_unix_nano)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(id: &str, spans: u64) -> Arc<BlockMeta> {
+        Arc::new(BlockMeta {
+            id: id.into(),
+            tenant: "t".into(),
+            format: "v1".into(),
+            size_bytes: 1,
+            compaction_level: 0,
+            compacted_from: vec![],
+            created_unix_nano: 0,
+            stats: crate::block::BlockStats {
+                span_count: spans,
+                ..Default::default()
+            },
+        })
+    }
+
+    #[test]
+    fn merges_never_take_more_than_the_span_bound() {
+        let blocks = vec![
+            block("a", 40),
+            block("b", 40),
+            block("c", 30),
+            block("d", 90),
+            block("e", 5),
+        ];
+        let groups = bounded_groups(blocks, 100);
+        let ids: Vec<Vec<&str>> = groups
+            .iter()
+            .map(|g| g.iter().map(|m| m.id.as_str()).collect())
+            .collect();
+        assert_eq!(ids, vec![vec!["a", "b"], vec!["c"], vec!["d", "e"]]);
+        for g in &groups {
+            assert!(g.iter().map(|m| m.stats.span_count).sum::<u64>() <= 100);
+        }
+    }
 }

@@ -40,6 +40,8 @@ pub struct StoreConfig {
     pub compaction_window: Duration,
     /// Blocks of at least this size are left alone by compaction.
     pub compaction_target_bytes: u64,
+    /// Spans one merge decodes at most (a merge holds its inputs in memory, roughly 1–2 KiB per span).
+    pub compaction_max_spans: usize,
     /// How often compaction and retention run.
     pub maintenance_interval: Duration,
     /// How often head blocks are checked for size and age.
@@ -64,6 +66,7 @@ impl StoreConfig {
             rollup_cache_bytes: 256 * 1024 * 1024,
             compaction_window: Duration::from_secs(3600),
             compaction_target_bytes: 256 * 1024 * 1024,
+            compaction_max_spans: 500_000,
             maintenance_interval: Duration::from_secs(60),
             flush_check_interval: Duration::from_secs(1),
         }

@@ -87,6 +87,9 @@ pub struct ServeArgs {
     /// Compaction merges small blocks starting in the same window of this length [default: 1h].
     #[arg(long, env = "TRACEWELL_COMPACTION_WINDOW")]
     pub compaction_window: Option<String>,
+    /// Spans one compaction merge decodes at most (it holds them in memory) [default: 500000].
+    #[arg(long, env = "TRACEWELL_COMPACTION_MAX_SPANS")]
+    pub compaction_max_spans: Option<usize>,
     /// How often compaction and retention run [default: 1m].
     #[arg(long, env = "TRACEWELL_MAINTENANCE_INTERVAL")]
     pub maintenance_interval: Option<String>,
@@ -129,6 +132,7 @@ struct FileConfig {
     retention: Option<String>,
     retention_max_bytes: Option<toml::Value>,
     compaction_window: Option<String>,
+    compaction_max_spans: Option<usize>,
     maintenance_interval: Option<String>,
     retry_after: Option<String>,
     shutdown_timeout: Option<String>,
@@ -160,6 +164,7 @@ const KNOWN_ENV: &[&str] = &[
     "TRACEWELL_RETENTION",
     "TRACEWELL_RETENTION_MAX_BYTES",
     "TRACEWELL_COMPACTION_WINDOW",
+    "TRACEWELL_COMPACTION_MAX_SPANS",
     "TRACEWELL_MAINTENANCE_INTERVAL",
     "TRACEWELL_RETRY_AFTER",
     "TRACEWELL_SHUTDOWN_TIMEOUT",
@@ -323,6 +328,10 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         "compaction_window",
         defaults.compaction_window,
     )?;
+    store.compaction_max_spans = args
+        .compaction_max_spans
+        .or(file.compaction_max_spans)
+        .unwrap_or(defaults.compaction_max_spans);
     store.maintenance_interval = duration(
         args.maintenance_interval,
         file.maintenance_interval,
@@ -458,6 +467,7 @@ fn validate(store: &StoreConfig, ingest: &IngestConfig) -> anyhow::Result<()> {
         ),
         ("max_spans_per_trace", store.max_spans_per_trace as u64),
         ("max_tenants", store.max_tenants as u64),
+        ("compaction_max_spans", store.compaction_max_spans as u64),
         ("max_inflight_requests", ingest.max_inflight_requests as u64),
         ("head_max_bytes", store.head_max_bytes as u64),
         ("memory_budget", store.memory_budget_bytes as u64),
