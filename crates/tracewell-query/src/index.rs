@@ -26,6 +26,8 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Default)]
 pub(crate) struct TraceIndex {
     ids: Vec<TraceId>,
+    /// Block row of each trace's first span (a trace's spans are consecutive rows).
+    first_row: Vec<u32>,
     start: Vec<u64>,
     end: Vec<u64>,
     spans: Vec<u32>,
@@ -44,12 +46,15 @@ impl TraceIndex {
         self.ids.binary_search(id).ok()
     }
 
-    pub fn contains(&self, id: &TraceId) -> bool {
-        self.position(id).is_some()
+    /// The block rows holding a trace's spans.
+    pub fn rows(&self, id: &TraceId) -> Option<std::ops::Range<usize>> {
+        let pos = self.position(id)?;
+        let first = self.first_row[pos] as usize;
+        Some(first..first + self.spans[pos] as usize)
     }
 
     pub fn approx_bytes(&self) -> usize {
-        self.ids.len() * (16 + 8 + 8 + 4 + 4 + 4 + 4 + 4)
+        self.ids.len() * (16 + 4 + 8 + 8 + 4 + 4 + 4 + 4 + 4)
             + self.services.len() * 12
             + self.strings.iter().map(|s| s.len() + 24).sum::<usize>()
     }
@@ -114,6 +119,8 @@ struct Builder {
     string_ids: HashMap<String, u32>,
     /// Services of the current trace.
     current: Vec<(u32, u32, u32)>,
+    /// Rows seen so far.
+    row: u32,
 }
 
 impl Builder {
@@ -161,6 +168,7 @@ impl Builder {
                 }
                 let ix = &mut self.index;
                 ix.ids.push(id);
+                ix.first_row.push(self.row + row as u32);
                 ix.start.push(u64::MAX);
                 ix.end.push(0);
                 ix.spans.push(0);
@@ -205,6 +213,7 @@ impl Builder {
                 None => self.current.push((service, 1, u32::from(error))),
             }
         }
+        self.row += batch.num_rows() as u32;
         Ok(())
     }
 

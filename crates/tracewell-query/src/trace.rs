@@ -30,25 +30,28 @@ impl QueryService {
             .flat_map(|h| h.trace(&id))
             .collect();
         let mut unreadable_blocks = Vec::new();
-        let blocks: Vec<Arc<BlockMeta>> = self
+        // Blocks with an index are read at the trace's rows only; the others through bloom filters and page index.
+        let blocks: Vec<(Arc<BlockMeta>, Option<std::ops::Range<usize>>)> = self
             .store
             .blocks(tenant)
             .into_iter()
             .filter(|b| b.may_contain(&id))
-            .filter(|b| match self.indexes.cached(&b.id) {
-                Some(index) => index.contains(&id),
+            .filter_map(|b| match self.indexes.cached(&b.id) {
+                Some(index) => index.rows(&id).map(|rows| (b, Some(rows))),
                 None => {
-                    self.build_index_later(b);
-                    true
+                    self.build_index_later(&b);
+                    Some((b, None))
                 }
             })
             .collect();
-        let reads = blocks.iter().map(|meta| {
+        let reads = blocks.iter().map(|(meta, rows)| {
             let objects = self.store.objects();
             async move {
-                let found =
-                    block::read_trace_sized(objects, &meta.data_path(), Some(meta.size_bytes), id)
-                        .await;
+                let (path, size) = (meta.data_path(), Some(meta.size_bytes));
+                let found = match rows {
+                    Some(rows) => block::read_rows(objects, &path, size, rows.clone()).await,
+                    None => block::read_trace_sized(objects, &path, size, id).await,
+                };
                 (meta, found)
             }
         });

@@ -358,3 +358,18 @@ async fn blocks_without_a_searched_key_are_not_read() {
     let result = f.query.search(&tenant(), &resource).await.unwrap();
     assert_eq!(result.traces.len(), 1);
 }
+
+#[tokio::test]
+async fn trace_reads_by_index_rows_equal_reads_by_bloom_filter() {
+    let f = fixture(Layout::BlocksOnly).await;
+    let mut cold = Vec::new();
+    for n in 1..=6 {
+        cold.push(f.query.trace(&tenant(), trace_id(n)).await.unwrap().spans);
+    }
+    f.query.warm_indexes().await;
+    for n in 1..=6u8 {
+        let warm = f.query.trace(&tenant(), trace_id(n)).await.unwrap().spans;
+        assert!(!warm.is_empty());
+        assert_eq!(warm, cold[usize::from(n) - 1], "trace {n}");
+    }
+}

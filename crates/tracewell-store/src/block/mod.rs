@@ -14,7 +14,7 @@ pub mod v1;
 pub use v1::schema;
 
 pub use v1::{
-    read_all, read_all_sized, read_trace, read_trace_sized, scan, scan_type, spans_to_batch,
-    write_block, write_block_refs, BlockStats, RowPredicate, ScanRequest, WriteOptions,
-    FORMAT_VERSION,
+    read_all, read_all_sized, read_rows, read_trace, read_trace_sized, scan, scan_type,
+    spans_to_batch, write_block, write_block_refs, BlockStats, RowPredicate, ScanRequest,
+    WriteOptions, FORMAT_VERSION,
 };

@@ -19,7 +19,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use read::{read_all, read_all_sized, read_trace, read_trace_sized};
+pub use read::{read_all, read_all_sized, read_rows, read_trace, read_trace_sized};
 pub use scan::{scan, scan_type, RowPredicate, ScanRequest};
 pub use write::{spans_to_batch, write_block, write_block_refs};
 

@@ -14,7 +14,7 @@ use futures::{FutureExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::{
-    ArrowPredicateFn, ArrowReaderOptions, RowFilter, RowSelection, RowSelector,
+    ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, RowFilter, RowSelection, RowSelector,
 };
 use parquet::arrow::async_reader::{
     AsyncFileReader, ParquetRecordBatchStream, ParquetRecordBatchStreamBuilder,
@@ -136,15 +136,84 @@ pub(super) async fn open_with(
         Some(size) => size,
         None => store.head(path).await?.size,
     };
-    let reader = BlockReader {
+    let mut reader = BlockReader {
         store,
         path: path.clone(),
         size,
     };
-    let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options).await?;
-    check_format(builder.metadata()).map_err(|reason| corrupt_block(path, reason))?;
+    let options = options.with_page_index_policy(PageIndexPolicy::Optional);
+    let key = format!("{path}#{size}");
+    let cached = metadata_cache().lock().get(&key).cloned();
+    let metadata = match cached {
+        Some(metadata) => ArrowReaderMetadata::try_new(metadata, options)?,
+        None => {
+            let loaded = ArrowReaderMetadata::load_async(&mut reader, options).await?;
+            check_format(loaded.metadata()).map_err(|reason| corrupt_block(path, reason))?;
+            let mut cache = metadata_cache().lock();
+            if cache.len() >= METADATA_CACHE_BLOCKS {
+                cache.clear();
+            }
+            cache.insert(key, Arc::clone(loaded.metadata()));
+            loaded
+        }
+    };
+    let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata);
     check_schema(builder.schema()).map_err(|reason| corrupt_block(path, reason))?;
     Ok(builder)
+}
+
+/// Footers (with page indexes) of blocks read lately, by path and size: blocks never change once written, and
+/// parsing a footer costs more than reading one trace. Emptied when it holds this many blocks.
+const METADATA_CACHE_BLOCKS: usize = 1024;
+
+fn metadata_cache(
+) -> &'static parking_lot::Mutex<std::collections::HashMap<String, Arc<ParquetMetaData>>> {
+    static CACHE: std::sync::OnceLock<
+        parking_lot::Mutex<std::collections::HashMap<String, Arc<ParquetMetaData>>>,
+    > = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// Reads the spans in rows `rows` of a block (a trace's rows, as a trace index records them): only the pages
+/// holding those rows are fetched.
+pub async fn read_rows(
+    store: Arc<dyn ObjectStore>,
+    path: &Path,
+    size: Option<u64>,
+    rows: Range<usize>,
+) -> Result<Vec<Span>> {
+    guarded(path, async {
+        let builder = open(store, path, size).await?;
+        let metadata = Arc::clone(builder.metadata());
+        let mut groups = Vec::new();
+        let mut selectors = Vec::new();
+        let mut first = 0usize;
+        for rg in 0..metadata.num_row_groups() {
+            let len = usize::try_from(metadata.row_group(rg).num_rows()).unwrap_or(0);
+            let end = first + len;
+            if rows.start < end && first < rows.end {
+                let (from, to) = (rows.start.max(first) - first, rows.end.min(end) - first);
+                groups.push(rg);
+                if from > 0 {
+                    selectors.push(RowSelector::skip(from));
+                }
+                selectors.push(RowSelector::select(to - from));
+                if to < len {
+                    selectors.push(RowSelector::skip(len - to));
+                }
+            }
+            first = end;
+        }
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stream = builder
+            .with_row_groups(groups)
+            .with_row_selection(RowSelection::from(selectors))
+            .build()?;
+        decode_stream(stream, path).await
+    })
+    .await
 }
 
 fn check_format(metadata: &ParquetMetaData) -> std::result::Result<(), String> {
