@@ -59,6 +59,23 @@ impl Params {
         keys.iter().find_map(|k| self.get(k))
     }
 
+    /// The value of `key` unless absent or empty.
+    pub fn non_empty(&self, key: &str) -> Option<&str> {
+        self.get(key).filter(|s| !s.is_empty())
+    }
+
+    /// `key` parsed by `parse` unless absent or empty; a parse error is a 400 naming `key`.
+    pub fn parsed<T, E: std::fmt::Display>(
+        &self,
+        key: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<Option<T>, ApiError> {
+        self.non_empty(key)
+            .map(parse)
+            .transpose()
+            .map_err(|e| bad(key, e))
+    }
+
     pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> {
         self.0
             .iter()
@@ -153,26 +170,10 @@ async fn search(
         state.query.config().default_limit,
     )?);
     req.spans_per_trace = limit_param(&params, "spansPerTrace", 3)?;
-    req.service = params
-        .get("service")
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
-    req.operation = params
-        .get("operation")
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
-    req.kind = params
-        .get("kind")
-        .filter(|s| !s.is_empty())
-        .map(parse_kind)
-        .transpose()
-        .map_err(|e| bad("kind", e))?;
-    req.status = params
-        .get("status")
-        .filter(|s| !s.is_empty())
-        .map(parse_status)
-        .transpose()
-        .map_err(|e| bad("status", e))?;
+    req.service = params.non_empty("service").map(str::to_owned);
+    req.operation = params.non_empty("operation").map(str::to_owned);
+    req.kind = params.parsed("kind", parse_kind)?;
+    req.status = params.parsed("status", parse_status)?;
     for condition in params.all("tag") {
         req.attributes
             .push(AttrCondition::parse(condition).map_err(|e| bad("tag", e))?);
@@ -247,13 +248,8 @@ async fn operations(
 ) -> Result<Response, ApiError> {
     let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
-    let kind = params
-        .get("kind")
-        .filter(|s| !s.is_empty())
-        .map(parse_kind)
-        .transpose()
-        .map_err(|e| bad("kind", e))?;
-    let service = params.get("service").filter(|s| !s.is_empty());
+    let kind = params.parsed("kind", parse_kind)?;
+    let service = params.non_empty("service");
     let ops = state.query.operations(&tenant, service, kind).await?;
     let ops: Vec<Value> = ops
         .iter()
@@ -324,20 +320,9 @@ async fn red(
     let req = RedRequest {
         range,
         step_nano: step,
-        service: params
-            .get("service")
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned),
-        operation: params
-            .get("operation")
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned),
-        kind: params
-            .get("kind")
-            .filter(|s| !s.is_empty())
-            .map(parse_kind)
-            .transpose()
-            .map_err(|e| bad("kind", e))?,
+        service: params.non_empty("service").map(str::to_owned),
+        operation: params.non_empty("operation").map(str::to_owned),
+        kind: params.parsed("kind", parse_kind)?,
         group_by_operation: matches!(params.get("groupByOperation"), Some("true" | "1")),
         quantiles: quantiles.clone(),
     };

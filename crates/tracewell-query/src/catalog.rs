@@ -142,14 +142,21 @@ impl QueryService {
     ) -> Result<Vec<Operation>> {
         let retention = self.store.config().retention.min(self.config.max_range);
         let range = TimeRange::last(retention);
-        let mut out: BTreeSet<Operation> = self
-            .rollup_operations(tenant, &range)
-            .await?
+        self.check_range(&range)?;
+        let seen = self
+            .bounded(async {
+                Ok(self
+                    .store
+                    .rollup_operations(tenant, range.start_unix_nano, range.end_unix_nano)
+                    .await?)
+            })
+            .await?;
+        let mut out: BTreeSet<Operation> = seen
             .into_iter()
             .map(|(service, name, kind)| Operation {
                 service,
                 name,
-                kind: Some(kind),
+                kind: Some(SpanKind::from_i32(i32::from(kind))),
             })
             .collect();
         let known: BTreeSet<(String, String)> = out

@@ -228,26 +228,4 @@ impl QueryService {
             })
             .collect())
     }
-
-    /// Distinct `(service, operation, kind)` seen in a range, from rollups.
-    pub(crate) async fn rollup_operations(
-        &self,
-        tenant: &TenantId,
-        range: &TimeRange,
-    ) -> Result<Vec<(String, String, SpanKind)>> {
-        let rollup = self.rollup_for(tenant, range).await?;
-        let mut out: Vec<(String, String, SpanKind)> = rollup
-            .red()
-            .map(|(k, _)| {
-                (
-                    k.service.clone(),
-                    k.operation.clone(),
-                    SpanKind::from_i32(i32::from(k.kind)),
-                )
-            })
-            .collect();
-        out.sort_by(|a, b| (&a.0, &a.1, a.2 as u8).cmp(&(&b.0, &b.1, b.2 as u8)));
-        out.dedup();
-        Ok(out)
-    }
 }

@@ -64,6 +64,17 @@ impl TraceSummary {
         self.start_unix_nano.saturating_add(self.duration_nano)
     }
 
+    /// Widens the trace's time span to cover `[start, end]` (before its counts include the new part).
+    fn extend_to(&mut self, start: u64, end: u64) {
+        let end = if self.span_count == 0 {
+            end
+        } else {
+            self.end_unix_nano().max(end)
+        };
+        self.start_unix_nano = self.start_unix_nano.min(start);
+        self.duration_nano = end.saturating_sub(self.start_unix_nano);
+    }
+
     /// Adds one span's contribution.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn add_span(
@@ -75,14 +86,7 @@ impl TraceSummary {
         duration: u64,
         error: bool,
     ) {
-        let end = self.end_unix_nano().max(start.saturating_add(duration));
-        let end = if self.span_count == 0 {
-            start.saturating_add(duration)
-        } else {
-            end
-        };
-        self.start_unix_nano = self.start_unix_nano.min(start);
-        self.duration_nano = end.saturating_sub(self.start_unix_nano);
+        self.extend_to(start, start.saturating_add(duration));
         self.span_count += 1;
         self.error_count += u32::from(error);
         let stats = match self.services.get_mut(service) {
@@ -100,13 +104,7 @@ impl TraceSummary {
     /// Folds in the summary of the same trace from another source (head or block).
     pub(crate) fn merge(&mut self, other: TraceSummary, spans_per_trace: usize) {
         if other.span_count > 0 {
-            let end = if self.span_count == 0 {
-                other.end_unix_nano()
-            } else {
-                self.end_unix_nano().max(other.end_unix_nano())
-            };
-            self.start_unix_nano = self.start_unix_nano.min(other.start_unix_nano);
-            self.duration_nano = end.saturating_sub(self.start_unix_nano);
+            self.extend_to(other.start_unix_nano, other.end_unix_nano());
         }
         self.span_count += other.span_count;
         self.error_count += other.error_count;

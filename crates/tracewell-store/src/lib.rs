@@ -14,7 +14,8 @@
 //!
 //! Design notes: `storage.md` beside this file.
 //!
-//! [`Store::recover`] replays WALs and loads catalogs at start; [`Store::find_trace`] merges heads and blocks;
+//! [`Store::recover`] replays WALs and loads catalogs at start; readers (`tracewell-query`) take heads with
+//! [`Store::heads`] and blocks with [`Store::blocks`];
 //! [`Store::shutdown`] flushes everything. Memory is bounded by a budget over all heads: past it,
 //! [`Store::append`] answers [`StoreError::Overloaded`], which receivers turn into retryable errors.
 
@@ -25,7 +26,6 @@ mod config;
 mod error;
 mod flush;
 mod head;
-mod lookup;
 mod metrics;
 mod recovery;
 mod retention;
@@ -39,6 +39,5 @@ pub use compaction::dedupe as dedupe_spans;
 pub use config::StoreConfig;
 pub use error::{Result, StoreError};
 pub use head::{Head, Inserted};
-pub use lookup::TraceLookup;
 pub use recovery::RecoveryReport;
 pub use store::Store;

@@ -82,15 +82,9 @@ pub(crate) async fn operations(
     let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(query)?;
     let service = params
-        .get("service")
-        .filter(|s| !s.is_empty())
+        .non_empty("service")
         .ok_or_else(|| ApiError::BadRequest("parameter 'service' is required".into()))?;
-    let kind = params
-        .get("spanKind")
-        .filter(|s| !s.is_empty())
-        .map(parse_kind)
-        .transpose()
-        .map_err(|e| bad("spanKind", e))?;
+    let kind = params.parsed("spanKind", parse_kind)?;
     let ops = state.query.operations(&tenant, Some(service), kind).await?;
     let data: Vec<Value> = ops
         .iter()
@@ -165,7 +159,7 @@ fn search_request(params: &Params) -> Result<SearchRequest, ApiError> {
         Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
     };
     let mut req = SearchRequest::recent(limit);
-    let text = |key: &str| params.get(key).filter(|s| !s.is_empty()).map(str::to_owned);
+    let text = |key: &str| params.non_empty(key).map(str::to_owned);
     req.service = text("service");
     req.operation = text("operation");
     let mut pairs = Vec::new();
@@ -254,7 +248,7 @@ pub(crate) async fn dependencies(
         start_unix_nano: end.saturating_sub(lookback),
         end_unix_nano: end,
     };
-    let service = params.get("service").filter(|s| !s.is_empty());
+    let service = params.non_empty("service");
     let mut links: BTreeMap<(String, String), u64> = BTreeMap::new();
     for d in state.query.dependencies(&tenant, &range).await? {
         if service.is_none_or(|s| s == d.parent || s == d.child) {

@@ -43,7 +43,7 @@ pub(crate) async fn operations(
 ) -> Result<Response, V3Error> {
     let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(query)?;
-    let service = params.get("service").filter(|s| !s.is_empty());
+    let service = params.non_empty("service");
     let kind = params
         .any(&["spanKind", "span_kind"])
         .filter(|k| !k.is_empty())

@@ -1,6 +1,7 @@
 //! The store's side of rollups: write a flushed head's rollup, answer range reads (files plus unflushed heads),
 //! merge old files per day and delete files past the rollup retention.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use object_store::path::Path;
@@ -34,12 +35,67 @@ impl Store {
     /// Every rollup entry of `tenant` whose minute lies in `[from_nano, to_nano]`: persisted files and the heads
     /// not flushed yet. An unknown tenant has none.
     pub async fn rollups(&self, tenant: &TenantId, from_nano: u64, to_nano: u64) -> Result<Rollup> {
-        let mut out = Rollup::default();
-        let Some(tenant) = self.tenant_if_exists(tenant) else {
-            return Ok(out);
-        };
         let (from, to) = (from_nano / MINUTE_NANO, to_nano / MINUTE_NANO);
-        let in_range = |m: u64| from <= m && m <= to;
+        let mut out = Rollup::default();
+        self.for_each_rollup(tenant, from, to, |r| {
+            out.merge_filtered(r, |m| from <= m && m <= to)
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Distinct `(service, operation, kind)` of the RED entries in `[from_nano, to_nano]`, without merging their
+    /// statistics (pickers need names, not numbers).
+    pub async fn rollup_operations(
+        &self,
+        tenant: &TenantId,
+        from_nano: u64,
+        to_nano: u64,
+    ) -> Result<BTreeSet<(String, String, u8)>> {
+        let (from, to) = (from_nano / MINUTE_NANO, to_nano / MINUTE_NANO);
+        // Nested by service then operation, so lookups borrow the keys and only new names are copied.
+        let mut seen: BTreeMap<String, BTreeMap<String, BTreeSet<u8>>> = BTreeMap::new();
+        self.for_each_rollup(tenant, from, to, |r| {
+            for (k, _) in r.red().filter(|(k, _)| from <= k.minute && k.minute <= to) {
+                if !seen.contains_key(&k.service) {
+                    seen.insert(k.service.clone(), BTreeMap::new());
+                }
+                let ops = seen.get_mut(&k.service).expect("inserted above");
+                match ops.get_mut(&k.operation) {
+                    Some(kinds) => {
+                        kinds.insert(k.kind);
+                    }
+                    None => {
+                        ops.insert(k.operation.clone(), BTreeSet::from([k.kind]));
+                    }
+                }
+            }
+        })
+        .await?;
+        let mut out = BTreeSet::new();
+        for (service, ops) in seen {
+            for (operation, kinds) in ops {
+                out.extend(
+                    kinds
+                        .into_iter()
+                        .map(|kind| (service.clone(), operation.clone(), kind)),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` with each rollup (file or unflushed head) that may hold minutes in `[from, to]`.
+    async fn for_each_rollup(
+        &self,
+        tenant: &TenantId,
+        from: u64,
+        to: u64,
+        mut f: impl FnMut(&Rollup),
+    ) -> Result<()> {
+        let Some(tenant) = self.tenant_if_exists(tenant) else {
+            return Ok(());
+        };
         for file in tenant
             .rollup_files
             .list()
@@ -51,16 +107,16 @@ impl Store {
                 .read(&self.0.objects, file, self.0.config.rollup_cache_bytes)
                 .await;
             match rollup {
-                Ok(rollup) => out.merge_filtered(&rollup, in_range),
+                Ok(rollup) => f(&rollup),
                 // Merged or expired meanwhile: its content lives in the merge, or is out of retention.
                 Err(_) if !tenant.rollup_files.list().contains(file) => {}
                 Err(error) => return Err(error),
             }
         }
         for head in tenant.heads() {
-            out.merge_filtered(&head.rollup.lock(), in_range);
+            f(&head.rollup.lock());
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Deletes rollup files past the rollup retention, then merges the files of each finished day into one.

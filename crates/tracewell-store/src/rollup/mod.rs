@@ -39,6 +39,18 @@ pub struct RedKey {
     pub status: u8,
 }
 
+impl RedKey {
+    pub(crate) fn point(&self) -> RedPoint<'_> {
+        RedPoint {
+            minute: self.minute,
+            service: &self.service,
+            operation: &self.operation,
+            kind: self.kind,
+            status: self.status,
+        }
+    }
+}
+
 /// What a dependency-graph node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -66,6 +78,18 @@ pub struct EdgeKey {
     pub parent_kind: NodeKind,
     pub child: String,
     pub child_kind: NodeKind,
+}
+
+impl EdgeKey {
+    pub(crate) fn point(&self) -> EdgePoint<'_> {
+        EdgePoint {
+            minute: self.minute,
+            parent: &self.parent,
+            parent_kind: self.parent_kind,
+            child: &self.child,
+            child_kind: self.child_kind,
+        }
+    }
 }
 
 /// Counts and durations behind one key. For edges, `errors` counts calls whose child span failed and durations are
@@ -261,24 +285,10 @@ impl Rollup {
     /// Adds the entries of `other` whose minute passes `keep`.
     pub fn merge_filtered(&mut self, other: &Rollup, keep: impl Fn(u64) -> bool) {
         for (k, s) in other.red.iter().filter(|(k, _)| keep(k.minute)) {
-            self.red_entry(&RedPoint {
-                minute: k.minute,
-                service: &k.service,
-                operation: &k.operation,
-                kind: k.kind,
-                status: k.status,
-            })
-            .merge(s);
+            self.red_entry(&k.point()).merge(s);
         }
         for (k, s) in other.edges.iter().filter(|(k, _)| keep(k.minute)) {
-            self.edge_entry(&EdgePoint {
-                minute: k.minute,
-                parent: &k.parent,
-                parent_kind: k.parent_kind,
-                child: &k.child,
-                child_kind: k.child_kind,
-            })
-            .merge(s);
+            self.edge_entry(&k.point()).merge(s);
         }
     }
 
@@ -331,25 +341,11 @@ impl Rollup {
 
     pub(crate) fn from_data(data: RollupData) -> Self {
         let mut out = Rollup::default();
-        for (k, s) in data.red {
-            out.red_entry(&RedPoint {
-                minute: k.minute,
-                service: &k.service,
-                operation: &k.operation,
-                kind: k.kind,
-                status: k.status,
-            })
-            .merge(&s);
+        for (k, s) in &data.red {
+            out.red_entry(&k.point()).merge(s);
         }
-        for (k, s) in data.edges {
-            out.edge_entry(&EdgePoint {
-                minute: k.minute,
-                parent: &k.parent,
-                parent_kind: k.parent_kind,
-                child: &k.child,
-                child_kind: k.child_kind,
-            })
-            .merge(&s);
+        for (k, s) in &data.edges {
+            out.edge_entry(&k.point()).merge(s);
         }
         out
     }
