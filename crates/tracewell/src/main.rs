@@ -12,7 +12,7 @@ use std::io::IsTerminal;
 use clap::{Parser, Subcommand};
 
 /// mimalloc: the write path allocates and frees millions of small strings per second; glibc's allocator spent a
-/// quarter of the server's CPU on them and fragmented memory (see the ingest benchmark notes in the README).
+/// quarter of the server's CPU on them and fragmented memory (measured with `tracewell bench ingest`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
