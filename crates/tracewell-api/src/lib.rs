@@ -3,12 +3,14 @@
 //! The read side over HTTP on the query port (16686 by default):
 //!
 //! - `GET /api/v1/traces/{trace_id}`: one trace as OTLP JSON (`{"resourceSpans": [...]}`), merged from head
-//!   and blocks; 400 for a malformed id, 404 when unknown.
+//!   and blocks, or `?format=compact` for the UI; 400 for a malformed id, 404 when unknown.
+//! - `GET /api/v1/traces/{trace_id}/spans/{span_id}`: one span as OTLP JSON.
 //! - `GET /metrics`: Prometheus text exposition of every Tracewell metric.
 //! - `GET /healthz` (the process is up) and `GET /readyz` (the WAL is replayed and writes are accepted).
 //!
 //! Handlers are thin: they parse parameters, call the store, and shape the response.
 
+mod compact;
 mod error;
 mod health;
 mod jaeger;

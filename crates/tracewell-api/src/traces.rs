@@ -1,6 +1,7 @@
-//! `GET /api/v1/traces/{trace_id}`: a trace as OTLP JSON.
+//! `GET /api/v1/traces/{trace_id}`: a trace as OTLP JSON, or in the UI's compact form with
+//! `?format=compact`; `GET /api/v1/traces/{trace_id}/spans/{span_id}`: one span as OTLP JSON.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -8,21 +9,39 @@ use axum::{Json, Router};
 use opentelemetry_proto::tonic::trace::v1::TracesData;
 use tracewell_model::otlp;
 
+use axum::http::header::CONTENT_TYPE;
+use tracewell_model::SpanId;
+
+use crate::compact::compact_json;
+use crate::native::Params;
 use crate::params::{tenant, trace_id};
 use crate::{ApiError, ApiState};
 
 pub(crate) fn routes() -> Router<ApiState> {
-    Router::new().route("/api/v1/traces/{trace_id}", get(trace_by_id))
+    Router::new()
+        .route("/api/v1/traces/{trace_id}", get(trace_by_id))
+        .route("/api/v1/traces/{trace_id}/spans/{span_id}", get(span_by_id))
 }
 
 async fn trace_by_id(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path(raw_id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    let params = Params::parse(query)?;
+    let compact = match params.non_empty("format") {
+        None | Some("otlp") => false,
+        Some("compact") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "format: unknown format {other:?}, expected otlp or compact"
+            )))
+        }
+    };
     let tenant = tenant(&headers, &state.allowed_tenants)?;
     let id = trace_id("trace id", &raw_id)?;
-    let found = state.query.trace(&tenant, id).await?;
+    let mut found = state.query.trace(&tenant, id).await?;
     if found.spans.is_empty() {
         let mut message = format!("trace {id} not found");
         if !found.unreadable_blocks.is_empty() {
@@ -33,15 +52,60 @@ async fn trace_by_id(
         }
         return Err(ApiError::NotFound(message));
     }
+    let warnings = incomplete_warning(&found.unreadable_blocks);
+    if compact {
+        let body = compact_json(&id.to_hex(), &mut found.spans, &warnings);
+        return Ok(([(CONTENT_TYPE, "application/json")], body).into_response());
+    }
     let data = TracesData {
         resource_spans: otlp::to_resource_spans(&found.spans),
     };
     let mut body = otlp::to_json(&data);
-    if !found.unreadable_blocks.is_empty() {
-        body["warnings"] = serde_json::json!([format!(
-            "trace may be incomplete: blocks unreadable: {}",
-            found.unreadable_blocks.join(", ")
-        )]);
+    if !warnings.is_empty() {
+        body["warnings"] = serde_json::json!(warnings);
     }
     Ok(Json(body).into_response())
+}
+
+fn incomplete_warning(unreadable_blocks: &[String]) -> Vec<String> {
+    if unreadable_blocks.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "trace may be incomplete: blocks unreadable: {}",
+        unreadable_blocks.join(", ")
+    )]
+}
+
+async fn span_by_id(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path((raw_trace, raw_span)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let tenant = tenant(&headers, &state.allowed_tenants)?;
+    let id = trace_id("trace id", &raw_trace)?;
+    let span_id = SpanId::from_hex(&raw_span)
+        .ok()
+        .filter(|s| !s.is_zero())
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "span id: {raw_span:?} is not 16 hex digits (all zeros is invalid)"
+            ))
+        })?;
+    let found = state.query.trace(&tenant, id).await?;
+    let spans: Vec<_> = found
+        .spans
+        .into_iter()
+        .filter(|s| s.span_id == span_id)
+        .collect();
+    if spans.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "span {} not found in trace {id}",
+            span_id.to_hex()
+        )));
+    }
+    let data = TracesData {
+        resource_spans: otlp::to_resource_spans(&spans),
+    };
+    Ok(Json(otlp::to_json(&data)).into_response())
 }

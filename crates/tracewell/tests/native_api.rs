@@ -237,6 +237,116 @@ async fn search_catalog_metrics_and_dependencies() {
 }
 
 #[tokio::test]
+async fn compact_trace_and_single_span() {
+    let api = Api::start().await;
+    // Trace 1: gateway GET /users (0..100 ms) -> users GET /users/{id} (10..60) -> SELECT users (20..40).
+    let trace = dataset::trace_id(1).to_hex();
+    let (status, body) = api
+        .get(&format!("/api/v1/traces/{trace}?format=compact"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["traceId"], trace.as_str());
+    assert_eq!(
+        body["startTimeUnixNano"],
+        (api.base + 1_000 * dataset::MS).to_string().as_str()
+    );
+    let strings: Vec<&str> = body["strings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let spans = &body["spans"];
+    let column = |name: &str| -> Vec<i64> {
+        spans[name]
+            .as_array()
+            .unwrap_or_else(|| panic!("column {name}: {body}"))
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect()
+    };
+    let names: Vec<&str> = column("name").iter().map(|&i| strings[i as usize]).collect();
+    assert_eq!(names, ["GET /users", "GET /users/{id}", "SELECT users"]);
+    let services: Vec<&str> = column("service").iter().map(|&i| strings[i as usize]).collect();
+    assert_eq!(services, ["gateway", "users", "users"]);
+    assert_eq!(column("parent"), [-1, 0, 1]);
+    assert_eq!(spans["parentSpanId"], serde_json::json!(["", "", ""]));
+    assert_eq!(column("kind"), [2, 2, 3]);
+    assert_eq!(column("status"), [0, 0, 0]);
+    let ms = dataset::MS as i64;
+    assert_eq!(column("start"), [0, 10 * ms, 20 * ms]);
+    assert_eq!(column("duration"), [100 * ms, 50 * ms, 20 * ms]);
+    assert_eq!(body["warnings"], serde_json::json!([]));
+
+    // The error span of trace 2 carries status 2.
+    let (_, body) = api
+        .get(&format!(
+            "/api/v1/traces/{}?format=compact",
+            dataset::trace_id(2).to_hex()
+        ))
+        .await;
+    assert_eq!(body["spans"]["status"], serde_json::json!([0, 2]));
+
+    // One span with its resource and attributes.
+    let span_id = body_span_id(&api, &trace, 1).await;
+    let (status, one) = api
+        .get(&format!("/api/v1/traces/{trace}/spans/{span_id}"))
+        .await;
+    assert_eq!(status, 200, "{one}");
+    let resource_spans = one["resourceSpans"].as_array().unwrap();
+    assert_eq!(resource_spans.len(), 1);
+    let span = &resource_spans[0]["scopeSpans"][0]["spans"];
+    assert_eq!(span.as_array().unwrap().len(), 1);
+    assert_eq!(span[0]["spanId"], span_id.as_str());
+    assert_eq!(span[0]["name"], "GET /users/{id}");
+    assert!(one.to_string().contains("/users/{id}"));
+    let (status, missing) = api
+        .get(&format!("/api/v1/traces/{trace}/spans/00000000000000ff"))
+        .await;
+    assert_eq!(status, 404, "{missing}");
+
+    // A span whose parent never arrived keeps its parent's id and has no parent index.
+    let orphan_trace = "0123456789abcdef0123456789abcdef";
+    let otlp = serde_json::json!({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "late"}}]},
+        "scopeSpans": [{"spans": [
+            {"traceId": orphan_trace, "spanId": "1111111111111111", "parentSpanId": "2222222222222222",
+             "name": "orphan", "kind": 1, "startTimeUnixNano": "1700000000000000000",
+             "endTimeUnixNano": "1700000000000001000"},
+            {"traceId": orphan_trace, "spanId": "3333333333333333", "parentSpanId": "3333333333333333",
+             "name": "self parent", "kind": 1, "startTimeUnixNano": "1700000000000000500",
+             "endTimeUnixNano": "1700000000000000600"}
+        ]}]
+    }]});
+    let r = api
+        .client
+        .post(api.server.otlp_http_url())
+        .json(&otlp)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (status, body) = api
+        .get(&format!("/api/v1/traces/{orphan_trace}?format=compact"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["spans"]["parent"], serde_json::json!([-1, -1]));
+    assert_eq!(
+        body["spans"]["parentSpanId"],
+        serde_json::json!(["2222222222222222", ""])
+    );
+    assert_eq!(body["spans"]["start"], serde_json::json!([0, 500]));
+}
+
+/// The hex id of the `n`th span (in start order) of a trace, read from the compact form.
+async fn body_span_id(api: &Api, trace: &str, n: usize) -> String {
+    let (_, body) = api
+        .get(&format!("/api/v1/traces/{trace}?format=compact"))
+        .await;
+    body["spans"]["spanId"][n].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
 async fn bad_parameters_get_400_naming_the_parameter() {
     let api = Api::start().await;
     let cases = [
@@ -263,6 +373,12 @@ async fn bad_parameters_get_400_naming_the_parameter() {
         ("/api/v1/metrics?quantiles=half", "quantiles"),
         ("/api/v1/traces/xyz", "trace id"),
         ("/api/v1/tags/a/values?limit=0", "limit"),
+        ("/api/v1/traces/a0000000000000000000000000000001?format=xml", "format"),
+        ("/api/v1/traces/a0000000000000000000000000000001/spans/zz", "span id"),
+        (
+            "/api/v1/traces/a0000000000000000000000000000001/spans/0000000000000000",
+            "span id",
+        ),
     ];
     for (path, needle) in cases {
         let (status, body) = api.get(path).await;
