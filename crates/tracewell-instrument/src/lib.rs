@@ -1,0 +1,24 @@
+//! Tracewell instrumentation for Rust services.
+//!
+//! - [`init`] / [`Builder`]: one call configures the OpenTelemetry tracer provider (OTLP export, resource,
+//!   sampler), the propagators and a `tracing` subscriber whose log lines carry `trace_id` and `span_id`,
+//!   honouring the standard `OTEL_*` environment variables.
+//! - [`propagation`]: W3C Trace Context (Level 2), B3 and Jaeger propagators and HTTP header carriers.
+//! - [`http`]: a tower layer for servers (one SERVER span per request) and client-side propagation
+//!   with CLIENT spans for tower/hyper clients and `reqwest`.
+//! - [`messaging`]: carriers and PRODUCER/CONSUMER spans for message brokers, with a NATS JetStream
+//!   integration that retries and dead-letters messages without losing their trace.
+//! - [`sampler`]: samplers by name (`OTEL_TRACES_SAMPLER`) including a rate-limiting one.
+//! - [`logs`]: log correlation for `tracing` subscribers (text and JSON).
+
+pub mod http;
+mod init;
+mod instrumentation;
+pub mod logs;
+pub mod messaging;
+pub mod propagation;
+pub mod resource;
+pub mod sampler;
+
+pub use init::{init, Builder, Guard, InitError, LogFormat, Protocol, Telemetry};
+pub use instrumentation::Instrumentation;

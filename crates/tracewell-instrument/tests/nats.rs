@@ -1,0 +1,313 @@
+//! Messaging end to end against a real NATS JetStream server (started on a free port by the test):
+//! HTTP request → publish → consume → fail twice → dead-letter subject → dead-letter processor. The
+//! spans of the three services form one trace: each attempt is the child of the publish that carried
+//! it, the dead-letter processor continues the original trace and links to the failed attempt.
+
+mod support;
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::pull, stream};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry::Value;
+use support::*;
+use tracewell_instrument::http::TraceLayer;
+use tracewell_instrument::messaging::nats::{Delivery, JetStream};
+use tracewell_instrument::messaging::{self, HeaderCarrier, RetryPolicy};
+
+/// A `nats-server -js` of the test's own, killed on drop.
+struct NatsServer {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl NatsServer {
+    async fn start() -> NatsServer {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let binary = [
+            "nats-server",
+            "/usr/sbin/nats-server",
+            "/usr/bin/nats-server",
+        ]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok())
+        .expect("nats-server is required for this test (apt-get install nats-server)");
+        let mut child = Command::new(binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server");
+        let url = format!("nats://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return NatsServer {
+                    child,
+                    url,
+                    _dir: dir,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("nats-server did not listen on {port}");
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    addr
+}
+
+async fn consumer(
+    js: &jetstream::Context,
+    stream: &str,
+    name: &str,
+    subject: &str,
+) -> jetstream::consumer::PullConsumer {
+    js.get_stream(stream)
+        .await
+        .unwrap()
+        .create_consumer(pull::Config {
+            durable_name: Some(name.to_string()),
+            filter_subject: subject.to_string(),
+            ack_wait: Duration::from_secs(5),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn http_publish_retry_dead_letter_is_one_trace() {
+    let nats = NatsServer::start().await;
+    let client = async_nats::connect(&nats.url).await.unwrap();
+    let js = jetstream::new(client);
+    for (name, subjects) in [("ORDERS", "orders.>"), ("DEAD", "dead.>")] {
+        js.create_stream(stream::Config {
+            name: name.to_string(),
+            subjects: vec![subjects.to_string()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+
+    let (_ta, api_instr, api_exporter) = telemetry("orders-api");
+    let (_tw, worker_instr, worker_exporter) = telemetry("fulfilment-worker");
+    let (_td, dlq_instr, dlq_exporter) = telemetry("dead-letter-processor");
+
+    // The HTTP service publishes an order event under its SERVER span.
+    let api_js = JetStream::new(js.clone(), api_instr.clone());
+    let router = Router::new()
+        .route(
+            "/orders",
+            post(move |body: String| {
+                let api_js = api_js.clone();
+                async move {
+                    api_js
+                        .publish("orders.created", body.into())
+                        .await
+                        .map(|ack| format!("queued {}", ack.sequence))
+                        .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+                }
+            }),
+        )
+        .layer(TraceLayer::new(api_instr));
+    let api = serve(router).await;
+
+    // The worker fails every attempt; after two the message is dead-lettered.
+    let attempts = Arc::new(Mutex::new(Vec::new()));
+    let worker_js = JetStream::new(js.clone(), worker_instr);
+    let worker_consumer = consumer(&js, "ORDERS", "fulfil", "orders.created").await;
+    let seen = attempts.clone();
+    tokio::spawn(async move {
+        worker_js
+            .run_consumer(
+                worker_consumer,
+                RetryPolicy::new(2, "dead.orders").backoff(Duration::from_millis(100)),
+                move |d: Delivery| {
+                    let seen = seen.clone();
+                    async move {
+                        seen.lock().unwrap().push((d.attempt, d.payload.clone()));
+                        Err::<(), _>("payment declined: card expired")
+                    }
+                },
+            )
+            .await
+    });
+
+    // The dead-letter processor succeeds.
+    let (dead_tx, mut dead_rx) = tokio::sync::mpsc::unbounded_channel();
+    let dlq_js = JetStream::new(js.clone(), dlq_instr);
+    let dlq_consumer = consumer(&js, "DEAD", "dead-letters", "dead.orders").await;
+    tokio::spawn(async move {
+        dlq_js
+            .run_consumer(
+                dlq_consumer,
+                RetryPolicy::without_dead_letter(1),
+                move |d: Delivery| {
+                    let dead_tx = dead_tx.clone();
+                    async move {
+                        dead_tx.send(d).unwrap();
+                        Ok::<(), String>(())
+                    }
+                },
+            )
+            .await
+    });
+
+    let response = reqwest::Client::new()
+        .post(format!("http://{api}/orders"))
+        .body("order-1001")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "queued 1");
+
+    let dead = tokio::time::timeout(Duration::from_secs(20), dead_rx.recv())
+        .await
+        .expect("the message reaches the dead-letter processor")
+        .unwrap();
+    assert_eq!(&dead.payload[..], b"order-1001");
+    assert_eq!(
+        dead.headers.get_header(messaging::DEAD_LETTER_REASON),
+        Some("payment declined: card expired")
+    );
+    assert_eq!(
+        dead.headers.get_header(messaging::DEAD_LETTER_SOURCE),
+        Some("orders.created")
+    );
+    assert_eq!(
+        attempts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>(),
+        [1, 2],
+        "two attempts before dead-lettering"
+    );
+
+    let api_spans = wait_for_spans(&api_exporter, 2).await;
+    let worker_spans = wait_for_spans(&worker_exporter, 4).await;
+    let dlq_spans = wait_for_spans(&dlq_exporter, 1).await;
+
+    let server = named(&api_spans, "POST /orders");
+    let publish = named(&api_spans, "publish orders.created");
+    assert_eq!(publish.span_kind, SpanKind::Producer);
+    assert_eq!(publish.parent_span_id, id_of(server));
+    assert_eq!(
+        attr_str(publish, "messaging.system").as_deref(),
+        Some("nats")
+    );
+    assert_eq!(
+        attr_str(publish, "messaging.destination.name").as_deref(),
+        Some("orders.created")
+    );
+    assert_eq!(
+        attr(publish, "messaging.message.body.size"),
+        Some(Value::I64(10))
+    );
+    let trace = trace_of(server);
+
+    let mut processes = all_named(&worker_spans, "process orders.created");
+    processes.sort_by_key(|s| s.start_time);
+    assert_eq!(processes.len(), 2);
+    let (first, second) = (processes[0], processes[1]);
+    let retry_publish = named(&worker_spans, "publish orders.created");
+    let dead_publish = named(&worker_spans, "publish dead.orders");
+
+    assert_eq!(first.span_kind, SpanKind::Consumer);
+    assert_eq!(
+        first.parent_span_id,
+        id_of(publish),
+        "attempt 1 is the publish's child"
+    );
+    assert_eq!(
+        retry_publish.parent_span_id,
+        id_of(first),
+        "the retry carries attempt 1's context"
+    );
+    assert_eq!(
+        second.parent_span_id,
+        id_of(retry_publish),
+        "attempt 2 is the retry's child"
+    );
+    assert_eq!(dead_publish.parent_span_id, id_of(second));
+    for attempt in [first, second] {
+        assert!(matches!(attempt.status, Status::Error { .. }));
+        assert!(attempt.events.iter().any(|e| e.name == "exception"));
+        assert_eq!(
+            attr_str(attempt, "messaging.consumer.group.name").as_deref(),
+            Some("fulfil")
+        );
+    }
+    assert_eq!(
+        attr_str(first, "messaging.tracewell.disposition").as_deref(),
+        Some("retried")
+    );
+    assert_eq!(
+        attr_str(second, "messaging.tracewell.disposition").as_deref(),
+        Some("dead_lettered")
+    );
+    assert_eq!(
+        attr(first, "messaging.message.delivery_count"),
+        Some(Value::I64(1))
+    );
+    assert!(matches!(
+        attr(second, "messaging.message.delivery_count"),
+        Some(Value::I64(n)) if n >= 2
+    ));
+
+    let dead_process = named(&dlq_spans, "process dead.orders");
+    assert_eq!(dead_process.span_kind, SpanKind::Consumer);
+    assert_eq!(
+        dead_process.parent_span_id,
+        id_of(publish),
+        "the dead-letter processor continues the original trace from the first publish"
+    );
+    let links: Vec<_> = dead_process.links.iter().collect();
+    assert_eq!(links.len(), 1, "one link, to the failed attempt");
+    assert_eq!(links[0].span_context.span_id(), id_of(second));
+    assert_eq!(links[0].span_context.trace_id(), trace);
+    assert_eq!(dead_process.status, Status::Unset);
+    assert_eq!(
+        attr_str(dead_process, "messaging.tracewell.disposition").as_deref(),
+        Some("acked")
+    );
+
+    // Every span of the three services is in the one trace.
+    for span in api_spans.iter().chain(&worker_spans).chain(&dlq_spans) {
+        assert_eq!(trace_of(span), trace, "{} left the trace", span.name);
+    }
+}
