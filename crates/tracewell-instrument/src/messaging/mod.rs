@@ -493,6 +493,91 @@ pub fn dead_letter_link<C: HeaderCarrier + ?Sized>(headers: &C) -> Option<Link> 
     ))
 }
 
+/// What to do with a message whose processing failed, decided by [`plan_after_failure`].
+#[derive(Debug)]
+pub enum AfterFailure<C> {
+    /// Publish `headers` to `destination` for another attempt; `publish` is the PRODUCER span (child
+    /// of the failed attempt, already injected into `headers`) to end once the broker has the message.
+    Retry {
+        destination: String,
+        headers: C,
+        publish: Context,
+    },
+    /// Publish `headers` (original context restored, link to the failed attempt) to `destination`;
+    /// `publish` is the PRODUCER span (child of the failed attempt, not injected).
+    DeadLetter {
+        destination: String,
+        headers: C,
+        publish: Context,
+    },
+    /// No attempts left and no dead-letter destination.
+    Drop,
+}
+
+/// Decides, for a message from `source` that failed attempt `attempt` with `error` under the process
+/// span `failed`, whether it is retried or dead-lettered, and prepares the headers and PRODUCER span.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_after_failure<C: HeaderCarrier + Clone>(
+    instrumentation: &Instrumentation,
+    policy: &RetryPolicy,
+    system: &str,
+    source: &str,
+    headers: &C,
+    failed: &Context,
+    attempt: u32,
+    error: &str,
+    body_size: usize,
+) -> AfterFailure<C> {
+    if attempt < policy.max_attempts {
+        let destination = policy
+            .retry_destination
+            .clone()
+            .unwrap_or_else(|| source.to_string());
+        let mut retry = headers.clone();
+        prepare_retry(
+            &mut retry,
+            attempt,
+            policy.backoff * attempt,
+            SystemTime::now(),
+        );
+        let mut info = MessageInfo::new(system, &destination);
+        info.body_size = Some(body_size);
+        let publish = start_publish(instrumentation, failed, &info, &mut retry);
+        publish.span().set_attribute(KeyValue::new(
+            "messaging.tracewell.retry_of",
+            source.to_string(),
+        ));
+        return AfterFailure::Retry {
+            destination,
+            headers: retry,
+            publish,
+        };
+    }
+    let Some(destination) = policy.dead_letter.clone() else {
+        return AfterFailure::Drop;
+    };
+    let mut dead = headers.clone();
+    prepare_dead_letter(&mut dead, failed.span().span_context(), error, source);
+    let mut info = MessageInfo::new(system, &destination);
+    info.body_size = Some(body_size);
+    let publish = start_producer_span(instrumentation, failed, &info);
+    AfterFailure::DeadLetter {
+        destination,
+        headers: dead,
+        publish,
+    }
+}
+
+/// Ends a PRODUCER span with the broker's verdict on the publish.
+pub fn finish_publish(cx: &Context, error: Option<&str>) {
+    let span = cx.span();
+    if let Some(message) = error {
+        span.set_attribute(KeyValue::new("error.type", "publish_failed"));
+        span.set_status(Status::error(message.to_string()));
+    }
+    span.end();
+}
+
 /// The trace a message belongs to according to its headers (for logs and tests).
 pub fn trace_id_of<C: HeaderCarrier + ?Sized>(
     instrumentation: &Instrumentation,

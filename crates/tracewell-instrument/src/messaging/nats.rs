@@ -18,13 +18,13 @@ use async_nats::jetstream::AckKind;
 use bytes::Bytes;
 use futures::StreamExt;
 use opentelemetry::context::FutureExt as _;
-use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, KeyValue};
 
 use super::{
-    attempt_of, dead_letter_link, finish_process, prepare_dead_letter, prepare_retry,
-    start_process, start_producer_span, start_publish, wait_before_processing, Disposition,
-    HeaderCarrier, MessageInfo, RetryPolicy,
+    attempt_of, dead_letter_link, finish_process, finish_publish, plan_after_failure,
+    start_process, start_publish, wait_before_processing, AfterFailure, Disposition, HeaderCarrier,
+    MessageInfo, RetryPolicy,
 };
 use crate::Instrumentation;
 
@@ -164,20 +164,17 @@ impl JetStream {
             ack.await.map_err(|e| e.to_string())
         }
         .await;
-        let span = cx.span();
         match result {
             Ok(ack) => {
-                span.set_attribute(KeyValue::new(
+                cx.span().set_attribute(KeyValue::new(
                     "messaging.nats.stream.sequence",
                     i64::try_from(ack.sequence).unwrap_or(i64::MAX),
                 ));
-                span.end();
+                finish_publish(cx, None);
                 Ok(ack)
             }
             Err(message) => {
-                span.set_attribute(KeyValue::new("error.type", "publish_failed"));
-                span.set_status(Status::error(message.clone()));
-                span.end();
+                finish_publish(cx, Some(&message));
                 Err(NatsError::Publish {
                     subject: subject.to_string(),
                     message,
@@ -242,76 +239,55 @@ impl JetStream {
             Err(e) => e.to_string(),
         };
 
-        if attempt < policy.max_attempts {
-            let destination = policy.retry_destination.as_deref().unwrap_or(&subject);
-            let mut retry_headers = headers.clone();
-            prepare_retry(
-                &mut retry_headers,
-                attempt,
-                policy.backoff * attempt,
-                SystemTime::now(),
-            );
-            let mut retry_info = MessageInfo::new(SYSTEM, destination);
-            retry_info.body_size = Some(message.payload.len());
-            let publish_cx =
-                start_publish(&self.instrumentation, &cx, &retry_info, &mut retry_headers);
-            publish_cx.span().set_attribute(KeyValue::new(
-                "messaging.tracewell.retry_of",
-                subject.clone(),
-            ));
-            let disposition = match self
-                .send(
-                    destination,
-                    retry_headers,
-                    message.payload.clone(),
-                    &publish_cx,
-                )
-                .await
-            {
-                Ok(_) => {
-                    ack(&message, AckKind::Ack, &subject).await?;
-                    Disposition::Retried
-                }
-                Err(_) => {
-                    ack(&message, AckKind::Nak(Some(policy.backoff)), &subject).await?;
-                    Disposition::Redelivered
-                }
-            };
-            finish_process(&cx, Some(&error), disposition);
-            return Ok(disposition);
-        }
-
-        let Some(dead_letter) = &policy.dead_letter else {
-            tracing::error!(
-                subject,
-                attempt,
-                error,
-                "message dropped after its last attempt"
-            );
-            ack(&message, AckKind::Term, &subject).await?;
-            finish_process(&cx, Some(&error), Disposition::Dropped);
-            return Ok(Disposition::Dropped);
+        let plan = plan_after_failure(
+            &self.instrumentation,
+            policy,
+            SYSTEM,
+            &subject,
+            &headers,
+            &cx,
+            attempt,
+            &error,
+            message.payload.len(),
+        );
+        let (destination, headers, publish, sent) = match plan {
+            AfterFailure::Retry {
+                destination,
+                headers,
+                publish,
+            } => (destination, headers, publish, Disposition::Retried),
+            AfterFailure::DeadLetter {
+                destination,
+                headers,
+                publish,
+            } => (destination, headers, publish, Disposition::DeadLettered),
+            AfterFailure::Drop => {
+                tracing::error!(
+                    subject,
+                    attempt,
+                    error,
+                    "message dropped after its last attempt"
+                );
+                ack(&message, AckKind::Term, &subject).await?;
+                finish_process(&cx, Some(&error), Disposition::Dropped);
+                return Ok(Disposition::Dropped);
+            }
         };
-        let mut dead_headers = headers.clone();
-        let failed = cx.span().span_context().clone();
-        prepare_dead_letter(&mut dead_headers, &failed, &error, &subject);
-        let mut dead_info = MessageInfo::new(SYSTEM, dead_letter);
-        dead_info.body_size = Some(message.payload.len());
-        let publish_cx = start_producer_span(&self.instrumentation, &cx, &dead_info);
         let disposition = match self
-            .send(
-                dead_letter,
-                dead_headers,
-                message.payload.clone(),
-                &publish_cx,
-            )
+            .send(&destination, headers, message.payload.clone(), &publish)
             .await
         {
             Ok(_) => {
-                ack(&message, AckKind::Term, &subject).await?;
-                Disposition::DeadLettered
+                let kind = if sent == Disposition::DeadLettered {
+                    AckKind::Term
+                } else {
+                    AckKind::Ack
+                };
+                ack(&message, kind, &subject).await?;
+                sent
             }
             Err(_) => {
+                // The broker keeps the message and delivers it again.
                 ack(&message, AckKind::Nak(Some(policy.backoff)), &subject).await?;
                 Disposition::Redelivered
             }
