@@ -6,7 +6,6 @@ const target = process.env.TRACEWELL_URL ?? 'http://127.0.0.1:16686';
 
 export default defineConfig({
   base: '/',
-  esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   server: {
     proxy: { '/api': { target, changeOrigin: true } },

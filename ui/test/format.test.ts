@@ -47,5 +47,8 @@ describe('filterSpans', () => {
     expect(q('>10ms')).toEqual(['1', '3']);
     expect(q('cart <10ms')).toEqual(['2']);
     expect(filterSpans(t, '  ')).toBeNull();
+    const onPath = Uint8Array.from([1, 0, 1]);
+    expect(filterSpans(t, 'is:critical', { onPath })?.count).toBe(2);
+    expect(filterSpans(t, 'is:skew', { skew: Uint8Array.from([0, 1, 0]) })?.list).toEqual([1]);
   });
 });

@@ -4,6 +4,8 @@
 //   name:x          operation contains x      (op: also works)
 //   is:error        status is ERROR
 //   is:critical     on the critical path (when known)
+//   is:skew         clock skew suspected against the parent (when known)
+//   is:orphan       parent not in the trace
 //   kind:server     span kind
 //   >10ms  <1s      duration bounds
 //   id:abc          span id starts with abc
@@ -19,7 +21,13 @@ export interface FilterResult {
   list: number[];
 }
 
-export function filterSpans(t: TraceTree, query: string, onPath?: Uint8Array | null): FilterResult | null {
+export interface FilterContext {
+  onPath?: Uint8Array | null;
+  skew?: Uint8Array | null;
+}
+
+export function filterSpans(t: TraceTree, query: string, ctx: FilterContext = {}): FilterResult | null {
+  const { onPath, skew } = ctx;
   const terms = query.trim().toLowerCase().split(/\s+/).filter(Boolean);
   if (terms.length === 0) return null;
   const preds: ((i: number) => boolean)[] = [];
@@ -42,6 +50,10 @@ export function filterSpans(t: TraceTree, query: string, onPath?: Uint8Array | n
       preds.push((i) => t.status[i] === STATUS_ERROR);
     } else if (key === 'is' && (val === 'critical' || val === 'cp')) {
       preds.push((i) => !!onPath && onPath[i] === 1);
+    } else if (key === 'is' && val === 'skew') {
+      preds.push((i) => !!skew && skew[i] !== 0);
+    } else if (key === 'is' && val === 'orphan') {
+      preds.push((i) => t.missingParent[i] === 1);
     } else if (key === 'kind' && val) {
       const k = KIND_NAMES.indexOf(val);
       preds.push((i) => t.kind[i] === k);

@@ -1,0 +1,96 @@
+// Calls to the native /api/v1 API. Errors carry the HTTP status and the API's message.
+
+export class ApiError extends Error {
+  status: number;
+  url: string;
+  /** True when the server answered without a JSON error body (e.g. an unknown route). */
+  bare: boolean;
+  constructor(status: number, message: string, url: string, bare = false) {
+    super(message);
+    this.status = status;
+    this.url = url;
+    this.bare = bare;
+  }
+}
+
+const TENANT_KEY = 'tracewell.tenant';
+
+export function tenant(): string {
+  return localStorage.getItem(TENANT_KEY) ?? '';
+}
+
+export function setTenant(t: string) {
+  if (t) localStorage.setItem(TENANT_KEY, t);
+  else localStorage.removeItem(TENANT_KEY);
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad request',
+  403: 'Forbidden',
+  404: 'Not found',
+  413: 'Too large',
+  429: 'Too many requests',
+  500: 'Server error',
+  502: 'Bad gateway',
+  503: 'Unavailable',
+  504: 'Timed out',
+};
+
+export function statusText(status: number): string {
+  return status === 0 ? 'Network error' : (STATUS_TEXT[status] ?? `HTTP ${status}`);
+}
+
+export type Params = Record<string, string | string[] | number | boolean | undefined | null>;
+
+export function query(params: Params): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '' || v === false) continue;
+    if (Array.isArray(v)) v.forEach((x) => x !== '' && q.append(k, x));
+    else q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+export async function request<T>(path: string, init: RequestInit = {}, signal?: AbortSignal): Promise<T> {
+  const headers = new Headers(init.headers);
+  const t = tenant();
+  if (t) headers.set('X-Scope-OrgID', t);
+  headers.set('Accept', 'application/json');
+  let res: Response;
+  try {
+    res = await fetch(path, { ...init, headers, signal });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new ApiError(0, `Could not reach the Tracewell server (${(e as Error).message}).`, path);
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    let message = text.trim();
+    let bare = true;
+    try {
+      const j = JSON.parse(text);
+      if (j && typeof j.error === 'string') {
+        message = j.error;
+        bare = false;
+      }
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(res.status, message || res.statusText || statusText(res.status), path, bare);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ApiError(res.status, `The server answered with something that is not JSON: ${text.slice(0, 200)}`, path, true);
+  }
+}
+
+export function get<T>(path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
+  return request<T>(path + query(params), {}, signal);
+}
+
+export function postJson<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  return request<T>(path, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }, signal);
+}

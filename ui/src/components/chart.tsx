@@ -1,0 +1,145 @@
+// uPlot wrapper: time-series and scatter charts that follow the theme and the container width.
+
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { cssVar, onThemeChange } from '../lib/theme';
+
+export interface ChartSeries {
+  label: string;
+  color: string;
+  /** Points only, no line. */
+  points?: boolean;
+  pointSize?: number;
+  width?: number;
+  dash?: number[];
+}
+
+interface Props {
+  /** x first (seconds since the epoch), then one array per series. */
+  data: (number | null)[][];
+  series: ChartSeries[];
+  height?: number;
+  yFormat?: (v: number) => string;
+  yMin?: number;
+  title?: string;
+  /** Clicked: the nearest point (scatter) or the x index under the cursor. */
+  onPick?: (idx: number, seriesIdx: number) => void;
+  /** Pick the nearest point in 2D (for scatter plots) instead of the x under the cursor. */
+  nearest?: boolean;
+  testid?: string;
+  legend?: boolean;
+}
+
+export function Chart(props: Props) {
+  const el = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const latest = useRef(props);
+  latest.current = props;
+  const seriesKey = JSON.stringify(props.series) + (props.height ?? 200) + (props.title ?? '');
+
+  useEffect(() => {
+    const target = el.current!;
+    const build = () => {
+      plot.current?.destroy();
+      const p = latest.current;
+      const fg = cssVar('--fg-muted') || '#666';
+      const grid = cssVar('--grid') || '#ddd';
+      const fmt = p.yFormat ?? ((v: number) => String(v));
+      const opts: uPlot.Options = {
+        width: Math.max(200, target.clientWidth),
+        height: p.height ?? 200,
+        title: p.title,
+        legend: { show: p.legend !== false, live: true },
+        cursor: {
+          drag: { x: false, y: false },
+          points: { size: 8 },
+          focus: { prox: 16 },
+        },
+        scales: { x: { time: true }, y: { range: (_u, min, max) => [p.yMin ?? Math.min(0, min), max > (p.yMin ?? 0) ? max * 1.05 : 1] } },
+        axes: [
+          { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
+          {
+            stroke: fg,
+            grid: { stroke: grid, width: 1 },
+            ticks: { stroke: grid },
+            size: 64,
+            values: (_u, vals) => vals.map((v) => (v === null ? '' : fmt(v))),
+          },
+        ],
+        series: [
+          {},
+          ...p.series.map(
+            (s): uPlot.Series => ({
+              label: s.label,
+              stroke: s.color,
+              width: s.points ? 0 : (s.width ?? 1.5),
+              dash: s.dash,
+              fill: undefined,
+              spanGaps: false,
+              value: (_u, v) => (v === null || v === undefined ? '–' : fmt(v)),
+              points: s.points
+                ? { show: true, size: s.pointSize ?? 7, stroke: s.color, fill: s.color, width: 1 }
+                : { show: false },
+              paths: s.points ? () => null : undefined,
+            }),
+          ),
+        ],
+      };
+      const u = new uPlot(opts, latest.current.data as uPlot.AlignedData, target);
+      u.over.style.cursor = latest.current.onPick ? 'pointer' : 'default';
+      u.over.addEventListener('click', (ev) => {
+        const cur = latest.current;
+        if (!cur.onPick) return;
+        if (cur.nearest) {
+          const rect = u.over.getBoundingClientRect();
+          const x = ev.clientX - rect.left;
+          const y = ev.clientY - rect.top;
+          let best = -1;
+          let bestS = -1;
+          let bestD = 15 * 15;
+          const xs = cur.data[0];
+          for (let s = 1; s < cur.data.length; s++) {
+            const ys = cur.data[s];
+            for (let i = 0; i < xs.length; i++) {
+              const yv = ys[i];
+              const xv = xs[i];
+              if (yv === null || yv === undefined || xv === null) continue;
+              const dx = u.valToPos(xv, 'x') - x;
+              const dy = u.valToPos(yv, 'y') - y;
+              const d = dx * dx + dy * dy;
+              if (d < bestD) {
+                bestD = d;
+                best = i;
+                bestS = s;
+              }
+            }
+          }
+          if (best >= 0) cur.onPick(best, bestS);
+        } else if (u.cursor.idx !== null && u.cursor.idx !== undefined) {
+          cur.onPick(u.cursor.idx, 1);
+        }
+      });
+      plot.current = u;
+    };
+    build();
+    const ro = new ResizeObserver(() => {
+      const u = plot.current;
+      if (u && Math.abs(u.width - target.clientWidth) > 2) u.setSize({ width: Math.max(200, target.clientWidth), height: latest.current.height ?? 200 });
+    });
+    ro.observe(target);
+    const off = onThemeChange(build);
+    return () => {
+      off();
+      ro.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+  }, [seriesKey]);
+
+  useEffect(() => {
+    plot.current?.setData(props.data as uPlot.AlignedData);
+  }, [props.data]);
+
+  return <div class="chart" ref={el} data-testid={props.testid} />;
+}

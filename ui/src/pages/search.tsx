@@ -1,0 +1,372 @@
+// Trace search: form state lives in the URL, so every search is a shareable link.
+
+import { useMemo, useState } from 'preact/hooks';
+import { get } from '../api/client';
+import type { Operation, SearchResponse, TraceSummary } from '../api/types';
+import { Chart } from '../components/chart';
+import { Empty, ErrorBox, Loading, NoDataHint, ServiceChip, ServiceDot } from '../components/common';
+import { TagInput } from '../components/taginput';
+import { TimeRangePicker } from '../components/timerange';
+import { useAsync, useTitle } from '../lib/hooks';
+import { href, navigate, useRoute } from '../lib/router';
+import { rangeFromQuery, rangeParams, type TimeRange } from '../lib/timerange';
+import { formatDuration, formatRelativeTime, formatTime, nanosToMillis, parseDuration } from '../trace/format';
+import { cssVar } from '../lib/theme';
+
+interface Form {
+  service: string;
+  operation: string;
+  tags: string[];
+  minDuration: string;
+  maxDuration: string;
+  durationScope: string;
+  range: TimeRange;
+  limit: string;
+}
+
+function formFromQuery(q: URLSearchParams): Form {
+  return {
+    service: q.get('service') ?? '',
+    operation: q.get('operation') ?? '',
+    tags: q.getAll('tag'),
+    minDuration: q.get('minDuration') ?? '',
+    maxDuration: q.get('maxDuration') ?? '',
+    durationScope: q.get('durationScope') ?? 'span',
+    range: rangeFromQuery(q, '1h'),
+    limit: q.get('limit') ?? '20',
+  };
+}
+
+function formParams(f: Form) {
+  return {
+    service: f.service,
+    operation: f.operation,
+    tag: f.tags,
+    minDuration: f.minDuration.trim(),
+    maxDuration: f.maxDuration.trim(),
+    durationScope: f.durationScope !== 'span' ? f.durationScope : undefined,
+    ...(f.range.start || f.range.end ? { start: f.range.start, end: f.range.end } : { lookback: f.range.lookback }),
+    limit: f.limit !== '20' ? f.limit : undefined,
+  };
+}
+
+function apiParams(f: Form) {
+  return {
+    service: f.service,
+    operation: f.operation,
+    tag: f.tags,
+    minDuration: f.minDuration.trim(),
+    maxDuration: f.maxDuration.trim(),
+    durationScope: f.durationScope !== 'span' ? f.durationScope : undefined,
+    ...rangeParams(f.range),
+    limit: f.limit,
+  };
+}
+
+const SORTS: Record<string, { label: string; cmp: (a: TraceSummary, b: TraceSummary) => number }> = {
+  recent: { label: 'Most recent', cmp: (a, b) => cmpNanos(b.startTimeUnixNano, a.startTimeUnixNano) },
+  longest: { label: 'Longest', cmp: (a, b) => b.durationNano - a.durationNano },
+  shortest: { label: 'Shortest', cmp: (a, b) => a.durationNano - b.durationNano },
+  spans: { label: 'Most spans', cmp: (a, b) => b.spanCount - a.spanCount },
+  errors: { label: 'Most errors', cmp: (a, b) => b.errorCount - a.errorCount },
+};
+
+function cmpNanos(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+export function SearchPage() {
+  const route = useRoute();
+  const q = route.query;
+  const applied = useMemo(() => formFromQuery(q), [route.search]);
+  useTitle('Search');
+  return (
+    <div class="search-page">
+      <SearchForm key={route.search} initial={applied} />
+      <Results form={applied} sort={q.get('sort') ?? 'recent'} />
+    </div>
+  );
+}
+
+function SearchForm({ initial }: { initial: Form }) {
+  const [f, setF] = useState<Form>(initial);
+  const services = useAsync((s) => get<{ services: string[] }>('/api/v1/services', {}, s), []);
+  const operations = useAsync(
+    (s) => (f.service ? get<{ operations: Operation[] }>('/api/v1/operations', { service: f.service }, s) : Promise.resolve({ operations: [] })),
+    [f.service],
+  );
+  const opNames = useMemo(() => [...new Set((operations.data?.operations ?? []).map((o) => o.name))].sort(), [operations.data]);
+  const set = (patch: Partial<Form>) => setF((x) => ({ ...x, ...patch }));
+  const minBad = f.minDuration.trim() !== '' && parseDuration(f.minDuration) === null;
+  const maxBad = f.maxDuration.trim() !== '' && parseDuration(f.maxDuration) === null;
+  const submit = (next: Form) => {
+    if (minBad || maxBad) return;
+    const sort = new URLSearchParams(location.search).get('sort');
+    navigate(href('/search', { ...formParams(next), sort: sort ?? undefined }));
+  };
+  return (
+    <form
+      class="search-form card"
+      data-testid="search-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        submit(f);
+      }}
+    >
+      <label>
+        <span>Service</span>
+        <select data-testid="service" value={f.service} onChange={(e) => set({ service: (e.target as HTMLSelectElement).value, operation: '' })}>
+          <option value="">All services</option>
+          {(services.data?.services ?? []).map((s) => (
+            <option value={s}>{s}</option>
+          ))}
+          {f.service && !(services.data?.services ?? []).includes(f.service) && <option value={f.service}>{f.service}</option>}
+        </select>
+      </label>
+      <label>
+        <span>Operation</span>
+        <select data-testid="operation" value={f.operation} onChange={(e) => set({ operation: (e.target as HTMLSelectElement).value })} disabled={!f.service && !f.operation}>
+          <option value="">{f.service ? 'All operations' : 'Pick a service first'}</option>
+          {opNames.map((o) => (
+            <option value={o}>{o}</option>
+          ))}
+          {f.operation && !opNames.includes(f.operation) && <option value={f.operation}>{f.operation}</option>}
+        </select>
+      </label>
+      <label class="wide">
+        <span>Attributes</span>
+        <TagInput tags={f.tags} onChange={(tags) => set({ tags })} range={rangeParams(f.range)} />
+      </label>
+      <label>
+        <span>Min duration</span>
+        <input
+          data-testid="min-duration"
+          class={minBad ? 'invalid' : ''}
+          placeholder="e.g. 100ms"
+          value={f.minDuration}
+          onInput={(e) => set({ minDuration: (e.target as HTMLInputElement).value })}
+        />
+      </label>
+      <label>
+        <span>Max duration</span>
+        <input
+          data-testid="max-duration"
+          class={maxBad ? 'invalid' : ''}
+          placeholder="e.g. 2s"
+          value={f.maxDuration}
+          onInput={(e) => set({ maxDuration: (e.target as HTMLInputElement).value })}
+        />
+      </label>
+      <label>
+        <span>Duration of</span>
+        <select value={f.durationScope} onChange={(e) => set({ durationScope: (e.target as HTMLSelectElement).value })}>
+          <option value="span">a matching span</option>
+          <option value="trace">the whole trace</option>
+        </select>
+      </label>
+      <label>
+        <span>Time range</span>
+        <TimeRangePicker value={f.range} allowAll onChange={(range) => submit({ ...f, range })} />
+      </label>
+      <label>
+        <span>Limit</span>
+        <input type="number" min="1" max="1000" data-testid="limit" value={f.limit} onInput={(e) => set({ limit: (e.target as HTMLInputElement).value })} />
+      </label>
+      <div class="form-actions">
+        <button type="submit" class="primary" data-testid="search-submit">
+          Find traces
+        </button>
+        <a class="btn" href="/search">
+          Reset
+        </a>
+      </div>
+    </form>
+  );
+}
+
+function hasConditions(f: Form): boolean {
+  return !!(f.service || f.operation || f.tags.length || f.minDuration.trim() || f.maxDuration.trim());
+}
+
+function Results({ form, sort }: { form: Form; sort: string }) {
+  const key = JSON.stringify(apiParams(form));
+  const res = useAsync((s) => get<SearchResponse>('/api/v1/search', apiParams(form), s), [key]);
+  const services = useAsync((s) => get<{ services: string[] }>('/api/v1/services', {}, s), []);
+  const [picked, setPicked] = useState<string[]>([]);
+  const traces = useMemo(() => {
+    const list = [...(res.data?.traces ?? [])];
+    list.sort((SORTS[sort] ?? SORTS.recent).cmp);
+    return list;
+  }, [res.data, sort]);
+
+  if (res.loading && !res.data) return <Loading label="Searching…" />;
+  if (res.error) return <ErrorBox error={res.error} title="Search failed" onRetry={res.reload} />;
+  const data = res.data!;
+  if (data.traces.length === 0) {
+    const none = services.data && services.data.services.length === 0;
+    return none ? (
+      <Empty title="No traces yet">
+        <NoDataHint />
+      </Empty>
+    ) : (
+      <Empty title="No traces match">Widen the time range, lower the minimum duration or remove some conditions.</Empty>
+    );
+  }
+  const maxDur = Math.max(...data.traces.map((t) => t.durationNano), 1);
+  return (
+    <div class="results">
+      <ScatterPlot traces={data.traces} />
+      <div class="scatter-legend muted small">
+        <span class="dot ok" /> traces <span class="dot bad" /> with errors · duration over start time; click a dot to open the trace
+      </div>
+      <div class="results-bar">
+        <span data-testid="result-count">
+          {data.traces.length} trace{data.traces.length === 1 ? '' : 's'}
+          {data.limitHit && ' (limit reached: more traces match)'}
+        </span>
+        {res.loading && <span class="spinner" />}
+        <span class="spacer" />
+        {picked.length > 0 && (
+          <span class="compare-pick">
+            {picked.length === 2 ? (
+              <a class="btn primary" data-testid="compare-picked" href={`/compare/${picked[0]}/${picked[1]}`}>
+                Compare 2 traces
+              </a>
+            ) : (
+              <span class="muted">Pick one more trace to compare</span>
+            )}
+            <button type="button" onClick={() => setPicked([])}>
+              Clear
+            </button>
+          </span>
+        )}
+        <label class="inline">
+          Sort{' '}
+          <select
+            value={sort}
+            data-testid="sort"
+            onChange={(e) => {
+              const q = new URLSearchParams(location.search);
+              q.set('sort', (e.target as HTMLSelectElement).value);
+              navigate(`/search?${q}`, { replace: true });
+            }}
+          >
+            {Object.entries(SORTS).map(([k, v]) => (
+              <option value={k}>{v.label}</option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {data.warnings.length > 0 && (
+        <div class="banner warn">
+          Some blocks could not be read; results may be incomplete: {data.warnings.join('; ')}
+        </div>
+      )}
+      <ul class="result-list" data-testid="results">
+        {traces.map((t) => (
+          <ResultRow
+            t={t}
+            maxDur={maxDur}
+            picked={picked.includes(t.traceId)}
+            showMatches={hasConditions(form)}
+            onPick={(on) => setPicked((p) => (on ? [...p.filter((x) => x !== t.traceId), t.traceId].slice(-2) : p.filter((x) => x !== t.traceId)))}
+          />
+        ))}
+      </ul>
+      <div class="muted small">
+        Inspected {data.metrics.inspectedSpans.toLocaleString()} spans in {data.metrics.inspectedBlocks} of {data.metrics.totalBlocks} blocks.
+      </div>
+    </div>
+  );
+}
+
+function ResultRow({
+  t,
+  maxDur,
+  picked,
+  onPick,
+  showMatches,
+}: {
+  t: TraceSummary;
+  maxDur: number;
+  picked: boolean;
+  onPick: (on: boolean) => void;
+  showMatches: boolean;
+}) {
+  const ms = nanosToMillis(t.startTimeUnixNano);
+  const root = t.rootService ?? t.services[0]?.name ?? '?';
+  return (
+    <li class={`result ${t.errorCount ? 'has-errors' : ''}`} data-testid="result" data-trace-id={t.traceId}>
+      <input type="checkbox" class="pick" aria-label="Select for comparison" checked={picked} onChange={(e) => onPick((e.target as HTMLInputElement).checked)} />
+      <div class="result-main">
+        <a class="result-title" href={`/trace/${t.traceId}`}>
+          <ServiceDot name={root} />
+          <b>{root}</b>
+          <span class="op">{t.rootOperation ?? (t.rootService === null ? '(root span not received)' : '')}</span>
+          <span class="trace-id mono">{t.traceId.slice(0, 12)}</span>
+        </a>
+        <div class="result-durbar">
+          <span style={{ width: `${Math.max(0.5, (t.durationNano / maxDur) * 100)}%` }} />
+        </div>
+        <div class="result-meta">
+          <span data-testid="span-count">{t.spanCount} spans</span>
+          {t.errorCount > 0 && (
+            <span class="err-badge" data-testid="error-count">
+              {t.errorCount} error{t.errorCount === 1 ? '' : 's'}
+            </span>
+          )}
+          <span class="chips">
+            {t.services.map((s) => (
+              <ServiceChip name={s.name} count={s.spans} errors={s.errors} />
+            ))}
+          </span>
+        </div>
+        {showMatches && t.matchedSpans.length > 0 && (
+          <div class="matched">
+            {t.matchedSpans.map((m) => (
+              <a href={`/trace/${t.traceId}?span=${m.spanId}`} class={m.status === 'error' ? 'err' : ''}>
+                <ServiceDot name={m.service} /> {m.service}: {m.name} <span class="muted">{formatDuration(m.durationNano)}</span>
+              </a>
+            ))}
+            {t.matchedCount > t.matchedSpans.length && <span class="muted">+{t.matchedCount - t.matchedSpans.length} more matching</span>}
+          </div>
+        )}
+      </div>
+      <div class="result-side">
+        <div class="result-dur" data-testid="duration">
+          {formatDuration(t.durationNano)}
+        </div>
+        <div class="muted small" title={formatTime(ms)}>
+          {formatRelativeTime(ms)}
+        </div>
+        <div class="muted small">{formatTime(ms).slice(11, 19)}</div>
+      </div>
+    </li>
+  );
+}
+
+function ScatterPlot({ traces }: { traces: TraceSummary[] }) {
+  const sorted = useMemo(() => [...traces].sort((a, b) => cmpNanos(a.startTimeUnixNano, b.startTimeUnixNano)), [traces]);
+  const data = useMemo(() => {
+    const xs = sorted.map((t) => nanosToMillis(t.startTimeUnixNano) / 1000);
+    const ok = sorted.map((t) => (t.errorCount ? null : t.durationNano / 1e6));
+    const err = sorted.map((t) => (t.errorCount ? t.durationNano / 1e6 : null));
+    return [xs, ok, err];
+  }, [sorted]);
+  return (
+    <div class="card scatter" data-testid="scatter">
+      <Chart
+        data={data}
+        height={180}
+        nearest
+        legend={false}
+        series={[
+          { label: 'Traces', color: cssVar('--accent') || '#3b82f6', points: true },
+          { label: 'With errors', color: cssVar('--error') || '#dc2626', points: true },
+        ]}
+        yFormat={(v) => formatDuration(v * 1e6)}
+        onPick={(i) => navigate(`/trace/${sorted[i].traceId}`)}
+      />
+    </div>
+  );
+}
