@@ -31,6 +31,19 @@ interface Props {
   legend?: boolean;
 }
 
+/** Points with no neighbour on either side: a line cannot show them, so they are drawn as dots. */
+function isolated(u: uPlot, seriesIdx: number): number[] | null {
+  const ys = u.data[seriesIdx];
+  const out: number[] = [];
+  for (let i = 0; i < ys.length; i++) {
+    if (ys[i] === null || ys[i] === undefined) continue;
+    const prev = i > 0 ? ys[i - 1] : null;
+    const next = i + 1 < ys.length ? ys[i + 1] : null;
+    if ((prev === null || prev === undefined) && (next === null || next === undefined)) out.push(i);
+  }
+  return out;
+}
+
 export function Chart(props: Props) {
   const el = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -50,7 +63,7 @@ export function Chart(props: Props) {
         width: Math.max(200, target.clientWidth),
         height: p.height ?? 200,
         title: p.title,
-        legend: { show: p.legend !== false, live: true },
+        legend: { show: p.legend ?? p.series.length > 1, live: true },
         cursor: {
           drag: { x: false, y: false },
           points: { size: 8 },
@@ -80,7 +93,7 @@ export function Chart(props: Props) {
               value: (_u, v) => (v === null || v === undefined ? '–' : fmt(v)),
               points: s.points
                 ? { show: true, size: s.pointSize ?? 7, stroke: s.color, fill: s.color, width: 1 }
-                : { show: false },
+                : { show: true, size: 5, stroke: s.color, fill: s.color, filter: isolated },
               paths: s.points ? () => null : undefined,
             }),
           ),

@@ -64,6 +64,7 @@ export function RedCharts({ series, stepSeconds, kind, compact }: { series: RedS
   const accent = cssVar('--accent') || '#3b82f6';
   const err = cssVar('--error') || '#dc2626';
   return (
+    <>
     <div class={`red-charts ${compact ? 'compact' : ''}`} data-testid="red-charts">
       <div class="red-chart">
         <h4>Rate</h4>
@@ -87,8 +88,9 @@ export function RedCharts({ series, stepSeconds, kind, compact }: { series: RedS
           onPick={pick}
         />
       </div>
-      {!compact && <div class="muted small">Click a point to search the traces of that time bucket.</div>}
     </div>
+    {!compact && <div class="muted small">Click a point to search the traces of that time bucket.</div>}
+    </>
   );
 }
 

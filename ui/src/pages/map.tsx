@@ -27,11 +27,11 @@ interface LaidEdge extends DepEdge {
 }
 
 const NODE_H = 40;
-const LABEL_W = 190;
+const LABEL_W = 150;
 
 export function layoutGraph(nodes: DepNode[], edges: DepEdge[]): { nodes: LaidNode[]; edges: LaidEdge[]; width: number; height: number } {
   const g = new dagre.graphlib.Graph({ multigraph: true });
-  g.setGraph({ rankdir: 'LR', nodesep: 36, ranksep: 140, edgesep: 24, marginx: 24, marginy: 24 });
+  g.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 70, edgesep: 16, marginx: 24, marginy: 24 });
   g.setDefaultEdgeLabel(() => ({}));
   const key = (kind: string, name: string) => `${kind}\u0000${name}`;
   for (const n of nodes) {
@@ -123,10 +123,23 @@ function Graph({ data, selected, selectedKind, onSelect }: { data: DependenciesR
   const fit = () => {
     const el = host.current;
     if (!el) return;
-    const k = Math.min(1.4, Math.max(0.2, Math.min(el.clientWidth / laid.width, el.clientHeight / laid.height)));
+    const k = Math.min(1.4, Math.max(0.35, Math.min(el.clientWidth / laid.width, el.clientHeight / laid.height)));
     setTf({ k, x: (el.clientWidth - laid.width * k) / 2, y: Math.max(0, (el.clientHeight - laid.height * k) / 2) });
   };
-  useEffect(fit, [laid]);
+  useEffect(() => {
+    fit();
+    const el = host.current;
+    if (!el) return;
+    let w = el.clientWidth;
+    const ro = new ResizeObserver(() => {
+      if (Math.abs(el.clientWidth - w) > 20) {
+        w = el.clientWidth;
+        fit();
+      }
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [laid]);
   const drag = useRef<{ x: number; y: number; tx: number; ty: number; moved: boolean } | null>(null);
   const focus = hover ?? (selected ? `${selectedKind}\u0000${selected}` : null);
   const touches = (e: LaidEdge) => !focus || `${e.parentKind}\u0000${e.parent}` === focus || `${e.childKind}\u0000${e.child}` === focus;
