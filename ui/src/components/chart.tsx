@@ -29,6 +29,8 @@ interface Props {
   nearest?: boolean;
   testid?: string;
   legend?: boolean;
+  /** Fixed x range (seconds), e.g. the searched time window. */
+  xRange?: [number, number];
 }
 
 /** Points with no neighbour on either side: a line cannot show them, so they are drawn as dots. */
@@ -49,7 +51,7 @@ export function Chart(props: Props) {
   const plot = useRef<uPlot | null>(null);
   const latest = useRef(props);
   latest.current = props;
-  const seriesKey = JSON.stringify(props.series) + (props.height ?? 200) + (props.title ?? '');
+  const seriesKey = JSON.stringify(props.series) + (props.height ?? 200) + (props.title ?? '') + (props.xRange ? 'x' : '');
 
   useEffect(() => {
     const target = el.current!;
@@ -69,7 +71,7 @@ export function Chart(props: Props) {
           points: { size: 8 },
           focus: { prox: 16 },
         },
-        scales: { x: { time: true }, y: { range: (_u, min, max) => [p.yMin ?? Math.min(0, min), max > (p.yMin ?? 0) ? max * 1.05 : 1] } },
+        scales: { x: { time: true, range: p.xRange ? () => latest.current.xRange! : undefined }, y: { range: (_u, min, max) => [p.yMin ?? Math.min(0, min), max > (p.yMin ?? 0) ? max * 1.05 : 1] } },
         axes: [
           { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
           {

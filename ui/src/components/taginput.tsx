@@ -108,6 +108,7 @@ export function TagInput({ tags, onChange, range }: Props) {
     if (!tags.includes(c)) onChange([...tags, c]);
     setText('');
     setActive(-1);
+    setOpen(false);
   };
   const pick = (i: number) => {
     const s = suggestions[i];

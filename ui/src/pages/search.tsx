@@ -9,7 +9,7 @@ import { TagInput } from '../components/taginput';
 import { TimeRangePicker } from '../components/timerange';
 import { useAsync, useTitle } from '../lib/hooks';
 import { href, navigate, useRoute } from '../lib/router';
-import { rangeFromQuery, rangeParams, type TimeRange } from '../lib/timerange';
+import { rangeBounds, rangeFromQuery, rangeParams, type TimeRange } from '../lib/timerange';
 import { formatDuration, formatRelativeTime, formatTime, nanosToMillis, parseDuration } from '../trace/format';
 import { cssVar } from '../lib/theme';
 
@@ -215,7 +215,7 @@ function Results({ form, sort }: { form: Form; sort: string }) {
   const maxDur = Math.max(...data.traces.map((t) => t.durationNano), 1);
   return (
     <div class="results">
-      <ScatterPlot traces={data.traces} />
+      <ScatterPlot traces={data.traces} range={form.range} />
       <div class="scatter-legend muted small">
         <span class="dot ok" /> traces <span class="dot bad" /> with errors · duration over start time; click a dot to open the trace
       </div>
@@ -345,7 +345,7 @@ function ResultRow({
   );
 }
 
-function ScatterPlot({ traces }: { traces: TraceSummary[] }) {
+function ScatterPlot({ traces, range }: { traces: TraceSummary[]; range: TimeRange }) {
   const sorted = useMemo(() => [...traces].sort((a, b) => cmpNanos(a.startTimeUnixNano, b.startTimeUnixNano)), [traces]);
   const data = useMemo(() => {
     const xs = sorted.map((t) => nanosToMillis(t.startTimeUnixNano) / 1000);
@@ -353,6 +353,21 @@ function ScatterPlot({ traces }: { traces: TraceSummary[] }) {
     const err = sorted.map((t) => (t.errorCount ? t.durationNano / 1e6 : null));
     return [xs, ok, err];
   }, [sorted]);
+  const xRange = useMemo((): [number, number] => {
+    const xs = data[0] as number[];
+    const lo = Math.min(...xs);
+    const hi = Math.max(...xs);
+    if (range.lookback === 'all' && !range.start && !range.end) {
+      const pad = Math.max(1, (hi - lo) * 0.03);
+      return [lo - pad, hi + pad];
+    }
+    // the searched window, widened to the data (clock differences) with a small margin
+    const [from, to] = rangeBounds(range);
+    const a = Math.min(from / 1000, lo);
+    const b = Math.max(to / 1000, hi);
+    const pad = (b - a) * 0.01;
+    return [a - pad, b + pad];
+  }, [data, range.lookback, range.start, range.end]);
   return (
     <div class="card scatter" data-testid="scatter">
       <Chart
@@ -360,6 +375,7 @@ function ScatterPlot({ traces }: { traces: TraceSummary[] }) {
         height={180}
         nearest
         legend={false}
+        xRange={xRange}
         series={[
           { label: 'Traces', color: cssVar('--accent') || '#3b82f6', points: true },
           { label: 'With errors', color: cssVar('--error') || '#dc2626', points: true },
