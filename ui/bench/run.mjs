@@ -11,6 +11,10 @@
 //   heap           JS heap in use after a garbage collection, plus the typed-array buffers held
 //                  outside it (CDP Runtime.getHeapUsage)
 // The server needs --max-spans-per-trace at or above the largest size.
+//
+// With --synthetic, no spans are sent: the compact trace is generated here and served to the
+// page by request interception (the rest of the UI still talks to --base), which measures the
+// front end alone.
 
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, hex, MS, nowNanos, parseArgs, sendOtlp } from '../e2e/otlp.mjs';
@@ -98,6 +102,38 @@ function batchBody(items) {
   };
 }
 
+/** The compact form of traceSpans(n), for --synthetic. */
+function compactTrace(n, traceId) {
+  const strings = [];
+  const idx = new Map();
+  const str = (x) => {
+    let i = idx.get(x);
+    if (i === undefined) {
+      i = strings.length;
+      strings.push(x);
+      idx.set(x, i);
+    }
+    return i;
+  };
+  const cols = { spanId: [], parent: [], parentSpanId: [], service: [], name: [], kind: [], status: [], start: [], duration: [] };
+  const byId = new Map();
+  const all = [...traceSpans(n, traceId, 0n)];
+  all.forEach(({ span }, i) => byId.set(span.spanId, i));
+  for (const { service, span } of all) {
+    cols.spanId.push(span.spanId);
+    const p = span.parentSpanId ? byId.get(span.parentSpanId) : -1;
+    cols.parent.push(p ?? -1);
+    cols.parentSpanId.push('');
+    cols.service.push(str(service));
+    cols.name.push(str(span.name));
+    cols.kind.push(span.kind);
+    cols.status.push(span.status?.code ?? 0);
+    cols.start.push(Number(span.startTimeUnixNano));
+    cols.duration.push(Number(span.endTimeUnixNano) - Number(span.startTimeUnixNano));
+  }
+  return JSON.stringify({ traceId, startTimeUnixNano: String(nowNanos()), strings, spans: cols, warnings: [] });
+}
+
 async function load(n) {
   const traceId = hex(16);
   const t0 = nowNanos() - 120_000n * MS;
@@ -146,6 +182,17 @@ async function measure(browser, traceId, n) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.setDefaultTimeout(300_000);
+  if (synthetic.has(traceId)) {
+    const body = synthetic.get(traceId);
+    await page.route(`**/api/v1/traces/${traceId}?format=compact`, (route) => route.fulfill({ status: 200, contentType: 'application/json', body }));
+    await page.route(`**/api/v1/traces/${traceId}/spans/*`, (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ spans: [{ spanId: route.request().url().split('/').pop(), name: 'synthetic' }] }] }] }),
+      }),
+    );
+  }
   await page.goto(`${BASE}/trace/${traceId}`, { waitUntil: 'commit' });
   const firstRender = await page.waitForFunction(
     () => {
@@ -218,14 +265,21 @@ const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(
 console.log(`Tracewell UI benchmark against ${BASE} (OTLP ${args.otlp}), sizes ${sizes.join(', ')}`);
 const browser = await chromium.launch({ executablePath: args.chromium, args: [...CHROMIUM_ARGS, '--js-flags=--max-old-space-size=4096'] });
 const results = [];
+const synthetic = new Map();
 let failed = false;
 for (const n of sizes) {
   console.log(`\n${n.toLocaleString()} spans: loading…`);
   let traceId;
   try {
-    const l = await load(n);
-    traceId = l.traceId;
-    console.log(`  trace ${traceId} stored (${l.sendS.toFixed(1)} s to send)`);
+    if (args.synthetic) {
+      traceId = hex(16);
+      synthetic.set(traceId, compactTrace(n, traceId));
+      console.log(`  synthetic compact trace ${traceId} (${(synthetic.get(traceId).length / 2 ** 20).toFixed(1)} MiB of JSON)`);
+    } else {
+      const l = await load(n);
+      traceId = l.traceId;
+      console.log(`  trace ${traceId} stored (${l.sendS.toFixed(1)} s to send)`);
+    }
   } catch (e) {
     console.log(`  could not load: ${e.message}`);
     failed = true;
