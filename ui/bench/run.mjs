@@ -291,7 +291,9 @@ for (const n of sizes) {
       results.push({ n, ...m });
       console.log(
         `  first render ${fmt(m.firstRenderMs)}  interactive ${fmt(m.interactiveMs)}  JS heap ${m.heapMB.toFixed(1)} MiB + array buffers ${m.buffersMB.toFixed(1)} MiB` +
-          (m.timings ? `  (fetch+parse ${fmt(m.timings.fetchMs)}, build ${fmt(m.timings.buildMs)})` : ''),
+          (m.timings
+            ? `\n  of which: network ${fmt(m.timings.networkMs)} for ${(m.timings.bytes / 2 ** 20).toFixed(1)} MiB, JSON parse ${fmt(m.timings.parseMs)}, tree/critical path/self time ${fmt(m.timings.buildMs)}`
+            : ''),
       );
       console.log(
         `  scroll ${fmt(m.t.scrollMs)}  select ${fmt(m.t.selectMs)}  collapse ${fmt(m.t.collapseMs)}  expand ${fmt(m.t.expandMs)}  key ${fmt(m.t.keyDownMs)}  scroll to end ${fmt(m.t.scrollEndMs)}`,

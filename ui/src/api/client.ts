@@ -53,7 +53,35 @@ export function query(params: Params): string {
   return s ? `?${s}` : '';
 }
 
-export async function request<T>(path: string, init: RequestInit = {}, signal?: AbortSignal): Promise<T> {
+export interface RequestStats {
+  /** Called as the body arrives, with the bytes received so far. */
+  onProgress?: (bytes: number) => void;
+  /** Filled in: time to the last byte, time to parse, body size. */
+  networkMs?: number;
+  parseMs?: number;
+  bytes?: number;
+}
+
+async function readBody(res: Response, stats?: RequestStats): Promise<string> {
+  if (!stats?.onProgress || !res.body) return res.text();
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    parts.push(decoder.decode(value, { stream: true }));
+    stats.onProgress(bytes);
+  }
+  parts.push(decoder.decode());
+  stats.bytes = bytes;
+  return parts.join('');
+}
+
+export async function request<T>(path: string, init: RequestInit = {}, signal?: AbortSignal, stats?: RequestStats): Promise<T> {
+  const t0 = performance.now();
   const headers = new Headers(init.headers);
   const t = tenant();
   if (t) headers.set('X-Scope-OrgID', t);
@@ -65,7 +93,9 @@ export async function request<T>(path: string, init: RequestInit = {}, signal?: 
     if ((e as Error).name === 'AbortError') throw e;
     throw new ApiError(0, `Could not reach the Tracewell server (${(e as Error).message}).`, path);
   }
-  const text = await res.text();
+  const text = await readBody(res, stats);
+  const t1 = performance.now();
+  if (stats) stats.networkMs = t1 - t0;
   if (!res.ok) {
     let message = text.trim();
     let bare = true;
@@ -81,7 +111,12 @@ export async function request<T>(path: string, init: RequestInit = {}, signal?: 
     throw new ApiError(res.status, message || res.statusText || statusText(res.status), path, bare);
   }
   try {
-    return JSON.parse(text) as T;
+    const parsed = JSON.parse(text) as T;
+    if (stats) {
+      stats.parseMs = performance.now() - t1;
+      stats.bytes ??= text.length;
+    }
+    return parsed;
   } catch {
     throw new ApiError(res.status, `The server answered with something that is not JSON: ${text.slice(0, 200)}`, path, true);
   }

@@ -1,6 +1,6 @@
 // Loading traces: the compact format for the waterfall, OTLP JSON for one span's details.
 
-import { ApiError, request } from './client';
+import { ApiError, request, type RequestStats } from './client';
 import {
   compactFromOtlp,
   findOtlpSpan,
@@ -17,6 +17,8 @@ export interface LoadedTrace {
   /** The OTLP form, when the server answered with it (it has no compact format). */
   otlp: OtlpTracesData | null;
   bytes: number;
+  networkMs: number;
+  parseMs: number;
 }
 
 export function normalizeTraceId(id: string): string {
@@ -28,19 +30,22 @@ export function isTraceId(id: string): boolean {
   return /^([0-9a-f]{16}|[0-9a-f]{32})$/i.test(id.trim());
 }
 
-export async function loadTrace(id: string, signal?: AbortSignal): Promise<LoadedTrace> {
+export async function loadTrace(id: string, signal?: AbortSignal, onProgress?: (bytes: number) => void): Promise<LoadedTrace> {
   const traceId = normalizeTraceId(id);
+  const stats: RequestStats = { onProgress };
   const body = await request<Record<string, unknown>>(
     `/api/v1/traces/${encodeURIComponent(traceId)}?format=compact`,
     {},
     signal,
+    stats,
   );
+  const info = { bytes: stats.bytes ?? 0, networkMs: stats.networkMs ?? 0, parseMs: stats.parseMs ?? 0 };
   if (body && typeof body === 'object' && 'spans' in body) {
-    return { compact: validateCompact(body), otlp: null, bytes: 0 };
+    return { compact: validateCompact(body), otlp: null, ...info };
   }
   if (body && typeof body === 'object' && 'resourceSpans' in body) {
     const otlp = body as OtlpTracesData;
-    return { compact: compactFromOtlp(otlp, traceId), otlp, bytes: 0 };
+    return { compact: compactFromOtlp(otlp, traceId), otlp, ...info };
   }
   throw new ApiError(200, 'The trace answer has neither compact spans nor resourceSpans.', traceId, true);
 }

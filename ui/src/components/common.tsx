@@ -51,8 +51,8 @@ export function NoDataHint() {
   return (
     <>
       Point an OpenTelemetry exporter at <code>:4317</code> (OTLP gRPC) or <code>:4318</code> (OTLP HTTP,{' '}
-      <code>POST /v1/traces</code>), a Zipkin client at <code>:9411</code>, or run{' '}
-      <code>tracewell loadgen</code> to generate sample traffic.
+      <code>POST /v1/traces</code>) or a Zipkin client at <code>:9411</code>, or run <code>tracewell demo</code> for a
+      demo shop that sends its traces here (<code>tracewell loadgen</code> generates synthetic load).
     </>
   );
 }

@@ -18,7 +18,7 @@ import { serviceColor } from '../trace/colors';
 interface Loaded {
   model: TraceModel;
   data: LoadedTrace;
-  timings: { fetchMs: number; buildMs: number };
+  timings: { networkMs: number; parseMs: number; bytes: number; buildMs: number };
 }
 
 export default function TracePage({ params }: { params: Record<string, string> }) {
@@ -34,9 +34,14 @@ export default function TracePage({ params }: { params: Record<string, string> }
     const ctl = new AbortController();
     setState({ phase: 'Loading trace…' });
     (async () => {
-      const t0 = performance.now();
-      const data = await loadTrace(id, ctl.signal);
-      const fetchMs = performance.now() - t0;
+      let lastUpdate = 0;
+      const data = await loadTrace(id, ctl.signal, (bytes) => {
+        const now = performance.now();
+        if (bytes > 1 << 20 && now - lastUpdate > 150 && !ctl.signal.aborted) {
+          lastUpdate = now;
+          setState({ phase: `Loading trace… ${(bytes / (1 << 20)).toFixed(1)} MiB` });
+        }
+      });
       if (ctl.signal.aborted) return;
       const n = data.compact.spans.spanId.length;
       setState({ phase: `Building the span tree (${formatCount(n)} spans)…` });
@@ -45,7 +50,7 @@ export default function TracePage({ params }: { params: Record<string, string> }
       const model = new TraceModel(data.compact);
       model.view('raw');
       const buildMs = performance.now() - t1;
-      if (!ctl.signal.aborted) setState({ phase: '', loaded: { model, data, timings: { fetchMs, buildMs } } });
+      if (!ctl.signal.aborted) setState({ phase: '', loaded: { model, data, timings: { networkMs: data.networkMs, parseMs: data.parseMs, bytes: data.bytes, buildMs } } });
     })().catch((error) => {
       if (!ctl.signal.aborted) setState({ phase: '', error });
     });
