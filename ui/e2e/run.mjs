@@ -91,6 +91,21 @@ const spansB = [
   { service: svc('mailer'), traceId: B, spanId: ids.bRoot, name: 'send confirmation email', kind: 1, start: at(130), end: at(160), attributes: { ...common } },
   { service: svc('mailer'), traceId: B, spanId: ids.bChild, parentSpanId: ids.bRoot, name: 'SMTP send', kind: 3, start: at(135), end: at(155), attributes: { ...common } },
 ];
+// Trace C: trace A again, with validation twice as slow, an extra audit insert and no inventory call.
+const C = hex(16);
+const idsC = Object.fromEntries(Object.keys(ids).map((k) => [k, id()]));
+const remap = (x) => idsC[Object.keys(ids).find((k) => ids[k] === x)];
+const spansC = spansA
+  .filter((sp) => sp.spanId !== ids.stock)
+  .map((sp) => ({
+    ...sp,
+    traceId: C,
+    spanId: remap(sp.spanId),
+    parentSpanId: sp.parentSpanId ? remap(sp.parentSpanId) : undefined,
+    ...(sp.spanId === ids.validate ? { start: at(45), end: at(95) } : {}),
+    links: undefined,
+  }));
+spansC.push({ service: svc('orders'), traceId: C, spanId: id(), parentSpanId: idsC.orders, name: 'INSERT audit', kind: 3, start: at(36), end: at(39), attributes: { ...common, 'db.system': 'postgresql', 'db.namespace': DB } });
 // Preorder of trace A as the waterfall shows it (children ordered by start).
 const EXPECTED_ROWS = [
   [svc('frontend'), 'GET /checkout'],
@@ -172,14 +187,32 @@ async function goto(path) {
 // ---- main ----
 
 console.log(`Tracewell UI end-to-end tests against ${BASE} (OTLP ${args.otlp}), run ${run}`);
-await sendOtlp(args.otlp, tracesData([...spansA, ...spansB]));
-console.log(`sent traces ${A} (${spansA.length} spans) and ${B} (${spansB.length} spans)`);
+
+// On an empty server, the landing page explains how to send traces.
+const emptyServer = (await api('/api/v1/services')).services.length === 0;
+let browser;
+if (emptyServer) {
+  browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await check('empty server: the landing page says how to send traces', async () => {
+    await goto('/');
+    const empty = page.locator('[data-testid=empty]');
+    await empty.waitFor();
+    const text = await empty.innerText();
+    expect(/No traces yet/.test(text) && text.includes(':4317') && text.includes(':4318') && text.includes('tracewell demo'), `empty state: ${text}`);
+    await shot('search-empty-server');
+  });
+  await browser.close();
+}
+
+await sendOtlp(args.otlp, tracesData([...spansA, ...spansB, ...spansC]));
+console.log(`sent traces ${A} (${spansA.length} spans), ${B} (${spansB.length}) and ${C} (${spansC.length})`);
 
 const tag = encodeURIComponent(`e2e.run=${run}`);
 await waitFor(async () => {
   const r = await api(`/api/v1/search?tag=${tag}&lookback=1h&limit=10`);
   const got = new Set(r.traces.map((t) => t.traceId));
-  return got.has(A) && got.has(B);
+  return got.has(A) && got.has(B) && got.has(C);
 }, 'search to return both traces');
 await waitFor(async () => {
   const r = await api('/api/v1/services');
@@ -191,7 +224,7 @@ await waitFor(async () => {
   return d.edges.some((e) => e.parent === svc('frontend') && e.child === svc('orders'));
 }, 'the dependency graph to include the e2e services');
 
-const browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM_ARGS });
+browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM_ARGS });
 const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
 page = await context.newPage();
 const pageErrors = [];
@@ -219,7 +252,7 @@ await check('search form finds the traces and keeps state in the URL', async () 
   eq(url.searchParams.getAll('tag'), [`e2e.run=${run}`], 'tag in URL');
   const row = page.locator(`[data-testid=result][data-trace-id="${A}"]`);
   await row.waitFor();
-  eq(await page.locator('[data-testid=result]').count(), 1, 'result count');
+  eq(await page.locator('[data-testid=result]').count(), 2, 'result count (A and its variant C)');
   eq((await row.locator('[data-testid=span-count]').innerText()).trim(), `${spansA.length} spans`, 'span count in result');
   eq((await row.locator('[data-testid=error-count]').innerText()).trim(), '1 error', 'error count in result');
   const chips = await row.locator('.chip-name').allInnerTexts();
@@ -261,7 +294,8 @@ await check('scatter plot dot opens the trace', async () => {
     }
   }
   expect(opened, 'no dot opened a trace');
-  eq(new URL(page.url()).pathname, `/trace/${A}`, 'opened trace');
+  const opened_ = new URL(page.url()).pathname;
+  expect(opened_ === `/trace/${A}` || opened_ === `/trace/${C}`, `opened ${opened_}`);
 });
 
 await check('trace page: header, tree, critical path, skew warning', async () => {
@@ -385,7 +419,8 @@ await check('service map shows the expected nodes and edges', async () => {
 
 await check('RED panel numbers match /api/v1/metrics', async () => {
   await goto('/map?lookback=1h');
-  await page.locator(`[data-testid=map-node][data-name="${svc('orders')}"]`).click();
+  // the graph may be larger than the view: dispatch the click instead of scrolling to it
+  await page.locator(`[data-testid=map-node][data-name="${svc('orders')}"]`).dispatchEvent('click');
   const panel = page.locator('[data-testid=red-panel]');
   await panel.locator('[data-testid=red-count]').waitFor();
   const m = await api(`/api/v1/metrics?service=${svc('orders')}&lookback=1h`);
@@ -430,14 +465,20 @@ await check('SQL console shows a result and an error', async () => {
   await shot('sql-error');
 });
 
-await check('compare page shows structural differences', async () => {
+await check('compare page shows structural and duration differences', async () => {
+  await goto(`/compare/${A}/${C}`);
+  await page.locator('[data-testid=compare-summary]').waitFor();
+  const raw = async (t) => Number(await page.locator(`[data-testid=${t}]`).getAttribute('data-raw'));
+  eq([await raw('compare-added'), await raw('compare-removed'), await raw('compare-changed')], [1, 1, 1], 'added, removed, changed');
+  await page.locator('[data-testid=compare-row]').first().waitFor();
+  const rows = await page.$$eval('[data-testid=compare-row]', (els) => els.map((e) => [e.dataset.status, e.querySelector('.cmp-name').textContent]));
+  const find = (text) => rows.find((r) => r[1].includes(text))?.[0];
+  eq([find('INSERT audit'), find('e2e-inventory'), find('validate payment'), find('INSERT orders')], ['added', 'removed', 'changed', 'same'], 'row statuses');
+  expect(rows.find((r) => r[1].includes('validate payment')) && (await page.locator('.cmp-row.st-changed .cmp-delta').first().innerText()).includes('+25ms'), 'validate delta +25ms');
+  await shot('compare');
   await goto(`/compare/${A}/${B}`);
   await page.locator('[data-testid=compare-summary]').waitFor();
-  const added = Number(await page.locator('[data-testid=compare-added]').getAttribute('data-raw'));
-  const removed = Number(await page.locator('[data-testid=compare-removed]').getAttribute('data-raw'));
-  eq([added, removed], [spansB.length, spansA.length], 'added/removed spans between unrelated traces');
-  await page.locator('[data-testid=compare-row]').first().waitFor();
-  await shot('compare');
+  eq([await raw('compare-added'), await raw('compare-removed')], [spansB.length, spansA.length], 'unrelated traces share nothing');
 });
 
 await check('dark theme and toggle', async () => {

@@ -123,7 +123,7 @@ function Graph({ data, selected, selectedKind, onSelect }: { data: DependenciesR
   const fit = () => {
     const el = host.current;
     if (!el) return;
-    const k = Math.min(1.4, Math.max(0.35, Math.min(el.clientWidth / laid.width, el.clientHeight / laid.height)));
+    const k = Math.min(1.4, Math.max(0.15, Math.min(el.clientWidth / laid.width, el.clientHeight / laid.height)));
     setTf({ k, x: (el.clientWidth - laid.width * k) / 2, y: Math.max(0, (el.clientHeight - laid.height * k) / 2) });
   };
   useEffect(() => {
