@@ -3,10 +3,11 @@
 //! spans of the three services form one trace: each attempt is the child of the publish that carried
 //! it, the dead-letter processor continues the original trace and links to the failed attempt.
 
+#[path = "support/nats_server.rs"]
+mod nats_server;
 mod support;
 
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,69 +15,13 @@ use async_nats::jetstream::{self, consumer::pull, stream};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
+use nats_server::NatsServer;
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::Value;
 use support::*;
 use tracewell_instrument::http::TraceLayer;
 use tracewell_instrument::messaging::nats::{Delivery, JetStream};
 use tracewell_instrument::messaging::{self, HeaderCarrier, RetryPolicy};
-
-/// A `nats-server -js` of the test's own, killed on drop.
-struct NatsServer {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl NatsServer {
-    async fn start() -> NatsServer {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let binary = [
-            "nats-server",
-            "/usr/sbin/nats-server",
-            "/usr/bin/nats-server",
-        ]
-        .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok())
-        .expect("nats-server is required for this test (apt-get install nats-server)");
-        let mut child = Command::new(binary)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nats-server");
-        let url = format!("nats://127.0.0.1:{port}");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return NatsServer {
-                    child,
-                    url,
-                    _dir: dir,
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("nats-server did not listen on {port}");
-    }
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn serve(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -2,6 +2,7 @@
 
 mod bench;
 mod config;
+mod demo_cmd;
 mod loadgen;
 mod query_cli;
 mod serve;
@@ -32,6 +33,9 @@ enum Command {
     Serve(Box<config::ServeArgs>),
     /// Ask a running server for a trace, a search or a SQL result.
     Query(query_cli::QueryArgs),
+    /// Run the demo shop (six instrumented services, a database, a broker with a dead-letter queue,
+    /// fault injection and traffic), with an embedded server unless --otlp is given.
+    Demo(Box<demo_cmd::DemoArgs>),
     /// Send realistic synthetic traces to an OTLP gRPC endpoint and report throughput and latency.
     Loadgen(loadgen::LoadgenArgs),
     /// Benchmarks that start a server and print figures.
@@ -64,5 +68,6 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(Command::Bench(cmd)) => bench::run(cmd).await,
         Some(Command::Query(args)) => query_cli::run(args).await,
+        Some(Command::Demo(args)) => demo_cmd::run(*args).await,
     }
 }

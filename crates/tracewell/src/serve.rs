@@ -16,6 +16,14 @@ use crate::config::ServeConfig;
 
 /// Runs the server until a shutdown signal.
 pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
+    run_until(config, shutdown_signal()).await
+}
+
+/// Runs the server until `shutdown` completes.
+pub async fn run_until(
+    config: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let mut registry = Registry::default();
     let store = Store::open(config.store.clone(), &mut registry).context("opening the store")?;
     let ingester = Ingester::new(store.clone(), config.ingest.clone(), &mut registry);
@@ -48,7 +56,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     let background = store.spawn_background(stop_rx.clone());
     let indexer = spawn_index_warmer(query, stop_rx.clone());
 
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down: finishing in-flight requests");
     let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(config.shutdown_timeout, async {
@@ -173,7 +181,7 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,

@@ -265,9 +265,15 @@ async fn compact_trace_and_single_span() {
             .map(|v| v.as_i64().unwrap())
             .collect()
     };
-    let names: Vec<&str> = column("name").iter().map(|&i| strings[i as usize]).collect();
+    let names: Vec<&str> = column("name")
+        .iter()
+        .map(|&i| strings[i as usize])
+        .collect();
     assert_eq!(names, ["GET /users", "GET /users/{id}", "SELECT users"]);
-    let services: Vec<&str> = column("service").iter().map(|&i| strings[i as usize]).collect();
+    let services: Vec<&str> = column("service")
+        .iter()
+        .map(|&i| strings[i as usize])
+        .collect();
     assert_eq!(services, ["gateway", "users", "users"]);
     assert_eq!(column("parent"), [-1, 0, 1]);
     assert_eq!(spans["parentSpanId"], serde_json::json!(["", "", ""]));
@@ -373,8 +379,14 @@ async fn bad_parameters_get_400_naming_the_parameter() {
         ("/api/v1/metrics?quantiles=half", "quantiles"),
         ("/api/v1/traces/xyz", "trace id"),
         ("/api/v1/tags/a/values?limit=0", "limit"),
-        ("/api/v1/traces/a0000000000000000000000000000001?format=xml", "format"),
-        ("/api/v1/traces/a0000000000000000000000000000001/spans/zz", "span id"),
+        (
+            "/api/v1/traces/a0000000000000000000000000000001?format=xml",
+            "format",
+        ),
+        (
+            "/api/v1/traces/a0000000000000000000000000000001/spans/zz",
+            "span id",
+        ),
         (
             "/api/v1/traces/a0000000000000000000000000000001/spans/0000000000000000",
             "span id",

@@ -514,6 +514,26 @@ pub enum AfterFailure<C> {
     Drop,
 }
 
+impl<C> AfterFailure<C> {
+    /// Destination, headers, PRODUCER span and the disposition the message gets once published;
+    /// `None` for [`AfterFailure::Drop`].
+    pub fn into_publish(self) -> Option<(String, C, Context, Disposition)> {
+        match self {
+            AfterFailure::Retry {
+                destination,
+                headers,
+                publish,
+            } => Some((destination, headers, publish, Disposition::Retried)),
+            AfterFailure::DeadLetter {
+                destination,
+                headers,
+                publish,
+            } => Some((destination, headers, publish, Disposition::DeadLettered)),
+            AfterFailure::Drop => None,
+        }
+    }
+}
+
 /// Decides, for a message from `source` that failed attempt `attempt` with `error` under the process
 /// span `failed`, whether it is retried or dead-lettered, and prepares the headers and PRODUCER span.
 #[allow(clippy::too_many_arguments)]

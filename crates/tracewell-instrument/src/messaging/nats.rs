@@ -23,8 +23,8 @@ use opentelemetry::{Context, KeyValue};
 
 use super::{
     attempt_of, dead_letter_link, finish_process, finish_publish, plan_after_failure,
-    start_process, start_publish, wait_before_processing, AfterFailure, Disposition, HeaderCarrier,
-    MessageInfo, RetryPolicy,
+    start_process, start_publish, wait_before_processing, Disposition, HeaderCarrier, MessageInfo,
+    RetryPolicy,
 };
 use crate::Instrumentation;
 
@@ -250,18 +250,9 @@ impl JetStream {
             &error,
             message.payload.len(),
         );
-        let (destination, headers, publish, sent) = match plan {
-            AfterFailure::Retry {
-                destination,
-                headers,
-                publish,
-            } => (destination, headers, publish, Disposition::Retried),
-            AfterFailure::DeadLetter {
-                destination,
-                headers,
-                publish,
-            } => (destination, headers, publish, Disposition::DeadLettered),
-            AfterFailure::Drop => {
+        let (destination, headers, publish, sent) = match plan.into_publish() {
+            Some(parts) => parts,
+            None => {
                 tracing::error!(
                     subject,
                     attempt,
