@@ -250,6 +250,7 @@ await check('search form finds the traces and keeps state in the URL', async () 
   const url = new URL(page.url());
   eq(url.searchParams.get('service'), svc('frontend'), 'service in URL');
   eq(url.searchParams.getAll('tag'), [`e2e.run=${run}`], 'tag in URL');
+  await page.locator('[data-testid=results-view][data-state=done]').waitFor();
   const row = page.locator(`[data-testid=result][data-trace-id="${A}"]`);
   await row.waitFor();
   eq(await page.locator('[data-testid=result]').count(), 2, 'result count (A and its variant C)');

@@ -214,7 +214,7 @@ function Results({ form, sort }: { form: Form; sort: string }) {
   }
   const maxDur = Math.max(...data.traces.map((t) => t.durationNano), 1);
   return (
-    <div class="results">
+    <div class={`results ${res.loading ? 'stale' : ''}`} data-testid="results-view" data-state={res.loading ? 'loading' : 'done'}>
       <ScatterPlot traces={data.traces} range={form.range} />
       <div class="scatter-legend muted small">
         <span class="dot ok" /> traces <span class="dot bad" /> with errors · duration over start time; click a dot to open the trace
