@@ -5,20 +5,9 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { get } from '../api/client';
 import type { TagNames, TagValues } from '../api/types';
 import { parseDuration } from '../trace/format';
+import { splitCondition } from '../lib/tags';
 
 const SPECIAL_KEYS = ['error', 'span.kind', 'status'];
-const OPS = ['!=', '=~', '!~', '='];
-
-export function splitCondition(s: string): { key: string; op: string; value: string } | null {
-  let best: { key: string; op: string; value: string } | null = null;
-  for (const op of OPS) {
-    const i = s.indexOf(op);
-    if (i > 0 && (best === null || i < best.key.length || (i === best.key.length && op.length > best.op.length))) {
-      best = { key: s.slice(0, i), op, value: s.slice(i + op.length) };
-    }
-  }
-  return best;
-}
 
 const namesCache = new Map<string, Promise<string[]>>();
 const valuesCache = new Map<string, Promise<string[]>>();

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { loadTrace, normalizeTraceId, isTraceId, type LoadedTrace } from '../api/trace';
 import { ErrorBox, Loading, ServiceChip, Stat } from '../components/common';
 import { SpanPanel } from '../components/spanpanel';
-import { useTitle } from '../lib/hooks';
+import { useDebounced, useTitle } from '../lib/hooks';
 import { currentRoute, navigate, replaceQuery } from '../lib/router';
 import { filterSpans, type FilterResult } from '../trace/filter';
 import { formatCount, formatDuration, formatTime, nanosToMillis } from '../trace/format';
@@ -105,7 +105,12 @@ function TraceView({ loaded }: { loaded: Loaded }) {
   const view = model.view(mode);
   const raw = model.view('raw');
 
-  const filter: FilterResult | null = useMemo(() => filterSpans(tree, query, { onPath: view.cp.onPath, skew: model.skew.flags }), [query, mode]);
+  // Big traces filter once typing pauses.
+  const appliedQuery = useDebounced(query, tree.n > 20000 ? 200 : 0);
+  const filter: FilterResult | null = useMemo(
+    () => filterSpans(tree, appliedQuery, { onPath: view.cp.onPath, skew: model.skew.flags }),
+    [appliedQuery, mode],
+  );
 
   // Create the waterfall and minimap once.
   useEffect(() => {

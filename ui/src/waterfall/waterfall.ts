@@ -100,6 +100,18 @@ export class Waterfall {
     parent.append(this.el);
 
     this.scroller.addEventListener('scroll', () => this.onScroll(), { passive: true });
+    // With the scroll height capped, one scrollbar pixel covers several rows; wheel and touchpad
+    // scrolling move by real pixels instead.
+    this.scroller.addEventListener(
+      'wheel',
+      (e) => {
+        if (this.scrollRatio() <= 1 || e.ctrlKey || Math.abs(e.deltaY) < Math.abs(e.deltaX)) return;
+        e.preventDefault();
+        const unit = e.deltaMode === 1 ? ROW_H : e.deltaMode === 2 ? this.viewH : 1;
+        this.setVirtualTop(this.vt + e.deltaY * unit);
+      },
+      { passive: false },
+    );
     this.layer.addEventListener('click', (e) => this.onClick(e));
     this.layer.addEventListener('dblclick', (e) => {
       const i = this.spanAt(e);
