@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { loadTrace, normalizeTraceId, isTraceId, type LoadedTrace } from '../api/trace';
 import { ErrorBox, Loading, ServiceChip, Stat } from '../components/common';
 import { SpanPanel } from '../components/spanpanel';
-import { useDebounced, useTitle } from '../lib/hooks';
+import { useTitle } from '../lib/hooks';
 import { currentRoute, navigate, replaceQuery } from '../lib/router';
 import { filterSpans, type FilterResult } from '../trace/filter';
 import { formatCount, formatDuration, formatTime, nanosToMillis } from '../trace/format';
@@ -102,15 +102,19 @@ function TraceView({ loaded }: { loaded: Loaded }) {
   const wf = useRef<Waterfall | null>(null);
   const mm = useRef<Minimap | null>(null);
   const search = useRef<HTMLInputElement>(null);
+  const keepMatchIdx = useRef(false);
   const view = model.view(mode);
   const raw = model.view('raw');
 
-  // Big traces filter once typing pauses.
-  const appliedQuery = useDebounced(query, tree.n > 20000 ? 200 : 0);
-  const filter: FilterResult | null = useMemo(
-    () => filterSpans(tree, appliedQuery, { onPath: view.cp.onPath, skew: model.skew.flags }),
-    [appliedQuery, mode],
-  );
+  // Big traces filter once typing pauses (Enter applies at once).
+  const [appliedQuery, setAppliedQuery] = useState(query);
+  useEffect(() => {
+    if (query === appliedQuery) return;
+    const t = setTimeout(() => setAppliedQuery(query), tree.n > 20000 ? 200 : 0);
+    return () => clearTimeout(t);
+  }, [query]);
+  const runFilter = (q: string) => filterSpans(tree, q, { onPath: view.cp.onPath, skew: model.skew.flags });
+  const filter: FilterResult | null = useMemo(() => runFilter(appliedQuery), [appliedQuery, mode]);
 
   // Create the waterfall and minimap once.
   useEffect(() => {
@@ -188,7 +192,8 @@ function TraceView({ loaded }: { loaded: Loaded }) {
     const w = wf.current;
     if (!w) return;
     w.setMatches(filter?.matches ?? null, filter && filterOnly ? withAncestors(tree, filter.matches) : null);
-    setMatchIdx(-1);
+    if (keepMatchIdx.current) keepMatchIdx.current = false;
+    else setMatchIdx(-1);
   }, [filter, filterOnly]);
 
   // Keep the URL shareable: selected span, search, modes.
@@ -221,10 +226,18 @@ function TraceView({ loaded }: { loaded: Loaded }) {
   }, [panel]);
 
   const gotoMatch = (dir: 1 | -1) => {
-    if (!filter || filter.count === 0 || !wf.current) return;
-    const next = (matchIdx + dir + filter.count) % filter.count;
+    let f = filter;
+    let idx = matchIdx;
+    if (query !== appliedQuery) {
+      f = runFilter(query);
+      idx = -1;
+      keepMatchIdx.current = true;
+      setAppliedQuery(query);
+    }
+    if (!f || f.count === 0 || !wf.current) return;
+    const next = (idx + dir + f.count) % f.count;
     setMatchIdx(next);
-    const i = filter.list[next];
+    const i = f.list[next];
     wf.current.select(i, { scroll: false });
     wf.current.scrollToSpan(i, 'center');
   };

@@ -125,7 +125,7 @@ export class Minimap {
         px[p] = col[0];
         px[p + 1] = col[1];
         px[p + 2] = col[2];
-        px[p + 3] = Math.min(255, 90 + 165 * Math.min(1, Math.log2(1 + a) * scale));
+        px[p + 3] = e > 0 ? 255 : Math.min(255, 150 + 105 * Math.min(1, Math.log2(1 + a) * scale));
       }
     }
     ctx.putImageData(img, 0, 0);

@@ -468,7 +468,8 @@ export class Waterfall {
       c.style.width = `${Math.max(1, sx1 - sx0)}px`;
     }
     const durText = formatDuration(t.duration[i]);
-    s.dur.textContent = durText;
+    // spans outside a zoomed window point to where they are
+    s.dur.textContent = x1 < 0 ? `◀ ${durText}` : x0 > w ? `${durText} ▶` : durText;
     // label to the right of the bar, or to its left when the bar reaches the right edge
     if (right + 70 < w) {
       s.dur.className = 'wf-dur';
