@@ -447,17 +447,18 @@ await check('RED panel numbers match /api/v1/metrics', async () => {
 
 await check('SQL console shows a result and an error', async () => {
   await goto('/sql');
-  const q = `SELECT service_name, count(*) AS n FROM spans WHERE service_name = '${svc('orders')}' GROUP BY service_name`;
+  const since = (BigInt(Date.now() - 3600e3) * 1000000n).toString();
+  const q = `SELECT service_name, count(*) AS n FROM spans WHERE service_name = '${svc('orders')}' AND start_time_unix_nano >= ${since} GROUP BY service_name`;
   await page.locator('[data-testid=sql-input]').fill(q);
   await page.click('[data-testid=sql-run]');
-  await page.locator('[data-testid=sql-result]').waitFor();
+  await page.locator('[data-testid=sql-result]').waitFor({ timeout: 60000 });
   const text = await page.locator('[data-testid=sql-result] table').innerText();
   expect(text.includes(svc('orders')), `result table: ${text}`);
   await shot('sql');
   await page.locator('[data-testid=sql-input]').fill('SELECT no_such_column FROM spans');
   await page.click('[data-testid=sql-run]');
   const err = page.locator('[data-testid=error]');
-  await err.waitFor();
+  await err.waitFor({ timeout: 60000 });
   const res = await fetch(`${BASE}/api/v1/sql`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query: 'SELECT no_such_column FROM spans' }) });
   const body = await res.json();
   const shown = await err.innerText();
