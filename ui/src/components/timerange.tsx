@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { PRESETS, parseTimeParam, rangeBounds, rangeLabel, toLocalInput, type TimeRange } from '../lib/timerange';
+import { PRESETS, rangeBounds, rangeLabel, toLocalInput, type TimeRange } from '../lib/timerange';
 
 interface Props {
   value: TimeRange;
@@ -65,4 +65,3 @@ export function TimeRangePicker({ value, onChange, allowAll }: Props) {
   );
 }
 
-export { parseTimeParam };

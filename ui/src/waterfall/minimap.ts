@@ -6,7 +6,7 @@ import { STATUS_ERROR } from '../trace/compact';
 import type { TimesView } from '../trace/model';
 import { serviceName, type TraceTree } from '../trace/tree';
 import { serviceColor } from '../trace/colors';
-import { cssVar } from '../lib/theme';
+import { cssVar, onThemeChange } from '../lib/theme';
 
 export interface MinimapCallbacks {
   /** Jump to the span nearest this preorder position. */
@@ -26,6 +26,7 @@ export class Minimap {
   private times: TimesView | null = null;
   private height = 56;
   private lastW = 0;
+  private offTheme: () => void;
 
   constructor(
     parent: HTMLElement,
@@ -49,9 +50,11 @@ export class Minimap {
       if (this.el.clientWidth !== this.lastW) this.draw();
     });
     this.ro.observe(this.el);
+    this.offTheme = onThemeChange(() => this.draw());
   }
 
   destroy() {
+    this.offTheme();
     this.ro.disconnect();
     this.el.remove();
   }
