@@ -18,7 +18,6 @@ export function useAsync<T>(fn: (signal: AbortSignal) => Promise<T>, deps: unkno
       (error) => !ctl.signal.aborted && setState({ data: undefined, error, loading: false }),
     );
     return () => ctl.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, nonce]);
   return { ...state, reload: () => setNonce((n) => n + 1) };
 }
