@@ -279,22 +279,25 @@ await check('tag autocomplete offers names and values', async () => {
 await check('scatter plot dot opens the trace', async () => {
   await goto(`/search?tag=${tag}&lookback=1h&service=${svc('frontend')}`);
   await page.locator(`[data-testid=result][data-trace-id="${A}"]`).waitFor();
-  const over = page.locator('[data-testid=scatter] .u-over');
-  const box = await over.boundingBox();
-  // the single trace sits at the horizontal middle of the plot's x range or at an edge; probe along the plot
-  const pt = await page.evaluate(() => {
-    const u = document.querySelector('[data-testid=scatter] .uplot');
-    return u ? true : false;
+  // find a red (error) dot in the chart's pixels and click it
+  await page.locator('[data-testid=scatter] canvas').waitFor();
+  const dot = await page.evaluate(() => {
+    const canvas = document.querySelector('[data-testid=scatter] canvas');
+    const ctx = canvas.getContext('2d');
+    const { width, height } = canvas;
+    const px = ctx.getImageData(0, 0, width, height).data;
+    const r = canvas.getBoundingClientRect();
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) {
+        const i = (y * width + x) * 4;
+        if (px[i] > 180 && px[i + 1] < 90 && px[i + 2] < 90 && px[i + 3] > 200)
+          return { x: r.left + (x + 2) * (r.width / width), y: r.top + (y + 2) * (r.height / height) };
+      }
+    return null;
   });
-  expect(pt && box, 'scatter plot rendered');
-  let opened = false;
-  for (let fx = 0.02; fx <= 0.98 && !opened; fx += 0.02) {
-    for (let fy = 0.02; fy <= 0.98 && !opened; fy += 0.08) {
-      await over.click({ position: { x: box.width * fx, y: box.height * fy } });
-      if (page.url().includes('/trace/')) opened = true;
-    }
-  }
-  expect(opened, 'no dot opened a trace');
+  expect(dot, 'no error dot drawn in the scatter plot');
+  await page.mouse.click(dot.x, dot.y);
+  await waitFor(() => page.url().includes('/trace/'), 'the dot to open a trace', 5000);
   const opened_ = new URL(page.url()).pathname;
   expect(opened_ === `/trace/${A}` || opened_ === `/trace/${C}`, `opened ${opened_}`);
 });
@@ -353,8 +356,7 @@ await check('trace page: keyboard navigation and in-trace search', async () => {
   eq(await page.locator('[data-testid=panel-span-id]').innerText(), ids.orders, 'selected span after two downs');
   await page.keyboard.press('/');
   await page.keyboard.type('is:error');
-  await page.locator('[data-testid=match-count]').waitFor();
-  eq((await page.locator('[data-testid=match-count]').innerText()).trim(), '1 match', 'error matches');
+  await waitFor(async () => (await page.locator('[data-testid=match-count]').innerText()).trim() === '1 match', '"1 match" for is:error', 5000);
   await page.keyboard.press('Enter');
   await waitFor(async () => (await page.locator('[data-testid=panel-span-id]').innerText()) === ids.validate, 'search to select the match');
   eq(await page.locator(`.wf-row[data-span-id="${ids.validate}"]`).evaluate((e) => e.classList.contains('match')), true, 'match highlighted');

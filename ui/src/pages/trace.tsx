@@ -162,7 +162,10 @@ function TraceView({ loaded }: { loaded: Loaded }) {
     w.setTrace(tree, view, model.skew.flags);
     m.setTrace(tree, view);
     w.setShowCriticalPath(showCp);
-    if (selected >= 0) w.select(selected, { notify: false });
+    if (selected >= 0) {
+      w.select(selected, { notify: false, scroll: false });
+      w.scrollToSpan(selected, 'center');
+    }
     else w.select(tree.roots[0], { scroll: false, notify: false });
     syncMinimap();
     (window as unknown as { __tracewell?: unknown }).__tracewell = { waterfall: w, model, timings: loaded.timings };
