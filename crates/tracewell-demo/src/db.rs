@@ -368,8 +368,9 @@ impl Db {
         self.query(
             instr,
             ("UPDATE", "demo_orders"),
-            "UPDATE demo_orders SET status = $2 WHERE id = $1 RETURNING id",
-            vec![Param::Int(id), Param::Text(status.to_string())],
+            // SQLite numbers `$N` parameters by first appearance: keep them in order.
+            "UPDATE demo_orders SET status = $1 WHERE id = $2 RETURNING id",
+            vec![Param::Text(status.to_string()), Param::Int(id)],
         )
         .await?;
         Ok(())

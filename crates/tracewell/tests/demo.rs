@@ -1,5 +1,5 @@
 //! `tracewell demo` end to end: the demo shop runs for a few seconds against a real server (with the
-//! in-process broker, and with a real NATS JetStream server), then every trace is read back: each has
+//! in-process broker and SQLite, with a real PostgreSQL, and with a real NATS JetStream server), then every trace is read back: each has
 //! exactly one root and no span whose parent is missing, across HTTP and broker hops; the six services,
 //! the database and the dead-letter path are all there.
 
@@ -217,6 +217,24 @@ async fn demo_traces_are_whole_with_the_in_process_broker() {
     let server = Server::start(dir.path(), &[]).await;
     run_demo(&server, &[]);
     check_traces(&server).await;
+}
+
+#[tokio::test]
+async fn demo_traces_are_whole_with_postgresql() {
+    let postgres = common::postgres::Postgres::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await;
+    run_demo(&server, &["--postgres", &postgres.url]);
+    check_traces(&server).await;
+    // The database spans name PostgreSQL and the server.
+    let client = reqwest::Client::new();
+    let found = get(
+        &client,
+        &server,
+        "/api/v1/search?tag=db.system.name%3Dpostgresql&lookback=1h&limit=1",
+    )
+    .await;
+    assert_eq!(found["traces"].as_array().unwrap().len(), 1, "{found}");
 }
 
 #[tokio::test]

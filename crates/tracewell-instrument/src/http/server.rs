@@ -18,7 +18,7 @@ use futures::FutureExt as _;
 use http::header::{HeaderName, HeaderValue};
 use http::{Request, Response};
 use opentelemetry::context::FutureExt as _;
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use tower::{Layer, Service};
 
@@ -134,11 +134,26 @@ fn client_address<B>(req: &Request<B>) -> Option<String> {
         .map(|a| a.0.ip().to_string())
 }
 
-/// The span name and attributes known when the request arrives.
-fn request_attributes<B>(req: &Request<B>) -> (String, Vec<KeyValue>) {
-    let mut attributes = Vec::with_capacity(12);
+/// The span name and the attributes given at span start (those a sampler may look at: method and
+/// route, which cost no allocation beyond the route).
+fn start_attributes<B>(req: &Request<B>) -> (String, Vec<KeyValue>) {
+    let mut attributes = Vec::with_capacity(3);
     let method = method_attributes(req.method(), &mut attributes);
     let route = route_of(req);
+    let name = match &route {
+        Some(route) => format!("{method} {route}"),
+        None if method == "_OTHER" => "HTTP".to_string(),
+        None => method.to_string(),
+    };
+    if let Some(route) = route {
+        attributes.push(KeyValue::new("http.route", route));
+    }
+    (name, attributes)
+}
+
+/// The other request attributes, computed only for spans that are recorded.
+fn detail_attributes<B>(req: &Request<B>) -> Vec<KeyValue> {
+    let mut attributes = Vec::with_capacity(10);
     attributes.push(KeyValue::new("url.path", req.uri().path().to_string()));
     if let Some(query) = req.uri().query() {
         attributes.push(KeyValue::new("url.query", query.to_string()));
@@ -150,25 +165,18 @@ fn request_attributes<B>(req: &Request<B>) -> (String, Vec<KeyValue>) {
     if let Some(version) = protocol_version(req.version()) {
         attributes.push(KeyValue::new("network.protocol.version", version));
     }
-    if let Some(host) = req
-        .uri()
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .or_else(|| {
-            req.headers()
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_string)
-        })
-    {
-        if let Ok(authority) = host.parse::<http::uri::Authority>() {
-            attributes.push(KeyValue::new(
-                "server.address",
-                authority.host().trim_matches(['[', ']']).to_string(),
-            ));
-            if let Some(port) = authority.port_u16() {
-                attributes.push(KeyValue::new("server.port", i64::from(port)));
-            }
+    let host = req.uri().authority().map(|a| a.as_str()).or_else(|| {
+        req.headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+    });
+    if let Some(authority) = host.and_then(|h| h.parse::<http::uri::Authority>().ok()) {
+        attributes.push(KeyValue::new(
+            "server.address",
+            authority.host().trim_matches(['[', ']']).to_string(),
+        ));
+        if let Some(port) = authority.port_u16() {
+            attributes.push(KeyValue::new("server.port", i64::from(port)));
         }
     }
     if let Some(agent) = req
@@ -181,15 +189,7 @@ fn request_attributes<B>(req: &Request<B>) -> (String, Vec<KeyValue>) {
     if let Some(client) = client_address(req) {
         attributes.push(KeyValue::new("client.address", client));
     }
-    let name = match &route {
-        Some(route) => format!("{method} {route}"),
-        None if method == "_OTHER" => "HTTP".to_string(),
-        None => method.to_string(),
-    };
-    if let Some(route) = route {
-        attributes.push(KeyValue::new("http.route", route));
-    }
-    (name, attributes)
+    attributes
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TraceService<S>
@@ -211,13 +211,16 @@ where
         let parent = config
             .instrumentation
             .extract(&HeaderExtractor(req.headers()));
-        let (name, attributes) = request_attributes(&req);
+        let (name, attributes) = start_attributes(&req);
         let tracer = config.instrumentation.tracer();
-        let span = tracer
+        let mut span = tracer
             .span_builder(name)
             .with_kind(SpanKind::Server)
             .with_attributes(attributes)
             .start_with_context(tracer, &parent);
+        if span.is_recording() {
+            span.set_attributes(detail_attributes(&req));
+        }
         let cx = parent.with_span(span);
         req.extensions_mut().insert(cx.clone());
         let future = {
