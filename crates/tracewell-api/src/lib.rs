@@ -6,6 +6,7 @@
 //!   and blocks, or `?format=compact` for the UI; 400 for a malformed id, 404 when unknown.
 //! - `GET /api/v1/traces/{trace_id}/spans/{span_id}`: one span as OTLP JSON.
 //! - `GET /metrics`: Prometheus text exposition of every Tracewell metric.
+//! - every other `GET`: the embedded web UI (`ui/dist`), `index.html` for the UI's own routes.
 //! - `GET /healthz` (the process is up) and `GET /readyz` (the WAL is replayed and writes are accepted).
 //!
 //! Handlers are thin: they parse parameters, call the store, and shape the response.
@@ -18,6 +19,7 @@ mod native;
 mod params;
 mod tempo;
 mod traces;
+mod ui;
 
 use std::sync::Arc;
 
@@ -53,5 +55,6 @@ pub fn router(state: ApiState) -> Router {
         .merge(native::routes())
         .merge(jaeger::routes())
         .merge(health::routes())
+        .fallback(ui::fallback)
         .with_state(state)
 }
