@@ -17,6 +17,7 @@ mod health;
 mod jaeger;
 mod native;
 mod params;
+pub mod recent;
 mod tempo;
 mod traces;
 mod ui;
@@ -38,6 +39,8 @@ pub struct ApiState {
     pub registry: Arc<Registry>,
     /// Tenants allowed to read; empty means any valid tenant id.
     pub allowed_tenants: Arc<Vec<String>>,
+    /// Traces just opened in the UI, for its one-span-at-a-time requests.
+    pub recent: Arc<recent::RecentTraces>,
 }
 
 /// Routes of the Tempo-compatible port (3200 by default).

@@ -10,6 +10,8 @@ use opentelemetry_proto::tonic::trace::v1::TracesData;
 use tracewell_model::otlp;
 
 use axum::http::header::CONTENT_TYPE;
+use std::sync::Arc;
+
 use tracewell_model::SpanId;
 
 use crate::compact::compact_json;
@@ -55,6 +57,8 @@ async fn trace_by_id(
     let warnings = incomplete_warning(&found.unreadable_blocks);
     if compact {
         let body = compact_json(&id.to_hex(), &mut found.spans, &warnings);
+        // The UI asks for span details next, one span at a time.
+        state.recent.put(&tenant, id, Arc::new(found.spans));
         return Ok(maybe_gzip(&headers, body));
     }
     let data = TracesData {
@@ -137,11 +141,18 @@ async fn span_by_id(
                 "span id: {raw_span:?} is not 16 hex digits (all zeros is invalid)"
             ))
         })?;
-    let found = state.query.trace(&tenant, id).await?;
-    let spans: Vec<_> = found
-        .spans
-        .into_iter()
+    let all = match state.recent.get(&tenant, id) {
+        Some(spans) => spans,
+        None => {
+            let spans = Arc::new(state.query.trace(&tenant, id).await?.spans);
+            state.recent.put(&tenant, id, spans.clone());
+            spans
+        }
+    };
+    let spans: Vec<_> = all
+        .iter()
         .filter(|s| s.span_id == span_id)
+        .cloned()
         .collect();
     if spans.is_empty() {
         return Err(ApiError::NotFound(format!(

@@ -33,6 +33,7 @@ pub async fn run_until(
         query: query.clone(),
         registry: Arc::new(registry),
         allowed_tenants: Arc::new(config.ingest.allowed_tenants.clone()),
+        recent: Arc::new(tracewell_api::recent::RecentTraces::default()),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);

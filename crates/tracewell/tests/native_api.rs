@@ -311,6 +311,16 @@ async fn compact_trace_and_single_span() {
         .await;
     assert_eq!(status, 404, "{missing}");
 
+    // A span of a trace not opened before is read from storage.
+    let (status, one) = api
+        .get(&format!(
+            "/api/v1/traces/{}/spans/0302000000000001",
+            dataset::trace_id(3).to_hex()
+        ))
+        .await;
+    assert_eq!(status, 200, "{one}");
+    assert!(one.to_string().contains("\"customer.tier\""), "{one}");
+
     // A span whose parent never arrived keeps its parent's id and has no parent index.
     let orphan_trace = "0123456789abcdef0123456789abcdef";
     let otlp = serde_json::json!({"resourceSpans": [{
