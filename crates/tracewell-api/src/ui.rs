@@ -2,7 +2,7 @@
 //! (cached for a year), any other path outside the APIs serves `index.html` (never cached) so that the
 //! UI's own routes (`/trace/{id}`, `/search?...`) load directly.
 
-use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 include!(concat!(env!("OUT_DIR"), "/ui_assets.rs"));
@@ -33,7 +33,7 @@ fn asset(path: &str) -> Option<&'static [u8]> {
 }
 
 /// Answers requests no API route matched.
-pub(crate) async fn fallback(method: Method, uri: Uri, _headers: HeaderMap) -> Response {
+pub(crate) async fn fallback(method: Method, uri: Uri) -> Response {
     let path = uri.path();
     if API_PREFIXES
         .iter()

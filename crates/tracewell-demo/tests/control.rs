@@ -22,6 +22,35 @@ async fn start() -> Demo {
     .expect("demo starts")
 }
 
+/// Polls the gateway until order `id` has `status`; fails after `within`.
+async fn wait_for_status(
+    http: &reqwest::Client,
+    gw: &str,
+    id: i64,
+    status: &str,
+    within: Duration,
+) {
+    let deadline = Instant::now() + within;
+    loop {
+        let r: Value = http
+            .get(format!("{gw}/api/orders/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if r["status"] == status {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "order never became {status}: {r}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn gateway_api_answers_and_refuses_bad_input() {
     let demo = start().await;
@@ -72,22 +101,7 @@ async fn gateway_api_answers_and_refuses_bad_input() {
     assert!(order["totalCents"].as_i64().unwrap() > 0);
 
     // The worker charges it asynchronously.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let r: Value = http
-            .get(format!("{gw}/api/orders/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if r["status"] == "paid" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "order never paid: {r}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_status(&http, &gw, id, "paid", Duration::from_secs(10)).await;
 
     for (body, status) in [
         (json!({"customer": "ada", "items": []}), 400),
@@ -170,25 +184,7 @@ async fn faults_switch_on_and_off_through_the_control_endpoint() {
     let id = r.json::<Value>().await.unwrap()["orderId"]
         .as_i64()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let r: Value = http
-            .get(format!("{gw}/api/orders/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if r["status"] == "failed" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "poison order never dead-lettered: {r}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_status(&http, &gw, id, "failed", Duration::from_secs(15)).await;
     assert_eq!(
         demo.orders
             .dead_lettered

@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::net::SocketAddr;
-
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -17,15 +15,6 @@ use tower::ServiceBuilder;
 use tracewell_instrument::http::reqwest::traced_client;
 use tracewell_instrument::http::{TraceClientLayer, TraceLayer};
 use tracewell_instrument::Instrumentation;
-
-async fn serve(router: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
-    addr
-}
 
 fn backend(instrumentation: Instrumentation) -> Router {
     Router::new()

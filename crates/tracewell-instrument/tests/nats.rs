@@ -7,7 +7,6 @@
 mod nats_server;
 mod support;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,15 +21,6 @@ use support::*;
 use tracewell_instrument::http::TraceLayer;
 use tracewell_instrument::messaging::nats::{Delivery, JetStream};
 use tracewell_instrument::messaging::{self, HeaderCarrier, RetryPolicy};
-
-async fn serve(router: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
-    addr
-}
 
 async fn consumer(
     js: &jetstream::Context,

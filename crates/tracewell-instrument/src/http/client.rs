@@ -58,7 +58,7 @@ pub struct TraceClientService<S> {
 }
 
 /// Name and attributes of a CLIENT span for a request to `uri` (credentials are never recorded).
-pub(crate) fn client_attributes(
+fn client_attributes(
     method: &http::Method,
     uri: &http::Uri,
     version: http::Version,
@@ -96,24 +96,49 @@ pub(crate) fn client_attributes(
     (name.to_string(), attributes)
 }
 
-/// Records the outcome of a client call on `span`'s context.
-pub(crate) fn record_status(cx: &Context, status: u16) {
-    let span = cx.span();
-    span.set_attribute(KeyValue::new(
-        "http.response.status_code",
-        i64::from(status),
-    ));
-    if status >= 400 {
-        span.set_attribute(KeyValue::new("error.type", status.to_string()));
-        span.set_status(Status::error(""));
-    }
+/// Starts a CLIENT span for a request (child of the current context) and injects its context into the
+/// request's headers.
+pub(crate) fn start_client_span(
+    instrumentation: &Instrumentation,
+    method: &http::Method,
+    uri: &http::Uri,
+    version: http::Version,
+    headers: &mut http::HeaderMap,
+) -> Context {
+    let (name, attributes) = client_attributes(method, uri, version);
+    let parent = Context::current();
+    let tracer = instrumentation.tracer();
+    let span = tracer
+        .span_builder(name)
+        .with_kind(SpanKind::Client)
+        .with_attributes(attributes)
+        .start_with_context(tracer, &parent);
+    let cx = parent.with_span(span);
+    instrumentation.inject(&cx, &mut HeaderInjector(headers));
+    cx
 }
 
-/// Records a transport error on `span`'s context.
-pub(crate) fn record_error(cx: &Context, error_type: &str, message: String) {
+/// Ends a CLIENT span with the response status (4xx and 5xx are errors for a client) or the transport
+/// error's type and message.
+pub(crate) fn end_client_span(cx: &Context, outcome: Result<u16, (&str, String)>) {
     let span = cx.span();
-    span.set_attribute(KeyValue::new("error.type", error_type.to_string()));
-    span.set_status(Status::error(message));
+    match outcome {
+        Ok(status) => {
+            span.set_attribute(KeyValue::new(
+                "http.response.status_code",
+                i64::from(status),
+            ));
+            if status >= 400 {
+                span.set_attribute(KeyValue::new("error.type", status.to_string()));
+                span.set_status(Status::error(""));
+            }
+        }
+        Err((error_type, message)) => {
+            span.set_attribute(KeyValue::new("error.type", error_type.to_string()));
+            span.set_status(Status::error(message));
+        }
+    }
+    span.end();
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TraceClientService<S>
@@ -131,25 +156,22 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let (name, attributes) = client_attributes(req.method(), req.uri(), req.version());
-        let parent = Context::current();
-        let tracer = self.instrumentation.tracer();
-        let span = tracer
-            .span_builder(name)
-            .with_kind(SpanKind::Client)
-            .with_attributes(attributes)
-            .start_with_context(tracer, &parent);
-        let cx = parent.with_span(span);
-        self.instrumentation
-            .inject(&cx, &mut HeaderInjector(req.headers_mut()));
+        let (method, uri, version) = (req.method().clone(), req.uri().clone(), req.version());
+        let cx = start_client_span(
+            &self.instrumentation,
+            &method,
+            &uri,
+            version,
+            req.headers_mut(),
+        );
         let future = self.inner.call(req);
         Box::pin(async move {
             let result = future.with_context(cx.clone()).await;
-            match &result {
-                Ok(response) => record_status(&cx, response.status().as_u16()),
-                Err(error) => record_error(&cx, "_OTHER", error.to_string()),
-            }
-            cx.span().end();
+            let outcome = match &result {
+                Ok(response) => Ok(response.status().as_u16()),
+                Err(error) => Err(("_OTHER", error.to_string())),
+            };
+            end_client_span(&cx, outcome);
             result
         })
     }

@@ -9,12 +9,9 @@
 
 use http::Extensions;
 use opentelemetry::context::FutureExt as _;
-use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
-use opentelemetry::Context;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
 
-use super::client::{client_attributes, record_error, record_status};
-use crate::propagation::HeaderInjector;
+use super::client::{end_client_span, start_client_span};
 use crate::Instrumentation;
 
 /// Middleware recording CLIENT spans; see the module doc.
@@ -56,30 +53,27 @@ impl Middleware for TracingMiddleware {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
         let uri: http::Uri = req.url().as_str().parse().unwrap_or_default();
-        let (name, attributes) = client_attributes(req.method(), &uri, req.version());
-        let parent = Context::current();
-        let tracer = self.instrumentation.tracer();
-        let span = tracer
-            .span_builder(name)
-            .with_kind(SpanKind::Client)
-            .with_attributes(attributes)
-            .start_with_context(tracer, &parent);
-        let cx = parent.with_span(span);
-        self.instrumentation
-            .inject(&cx, &mut HeaderInjector(req.headers_mut()));
+        let (method, version) = (req.method().clone(), req.version());
+        let cx = start_client_span(
+            &self.instrumentation,
+            &method,
+            &uri,
+            version,
+            req.headers_mut(),
+        );
         let result = next.run(req, extensions).with_context(cx.clone()).await;
-        match &result {
-            Ok(response) => record_status(&cx, response.status().as_u16()),
+        let outcome = match &result {
+            Ok(response) => Ok(response.status().as_u16()),
             Err(error) => {
                 let kind = match error {
                     reqwest_middleware::Error::Reqwest(e) if e.is_timeout() => "timeout",
                     reqwest_middleware::Error::Reqwest(e) if e.is_connect() => "connect",
                     _ => "_OTHER",
                 };
-                record_error(&cx, kind, error.to_string());
+                Err((kind, error.to_string()))
             }
-        }
-        cx.span().end();
+        };
+        end_client_span(&cx, outcome);
         result
     }
 }

@@ -28,7 +28,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{
-    Link, SpanContext, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
+    Link, SpanContext, SpanKind, Status, TraceContextExt, TraceFlags, TraceState, Tracer,
 };
 use opentelemetry::{Context, KeyValue};
 
@@ -84,45 +84,33 @@ impl<C: HeaderCarrier + ?Sized> Extractor for HeaderCarrierExtractor<'_, C> {
     }
 }
 
-impl HeaderCarrier for HashMap<String, String> {
-    fn get_header(&self, key: &str) -> Option<&str> {
-        self.get(key).map(String::as_str).or_else(|| {
-            self.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v.as_str())
-        })
-    }
-    fn set_header(&mut self, key: &str, value: String) {
-        self.retain(|k, _| !k.eq_ignore_ascii_case(key));
-        self.insert(key.to_string(), value);
-    }
-    fn header_keys(&self) -> Vec<&str> {
-        self.keys().map(String::as_str).collect()
-    }
-    fn remove_header(&mut self, key: &str) {
-        self.retain(|k, _| !k.eq_ignore_ascii_case(key));
-    }
+/// String maps: keys compared case-insensitively, one value per key.
+macro_rules! map_carrier {
+    ($map:ty) => {
+        impl HeaderCarrier for $map {
+            fn get_header(&self, key: &str) -> Option<&str> {
+                self.get(key).map(String::as_str).or_else(|| {
+                    self.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                        .map(|(_, v)| v.as_str())
+                })
+            }
+            fn set_header(&mut self, key: &str, value: String) {
+                self.retain(|k, _| !k.eq_ignore_ascii_case(key));
+                self.insert(key.to_string(), value);
+            }
+            fn header_keys(&self) -> Vec<&str> {
+                self.keys().map(String::as_str).collect()
+            }
+            fn remove_header(&mut self, key: &str) {
+                self.retain(|k, _| !k.eq_ignore_ascii_case(key));
+            }
+        }
+    };
 }
 
-impl HeaderCarrier for BTreeMap<String, String> {
-    fn get_header(&self, key: &str) -> Option<&str> {
-        self.get(key).map(String::as_str).or_else(|| {
-            self.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v.as_str())
-        })
-    }
-    fn set_header(&mut self, key: &str, value: String) {
-        self.retain(|k, _| !k.eq_ignore_ascii_case(key));
-        self.insert(key.to_string(), value);
-    }
-    fn header_keys(&self) -> Vec<&str> {
-        self.keys().map(String::as_str).collect()
-    }
-    fn remove_header(&mut self, key: &str) {
-        self.retain(|k, _| !k.eq_ignore_ascii_case(key));
-    }
-}
+map_carrier!(HashMap<String, String>);
+map_carrier!(BTreeMap<String, String>);
 
 /// Kafka-style headers: an ordered list of names and byte values (non-UTF-8 values read as absent).
 impl HeaderCarrier for Vec<(String, Vec<u8>)> {
@@ -596,14 +584,4 @@ pub fn finish_publish(cx: &Context, error: Option<&str>) {
         span.set_status(Status::error(message.to_string()));
     }
     span.end();
-}
-
-/// The trace a message belongs to according to its headers (for logs and tests).
-pub fn trace_id_of<C: HeaderCarrier + ?Sized>(
-    instrumentation: &Instrumentation,
-    headers: &C,
-) -> Option<TraceId> {
-    let cx = instrumentation.extract(&HeaderCarrierExtractor(headers));
-    let sc = cx.span().span_context().clone();
-    sc.is_valid().then(|| sc.trace_id())
 }

@@ -1,6 +1,8 @@
 //! Shared test helpers: telemetry exporting to memory, span lookups.
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
+
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor, SpanData};
@@ -73,4 +75,14 @@ pub async fn wait_for_spans(exporter: &InMemorySpanExporter, n: usize) -> Vec<Sp
         s.len(),
         s.iter().map(|s| s.name.to_string()).collect::<Vec<_>>()
     );
+}
+
+/// Serves `router` on a free loopback port for the rest of the test.
+pub async fn serve(router: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    addr
 }
