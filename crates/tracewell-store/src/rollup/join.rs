@@ -7,7 +7,7 @@
 //! waiting after two generations are dropped and counted.
 //!
 //! Edges that need no join come from one span: a PRODUCER with `messaging.destination.name` gives
-//! `service → destination`, a CONSUMER gives `destination → service`, a CLIENT with `db.system` gives
+//! `service → destination`, a CONSUMER gives `destination → service`, a CLIENT with `db.system.name` (or the older `db.system`) gives
 //! `service → database` (named by `peer.service`, else `db.namespace`, else `db.system`).
 
 use std::collections::HashMap;
@@ -115,7 +115,10 @@ impl EdgeJoin {
                 error,
             ),
             (SpanKind::Client, _) => {
-                if let Some(system) = str_attr(span, "db.system") {
+                // Current semantic conventions say `db.system.name`; older instrumentation `db.system`.
+                if let Some(system) =
+                    str_attr(span, "db.system.name").or_else(|| str_attr(span, "db.system"))
+                {
                     let db = str_attr(span, "peer.service")
                         .or_else(|| str_attr(span, "db.namespace"))
                         .unwrap_or(system);
@@ -335,5 +338,52 @@ mod tests {
             .collect();
         assert!(kinds.contains(&(NodeKind::Service, NodeKind::Database)));
         assert!(kinds.contains(&(NodeKind::Messaging, NodeKind::Service)));
+    }
+
+    #[test]
+    fn databases_are_found_by_current_and_older_conventions() {
+        let mut join = EdgeJoin::default();
+        let mut rollup = Rollup::default();
+        let current = span(
+            "catalog",
+            1,
+            None,
+            SpanKind::Client,
+            vec![
+                Attribute::str("db.system.name", "postgresql"),
+                Attribute::str("db.namespace", "shop"),
+            ],
+        );
+        let system_only = span(
+            "orders",
+            2,
+            None,
+            SpanKind::Client,
+            vec![Attribute::str("db.system.name", "sqlite")],
+        );
+        let older = span(
+            "payments",
+            3,
+            None,
+            SpanKind::Client,
+            vec![Attribute::str("db.system", "mysql")],
+        );
+        for s in [&current, &system_only, &older] {
+            join.observe(s, &mut rollup);
+        }
+        let mut db_edges: Vec<_> = rollup
+            .edges()
+            .filter(|(k, _)| k.child_kind == NodeKind::Database)
+            .map(|(k, _)| (k.parent.clone(), k.child.clone()))
+            .collect();
+        db_edges.sort();
+        assert_eq!(
+            db_edges,
+            vec![
+                ("catalog".into(), "shop".into()),
+                ("orders".into(), "sqlite".into()),
+                ("payments".into(), "mysql".into()),
+            ]
+        );
     }
 }
