@@ -10,15 +10,22 @@
 //!   answer; results are [`TraceSummary`]s, most recent first.
 //! - **Catalog** (`catalog.rs`): services, operations with span kind, attribute names and values.
 //! - **RED metrics and dependencies** (`metrics.rs`): from the store's per-minute rollups, never from raw spans.
+//! - **Insights** (`insights/`): changes against a baseline from the rollups, their origin named from a sample of
+//!   traces (`shape.rs` holds the per-trace analysis: self time, critical path, error origins, N+1, messaging lag).
+//! - **Breakdown** (`breakdown.rs`): where the time goes across the traces a search matches, and the attribute
+//!   values over-represented in slow or failing ones.
 
 mod catalog;
 mod columns;
 mod error;
 mod index;
+pub mod insights;
 mod matcher;
 mod metrics;
+mod normalize;
 mod request;
 mod search;
+pub mod shape;
 mod sql;
 mod summary;
 mod trace;
@@ -30,6 +37,9 @@ use tracewell_store::Store;
 
 pub use catalog::{Operation, TagNames, TagValue, TagValues, ValueKind};
 pub use error::{QueryError, Result};
+pub use insights::{
+    Finding, FindingKind, InsightsConfig, InsightsRequest, InsightsResult, OperationRef,
+};
 pub use metrics::{Dependency, RedPoint, RedRequest, RedResult, RedSeries};
 pub use request::{
     parse_kind, parse_status, status_name, AttrCondition, CondTarget, DurationScope, MatchOp,
@@ -61,6 +71,8 @@ pub struct QueryConfig {
     pub sql_max_rows: usize,
     /// Longest SQL text accepted.
     pub sql_max_query_bytes: usize,
+    /// Windows, thresholds and sample sizes of the insights engine.
+    pub insights: InsightsConfig,
 }
 
 impl Default for QueryConfig {
@@ -75,6 +87,7 @@ impl Default for QueryConfig {
             sql_memory_bytes: 512 * 1024 * 1024,
             sql_max_rows: 10_000,
             sql_max_query_bytes: 64 * 1024,
+            insights: InsightsConfig::default(),
         }
     }
 }
