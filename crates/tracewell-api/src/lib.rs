@@ -5,6 +5,8 @@
 //! - `GET /api/v1/traces/{trace_id}`: one trace as OTLP JSON (`{"resourceSpans": [...]}`), merged from head
 //!   and blocks, or `?format=compact` for the UI; 400 for a malformed id, 404 when unknown.
 //! - `GET /api/v1/traces/{trace_id}/spans/{span_id}`: one span as OTLP JSON.
+//! - `GET /api/v1/insights`, `GET /api/v1/breakdown` (`diagnosis.rs`) and `GET /api/v1/tail` (`tail.rs`, live spans
+//!   as Server-Sent Events).
 //! - `GET /metrics`: Prometheus text exposition of every Tracewell metric.
 //! - every other `GET`: the embedded web UI (`ui/dist`), `index.html` for the UI's own routes.
 //! - `GET /healthz` (the process is up) and `GET /readyz` (the WAL is replayed and writes are accepted).
@@ -12,12 +14,14 @@
 //! Handlers are thin: they parse parameters, call the store, and shape the response.
 
 mod compact;
+mod diagnosis;
 mod error;
 mod health;
 mod jaeger;
 mod native;
 mod params;
 pub mod recent;
+pub mod tail;
 mod tempo;
 mod traces;
 mod ui;
@@ -41,6 +45,8 @@ pub struct ApiState {
     pub allowed_tenants: Arc<Vec<String>>,
     /// Traces just opened in the UI, for its one-span-at-a-time requests.
     pub recent: Arc<recent::RecentTraces>,
+    /// Live tails: their limits and the switch that ends them at shutdown.
+    pub tail: Arc<tail::TailHub>,
 }
 
 /// Routes of the Tempo-compatible port (3200 by default).
@@ -56,6 +62,8 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .merge(traces::routes())
         .merge(native::routes())
+        .merge(diagnosis::routes())
+        .merge(tail::routes())
         .merge(jaeger::routes())
         .merge(health::routes())
         .fallback(ui::fallback)

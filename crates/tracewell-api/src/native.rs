@@ -118,7 +118,7 @@ fn percent_decode(s: &str) -> Result<String, String> {
 }
 
 /// A native time parameter: RFC 3339 or unix nanoseconds.
-fn time_param(params: &Params, key: &str) -> Result<Option<u64>, ApiError> {
+pub(crate) fn time_param(params: &Params, key: &str) -> Result<Option<u64>, ApiError> {
     match params.get(key).map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(text) if text.bytes().all(|b| b.is_ascii_digit()) => number(key, Some(text)),
@@ -164,12 +164,29 @@ async fn search(
 ) -> Result<Response, ApiError> {
     let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
-    let mut req = SearchRequest::recent(limit_param(
-        &params,
-        "limit",
-        state.query.config().default_limit,
-    )?);
-    req.spans_per_trace = limit_param(&params, "spansPerTrace", 3)?;
+    let req = search_request(&params, state.query.config().default_limit)?;
+    let result = state.query.search(&tenant, &req).await?;
+    Ok(Json(json!({
+        "traces": result.traces.iter().map(summary_json).collect::<Vec<_>>(),
+        "limitHit": result.limit_hit,
+        "metrics": {
+            "inspectedSpans": result.metrics.inspected_spans,
+            "inspectedBlocks": result.metrics.inspected_blocks,
+            "skippedBlocks": result.metrics.skipped_blocks,
+            "totalBlocks": result.metrics.total_blocks,
+        },
+        "warnings": result.warnings,
+    }))
+    .into_response())
+}
+
+/// The search conditions of `/api/v1/search` (also used by the breakdown).
+pub(crate) fn search_request(
+    params: &Params,
+    default_limit: usize,
+) -> Result<SearchRequest, ApiError> {
+    let mut req = SearchRequest::recent(limit_param(params, "limit", default_limit)?);
+    req.spans_per_trace = limit_param(params, "spansPerTrace", 3)?;
     req.service = params.non_empty("service").map(str::to_owned);
     req.operation = params.non_empty("operation").map(str::to_owned);
     req.kind = params.parsed("kind", parse_kind)?;
@@ -194,23 +211,11 @@ async fn search(
         || params.get("end").is_some()
         || params.get("lookback").is_some()
     {
-        let range = range_of(&params, Duration::from_secs(3600))?;
+        let range = range_of(params, Duration::from_secs(3600))?;
         req.start_unix_nano = Some(range.start_unix_nano);
         req.end_unix_nano = Some(range.end_unix_nano);
     }
-    let result = state.query.search(&tenant, &req).await?;
-    Ok(Json(json!({
-        "traces": result.traces.iter().map(summary_json).collect::<Vec<_>>(),
-        "limitHit": result.limit_hit,
-        "metrics": {
-            "inspectedSpans": result.metrics.inspected_spans,
-            "inspectedBlocks": result.metrics.inspected_blocks,
-            "skippedBlocks": result.metrics.skipped_blocks,
-            "totalBlocks": result.metrics.total_blocks,
-        },
-        "warnings": result.warnings,
-    }))
-    .into_response())
+    Ok(req)
 }
 
 pub(crate) fn summary_json(t: &TraceSummary) -> Value {

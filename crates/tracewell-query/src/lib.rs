@@ -15,6 +15,7 @@
 //! - **Breakdown** (`breakdown.rs`): where the time goes across the traces a search matches, and the attribute
 //!   values over-represented in slow or failing ones.
 
+pub mod breakdown;
 mod catalog;
 mod columns;
 mod error;
@@ -35,11 +36,13 @@ use std::time::Duration;
 
 use tracewell_store::Store;
 
+pub use breakdown::{AttributeLift, Breakdown, OperationTime};
 pub use catalog::{Operation, TagNames, TagValue, TagValues, ValueKind};
 pub use error::{QueryError, Result};
 pub use insights::{
     Finding, FindingKind, InsightsConfig, InsightsRequest, InsightsResult, OperationRef,
 };
+pub use matcher::SpanFilter;
 pub use metrics::{Dependency, RedPoint, RedRequest, RedResult, RedSeries};
 pub use request::{
     parse_kind, parse_status, status_name, AttrCondition, CondTarget, DurationScope, MatchOp,

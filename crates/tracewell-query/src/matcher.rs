@@ -388,3 +388,22 @@ fn list_hit(c: &AttrCondition, key: &str, attrs: &Attrs<'_>, row: usize) -> bool
             }
     })
 }
+
+/// The span conditions of a search, applied to single spans (live tail).
+#[derive(Debug, Clone)]
+pub struct SpanFilter {
+    req: SearchRequest,
+}
+
+impl SpanFilter {
+    /// Keeps the request's span conditions; its time range, limits and trace-level duration are ignored.
+    pub fn new(mut req: SearchRequest) -> Self {
+        req.start_unix_nano = None;
+        req.end_unix_nano = None;
+        Self { req }
+    }
+
+    pub fn matches(&self, span: &Span) -> bool {
+        SpanMatcher::new(&self.req).matches(span)
+    }
+}

@@ -26,6 +26,7 @@ mod config;
 mod error;
 mod flush;
 mod head;
+pub mod live;
 mod metrics;
 mod recovery;
 mod retention;

@@ -31,6 +31,8 @@ pub(crate) struct Inner {
     pub head_bytes: AtomicUsize,
     ready: AtomicBool,
     pub flush_wanted: Notify,
+    /// Acknowledged spans for live tails.
+    pub live: crate::live::LiveSpans,
     /// Held for the store's lifetime: one process per data directory.
     _lock: std::fs::File,
 }
@@ -51,6 +53,9 @@ fn lock_data_dir(data_dir: &std::path::Path) -> Result<std::fs::File> {
         Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
     }
 }
+
+/// Batches a live-tail subscriber may fall behind before it misses some.
+const LIVE_BATCHES: usize = 1024;
 
 /// Handle to the store; cheap to clone.
 #[derive(Clone)]
@@ -82,12 +87,18 @@ impl Store {
             head_bytes: AtomicUsize::new(0),
             ready: AtomicBool::new(false),
             flush_wanted: Notify::new(),
+            live: crate::live::LiveSpans::new(LIVE_BATCHES),
             _lock: lock,
         })))
     }
 
     pub fn config(&self) -> &StoreConfig {
         &self.0.config
+    }
+
+    /// Spans as appends acknowledge them, for live tails.
+    pub fn subscribe_live(&self) -> tokio::sync::broadcast::Receiver<Arc<crate::live::LiveBatch>> {
+        self.0.live.subscribe()
     }
 
     /// True once [`Store::recover`] finished: WALs replayed, catalogs loaded.
@@ -227,6 +238,7 @@ impl Store {
         let spans = tracewell_model::otlp::into_spans(req);
         let guard = tenant.register();
         tenant.wal.append(wal_record).await?;
+        self.0.live.publish(tenant_id, &spans);
         let inserted = self.insert(&tenant, guard.head(), spans);
         drop(guard);
         if tenant.active().bytes() >= self.0.config.head_max_bytes {

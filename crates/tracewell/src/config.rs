@@ -105,6 +105,27 @@ pub struct ServeArgs {
     /// Comma-separated tenants allowed to read and write; empty = any [default: empty].
     #[arg(long, env = "TRACEWELL_ALLOWED_TENANTS", value_delimiter = ',')]
     pub allowed_tenants: Option<Vec<String>>,
+    /// Insights compare this recent window against the baseline before it [default: 2m].
+    #[arg(long, env = "TRACEWELL_INSIGHTS_WINDOW")]
+    pub insights_window: Option<String>,
+    /// Length of the baseline insights compare against [default: 30m].
+    #[arg(long, env = "TRACEWELL_INSIGHTS_BASELINE")]
+    pub insights_baseline: Option<String>,
+    /// Live tails (`/api/v1/tail`) open at once; one more gets 429 [default: 16].
+    #[arg(long, env = "TRACEWELL_TAIL_MAX_CLIENTS")]
+    pub tail_max_clients: Option<usize>,
+    /// Spans buffered per live tail; a slower reader loses spans and is told how many [default: 10000].
+    #[arg(long, env = "TRACEWELL_TAIL_BUFFER_SPANS")]
+    pub tail_buffer_spans: Option<usize>,
+    /// TOML file of alerting rules and webhook notifiers (see README) [default: none].
+    #[arg(long, env = "TRACEWELL_ALERT_RULES")]
+    pub alert_rules: Option<PathBuf>,
+    /// How often alerting rules are evaluated [default: 15s].
+    #[arg(long, env = "TRACEWELL_ALERT_INTERVAL")]
+    pub alert_interval: Option<String>,
+    /// The URL users open the UI at, for links in alert notifications [default: http://localhost:16686].
+    #[arg(long, env = "TRACEWELL_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// The TOML file: same keys as the flags, nothing else.
@@ -138,6 +159,13 @@ struct FileConfig {
     shutdown_timeout: Option<String>,
     max_inflight_requests: Option<usize>,
     allowed_tenants: Option<Vec<String>>,
+    insights_window: Option<String>,
+    insights_baseline: Option<String>,
+    tail_max_clients: Option<usize>,
+    tail_buffer_spans: Option<usize>,
+    alert_rules: Option<PathBuf>,
+    alert_interval: Option<String>,
+    public_url: Option<String>,
 }
 
 /// Environment variables Tracewell reads; any other `TRACEWELL_*` variable is refused as a likely typo.
@@ -170,6 +198,13 @@ const KNOWN_ENV: &[&str] = &[
     "TRACEWELL_SHUTDOWN_TIMEOUT",
     "TRACEWELL_MAX_INFLIGHT_REQUESTS",
     "TRACEWELL_ALLOWED_TENANTS",
+    "TRACEWELL_INSIGHTS_WINDOW",
+    "TRACEWELL_INSIGHTS_BASELINE",
+    "TRACEWELL_TAIL_MAX_CLIENTS",
+    "TRACEWELL_TAIL_BUFFER_SPANS",
+    "TRACEWELL_ALERT_RULES",
+    "TRACEWELL_ALERT_INTERVAL",
+    "TRACEWELL_PUBLIC_URL",
     "TRACEWELL_LOG",
     // Read by `tracewell query`, not by the server; set in the same shells.
     "TRACEWELL_QUERY_URL",
@@ -194,6 +229,13 @@ pub struct ServeConfig {
     pub ingest: IngestConfig,
     /// How long shutdown waits for connections to finish before flushing anyway.
     pub shutdown_timeout: Duration,
+    pub tail_max_clients: usize,
+    pub tail_buffer_spans: usize,
+    /// Alerting rules file, if any.
+    pub alert_rules: Option<PathBuf>,
+    pub alert_interval: Duration,
+    /// Base URL of the UI in notifications.
+    pub public_url: String,
 }
 
 impl ServeConfig {
@@ -416,8 +458,58 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
             "query_max_range",
             query_defaults.max_range,
         )?,
+        insights: tracewell_query::InsightsConfig {
+            window: duration(
+                args.insights_window,
+                file.insights_window,
+                "insights_window",
+                query_defaults.insights.window,
+            )?,
+            baseline: duration(
+                args.insights_baseline,
+                file.insights_baseline,
+                "insights_baseline",
+                query_defaults.insights.baseline,
+            )?,
+            ..query_defaults.insights.clone()
+        },
         ..query_defaults
     };
+    if query.insights.window < Duration::from_secs(60) {
+        bail!("invalid value for insights_window: at least 1m (rollups are per minute)");
+    }
+    if query.insights.baseline < query.insights.window {
+        bail!("invalid value for insights_baseline: at least as long as insights_window");
+    }
+    let tail_max_clients = args
+        .tail_max_clients
+        .or(file.tail_max_clients)
+        .unwrap_or(16);
+    let tail_buffer_spans = args
+        .tail_buffer_spans
+        .or(file.tail_buffer_spans)
+        .unwrap_or(10_000);
+    if tail_buffer_spans == 0 {
+        bail!("invalid value for tail_buffer_spans: must be greater than 0");
+    }
+    let alert_interval = duration(
+        args.alert_interval,
+        file.alert_interval,
+        "alert_interval",
+        Duration::from_secs(15),
+    )?;
+    if alert_interval < Duration::from_secs(1) {
+        bail!("invalid value for alert_interval: at least 1s");
+    }
+    let public_url = args
+        .public_url
+        .or(file.public_url)
+        .unwrap_or_else(|| "http://localhost:16686".to_owned())
+        .trim_end_matches('/')
+        .to_owned();
+    if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+        bail!("invalid value for public_url: {public_url:?} is not an http(s) URL");
+    }
     if query.max_limit == 0 {
         bail!("invalid value for query_max_limit: must be greater than 0");
     }
@@ -446,6 +538,11 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         ingest,
         query,
         shutdown_timeout,
+        tail_max_clients,
+        tail_buffer_spans,
+        alert_rules: args.alert_rules.or(file.alert_rules),
+        alert_interval,
+        public_url,
     })
 }
 

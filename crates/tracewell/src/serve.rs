@@ -34,6 +34,10 @@ pub async fn run_until(
         registry: Arc::new(registry),
         allowed_tenants: Arc::new(config.ingest.allowed_tenants.clone()),
         recent: Arc::new(tracewell_api::recent::RecentTraces::default()),
+        tail: Arc::new(tracewell_api::tail::TailHub::new(
+            config.tail_max_clients,
+            config.tail_buffer_spans,
+        )),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -44,6 +48,7 @@ pub async fn run_until(
         tempo = %listeners.tempo.local_addr()?,
         data_dir = %config.store.data_dir.display(), "listening"
     );
+    let tail = Arc::clone(&api.tail);
     let servers = listeners.serve(ingester, api, &stop_rx);
 
     let report = store.recover().await.context("recovering the store")?;
@@ -60,6 +65,7 @@ pub async fn run_until(
     shutdown.await;
     tracing::info!("shutting down: finishing in-flight requests");
     let _ = stop_tx.send(true);
+    tail.close();
     let drained = tokio::time::timeout(config.shutdown_timeout, async {
         for server in servers {
             match server.await {

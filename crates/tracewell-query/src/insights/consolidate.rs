@@ -1,7 +1,8 @@
 //! One finding per origin. Candidates that another finding explains are folded into it (listed in its
 //! `affected`, its score raised to the larger of the two):
 //!
-//! 1. a candidate whose operation is among a latency or error finding's victims, in another service;
+//! 1. a candidate of the same nature (slowness, failures) whose operation is among a latency or error finding's
+//!    victims, in another service;
 //! 2. a candidate whose `cause` (dead letters failing elsewhere) is another finding's origin;
 //! 3. in the same service: N+1 explains latency; a queue backlog explains its consumer's latency; dead letters
 //!    explain errors and new errors; errors explain new errors (their message kept in `details.newErrors`).
@@ -25,9 +26,13 @@ fn explains(absorber: &Finding, other: &Candidate) -> bool {
     if std::ptr::eq(absorber, f) {
         return false;
     }
-    let victim = matches!(absorber.kind, Latency | Errors)
-        && absorber.service != f.service
-        && absorber.affected.contains(&op(f));
+    // A victim shows the same kind of trouble as its origin; a pattern of its own (N+1) stays a finding.
+    let same_nature = match absorber.kind {
+        Latency => matches!(f.kind, Latency | QueueBacklog | ThroughputDrop),
+        Errors => matches!(f.kind, Errors | NewError | DeadLetters | ThroughputDrop),
+        _ => false,
+    };
+    let victim = same_nature && absorber.service != f.service && absorber.affected.contains(&op(f));
     let caused = other.cause.as_ref().is_some_and(|c| {
         c.service == absorber.service && matches!(absorber.kind, Latency | Errors)
     });

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod postgres;
+pub mod shop;
 pub mod traces;
 
 use std::io::{BufRead, BufReader};
