@@ -327,7 +327,9 @@ async fn red(
         step_nano: step,
         service: params.non_empty("service").map(str::to_owned),
         operation: params.non_empty("operation").map(str::to_owned),
-        kind: params.parsed("kind", parse_kind)?,
+        kinds: params
+            .parsed("kind", tracewell_query::KindSelection::parse)?
+            .unwrap_or_default(),
         group_by_operation: matches!(params.get("groupByOperation"), Some("true" | "1")),
         quantiles: quantiles.clone(),
     };
@@ -344,6 +346,7 @@ async fn red(
             "count": p.count,
             "errors": p.errors,
             "rate": p.rate_per_second,
+            "coveredSeconds": p.covered_seconds,
             "errorRate": p.error_rate,
             "meanNano": p.mean_nano,
             "quantilesNano": qs,

@@ -43,7 +43,7 @@ pub use insights::{
     Finding, FindingKind, InsightsConfig, InsightsRequest, InsightsResult, OperationRef,
 };
 pub use matcher::SpanFilter;
-pub use metrics::{Dependency, RedPoint, RedRequest, RedResult, RedSeries};
+pub use metrics::{Dependency, KindSelection, RedPoint, RedRequest, RedResult, RedSeries};
 pub use request::{
     parse_kind, parse_status, status_name, AttrCondition, CondTarget, DurationScope, MatchOp,
     SearchRequest,

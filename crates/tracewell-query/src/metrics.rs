@@ -20,11 +20,36 @@ pub struct RedRequest {
     pub step_nano: u64,
     pub service: Option<String>,
     pub operation: Option<String>,
-    pub kind: Option<SpanKind>,
+    pub kinds: KindSelection,
     /// One series per (service, operation) instead of one per service.
     pub group_by_operation: bool,
     /// Quantiles to report, each in `[0, 1]`.
     pub quantiles: Vec<f64>,
+}
+
+/// Which span kinds a RED query counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KindSelection {
+    /// A service's requests: its SERVER and CONSUMER spans; services without any count all their spans.
+    #[default]
+    Entry,
+    All,
+    Only(SpanKind),
+}
+
+impl KindSelection {
+    /// `entry`, `all`, or a span kind name.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        match text {
+            "entry" => Ok(Self::Entry),
+            "all" => Ok(Self::All),
+            other => crate::parse_kind(other).map(Self::Only),
+        }
+    }
+}
+
+fn is_entry(kind: u8) -> bool {
+    kind == SpanKind::Server as u8 || kind == SpanKind::Consumer as u8
 }
 
 /// One point of a RED series, over `[time, time + step)`.
@@ -33,8 +58,11 @@ pub struct RedPoint {
     pub time_unix_nano: u64,
     pub count: u64,
     pub errors: u64,
-    /// Spans per second over the point's width.
+    /// Spans per second over the time the point covers.
     pub rate_per_second: f64,
+    /// Seconds the point covers: its width, or less for the running minute (up to now) and, for totals, from the
+    /// first minute with data.
+    pub covered_seconds: f64,
     /// `errors / count`, 0 without spans.
     pub error_rate: f64,
     /// Mean duration in nanoseconds.
@@ -75,12 +103,18 @@ pub struct Dependency {
     pub p99_nano: Option<f64>,
 }
 
-fn point(time: u64, width_nano: u64, stats: &Stats, quantiles: &[f64]) -> RedPoint {
-    let seconds = width_nano as f64 / 1e9;
+/// Seconds of `[start, start + width)` that have passed by `now` (at least one, so rates stay finite).
+fn covered(start: u64, width_nano: u64, now: u64) -> f64 {
+    let end = start.saturating_add(width_nano).min(now.max(start));
+    ((end - start) as f64 / 1e9).max(1.0)
+}
+
+fn point(time: u64, seconds: f64, stats: &Stats, quantiles: &[f64]) -> RedPoint {
     RedPoint {
         time_unix_nano: time,
         count: stats.count,
         errors: stats.errors,
+        covered_seconds: seconds,
         rate_per_second: if seconds > 0.0 {
             stats.count as f64 / seconds
         } else {
@@ -139,12 +173,22 @@ impl QueryService {
             )));
         }
         let rollup = self.rollup_for(tenant, &req.range).await?;
+        let with_entries: std::collections::HashSet<&str> = rollup
+            .red()
+            .filter(|(k, _)| is_entry(k.kind))
+            .map(|(k, _)| k.service.as_str())
+            .collect();
+        let kind_ok = |service: &str, kind: u8| match req.kinds {
+            KindSelection::All => true,
+            KindSelection::Only(k) => k as u8 == kind,
+            KindSelection::Entry => is_entry(kind) || !with_entries.contains(service),
+        };
         // (service, operation) → per point index → stats.
         let mut grouped: BTreeMap<(String, Option<String>), Vec<Stats>> = BTreeMap::new();
         for (key, stats) in rollup.red() {
             if req.service.as_deref().is_some_and(|s| s != key.service)
                 || req.operation.as_deref().is_some_and(|o| o != key.operation)
-                || req.kind.is_some_and(|k| k as u8 != key.kind)
+                || !kind_ok(&key.service, key.kind)
             {
                 continue;
             }
@@ -155,7 +199,8 @@ impl QueryService {
             let at = ((key.minute - first) / step_minutes) as usize;
             series[at].merge(stats);
         }
-        let width_total = (last - first + 1) * MINUTE_NANO;
+        let now = crate::now_unix_nano();
+        let range_end = (last + 1) * MINUTE_NANO;
         let series = grouped
             .into_iter()
             .map(|((service, operation), stats)| {
@@ -166,14 +211,21 @@ impl QueryService {
                     .map(|(i, s)| {
                         total.merge(s);
                         let time = (first + i as u64 * step_minutes) * MINUTE_NANO;
-                        point(time, req.step_nano, s, &req.quantiles)
+                        point(time, covered(time, req.step_nano, now), s, &req.quantiles)
                     })
                     .collect();
+                // The total rate is over the time the series has data for, not the whole range asked.
+                let since = stats
+                    .iter()
+                    .position(|s| s.count > 0)
+                    .map_or(first, |i| first + i as u64 * step_minutes)
+                    * MINUTE_NANO;
+                let seconds = covered(since, range_end - since, now);
                 RedSeries {
                     service,
                     operation,
                     points,
-                    total: point(first * MINUTE_NANO, width_total, &total, &req.quantiles),
+                    total: point(since, seconds, &total, &req.quantiles),
                 }
             })
             .collect();
@@ -191,7 +243,16 @@ impl QueryService {
     ) -> Result<Vec<Dependency>> {
         let rollup = self.rollup_for(tenant, range).await?;
         let (first, last) = minutes(range);
-        let seconds = ((last - first + 1) * MINUTE_NANO) as f64 / 1e9;
+        // Rates over the time the graph has data for, up to now.
+        let since = rollup
+            .edges()
+            .map(|(k, _)| k.minute)
+            .min()
+            .unwrap_or(first)
+            .max(first)
+            * MINUTE_NANO;
+        let end = (last + 1) * MINUTE_NANO;
+        let seconds = covered(since, end.saturating_sub(since), crate::now_unix_nano());
         let mut edges: BTreeMap<(String, NodeKind, String, NodeKind), Stats> = BTreeMap::new();
         for (key, stats) in rollup.edges() {
             edges

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{dataset, fixture, open, request_of, tenant, Layout, MS};
-use tracewell_query::{QueryConfig, QueryService, RedRequest, SearchRequest, TimeRange};
+use tracewell_query::{
+    KindSelection, QueryConfig, QueryService, RedRequest, SearchRequest, TimeRange,
+};
 use tracewell_store::rollup::NodeKind;
 
 fn range(base: u64) -> TimeRange {
@@ -23,7 +25,7 @@ fn red_request(base: u64) -> RedRequest {
         step_nano: 60_000 * MS,
         service: None,
         operation: None,
-        kind: None,
+        kinds: KindSelection::All,
         group_by_operation: true,
         quantiles: vec![0.5, 0.99],
     }

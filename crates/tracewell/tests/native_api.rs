@@ -196,6 +196,40 @@ async fn search_catalog_metrics_and_dependencies() {
     assert_eq!(series["total"]["errorRate"], 0.5);
     let p99 = series["total"]["quantilesNano"]["0.99"].as_f64().unwrap();
     assert!((p99 - 250e6).abs() / 250e6 < 0.02, "p99 {p99}");
+    // Rates are over the time the series covers, not over the whole range asked for.
+    let covered = series["total"]["coveredSeconds"].as_f64().unwrap();
+    assert!(covered < 3600.0, "{covered}");
+    assert_eq!(series["total"]["rate"].as_f64().unwrap(), 2.0 / covered);
+
+    // A service's RED counts its requests (entry spans) unless asked for all kinds.
+    let ops_of = |body: &Value| -> Vec<String> {
+        body["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["operation"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, entry) = api
+        .get(&format!(
+            "/api/v1/metrics?{window}&service=users&groupByOperation=true"
+        ))
+        .await;
+    let (_, all) = api
+        .get(&format!(
+            "/api/v1/metrics?{window}&service=users&groupByOperation=true&kind=all"
+        ))
+        .await;
+    assert!(
+        !ops_of(&entry).iter().any(|o| o.starts_with("SELECT")),
+        "{entry}"
+    );
+    assert!(
+        ops_of(&all).iter().any(|o| o.starts_with("SELECT")),
+        "{all}"
+    );
+    let (status, body) = api.get("/api/v1/metrics?kind=banana").await;
+    assert_eq!(status, 400, "{body}");
 
     let (_, body) = api.get(&format!("/api/v1/dependencies?{window}")).await;
     let edges: Vec<(String, String, u64)> = body["edges"]

@@ -142,7 +142,7 @@ pub(crate) async fn handle(
             step_nano: q.step_nano,
             service: None,
             operation: None,
-            kind: Some(*kind),
+            kinds: tracewell_query::KindSelection::Only(*kind),
             group_by_operation: q.group_by_operation,
             quantiles: q.quantile.into_iter().collect(),
         };
