@@ -6,13 +6,14 @@
 //!   and blocks, or `?format=compact` for the UI; 400 for a malformed id, 404 when unknown.
 //! - `GET /api/v1/traces/{trace_id}/spans/{span_id}`: one span as OTLP JSON.
 //! - `GET /api/v1/insights`, `GET /api/v1/breakdown` (`diagnosis.rs`) and `GET /api/v1/tail` (`tail.rs`, live spans
-//!   as Server-Sent Events).
+//!   as Server-Sent Events), `GET /api/v1/alerts` (`alerts.rs`).
 //! - `GET /metrics`: Prometheus text exposition of every Tracewell metric.
 //! - every other `GET`: the embedded web UI (`ui/dist`), `index.html` for the UI's own routes.
 //! - `GET /healthz` (the process is up) and `GET /readyz` (the WAL is replayed and writes are accepted).
 //!
 //! Handlers are thin: they parse parameters, call the store, and shape the response.
 
+mod alerts;
 mod compact;
 mod diagnosis;
 mod error;
@@ -47,6 +48,8 @@ pub struct ApiState {
     pub recent: Arc<recent::RecentTraces>,
     /// Live tails: their limits and the switch that ends them at shutdown.
     pub tail: Arc<tail::TailHub>,
+    /// The alert engine, when rules are configured.
+    pub alerts: Option<Arc<tracewell_alerts::AlertEngine>>,
 }
 
 /// Routes of the Tempo-compatible port (3200 by default).
@@ -64,6 +67,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(native::routes())
         .merge(diagnosis::routes())
         .merge(tail::routes())
+        .merge(alerts::routes())
         .merge(jaeger::routes())
         .merge(health::routes())
         .fallback(ui::fallback)

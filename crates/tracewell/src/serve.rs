@@ -28,6 +28,24 @@ pub async fn run_until(
     let store = Store::open(config.store.clone(), &mut registry).context("opening the store")?;
     let ingester = Ingester::new(store.clone(), config.ingest.clone(), &mut registry);
     let query = tracewell_query::QueryService::new(store.clone(), config.query.clone());
+    let alerts = match &config.alert_rules {
+        Some(path) => {
+            let rules = tracewell_alerts::RulesFile::load(path)?;
+            tracing::info!(
+                rules = rules.rules.len(),
+                notifiers = rules.notifiers.len(),
+                "alerting rules loaded"
+            );
+            Some(Arc::new(tracewell_alerts::AlertEngine::new(
+                rules,
+                query.clone(),
+                config.alert_interval,
+                config.public_url.clone(),
+                &mut registry,
+            )))
+        }
+        None => None,
+    };
     let api = ApiState {
         store: store.clone(),
         query: query.clone(),
@@ -38,6 +56,7 @@ pub async fn run_until(
             config.tail_max_clients,
             config.tail_buffer_spans,
         )),
+        alerts: alerts.clone(),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -61,6 +80,7 @@ pub async fn run_until(
     );
     let background = store.spawn_background(stop_rx.clone());
     let indexer = spawn_index_warmer(query, stop_rx.clone());
+    let alerting = alerts.map(|engine| engine.spawn(stop_rx.clone()));
 
     shutdown.await;
     tracing::info!("shutting down: finishing in-flight requests");
@@ -84,6 +104,9 @@ pub async fn run_until(
     }
     let _ = background.await;
     let _ = indexer.await;
+    if let Some(alerting) = alerting {
+        let _ = alerting.await;
+    }
     tracing::info!("flushing head blocks");
     store.shutdown().await.context("flushing at shutdown")?;
     tracing::info!("stopped");
