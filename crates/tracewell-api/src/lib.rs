@@ -7,6 +7,7 @@
 //! - `GET /api/v1/traces/{trace_id}/spans/{span_id}`: one span as OTLP JSON.
 //! - `GET /api/v1/insights`, `GET /api/v1/breakdown` (`diagnosis.rs`) and `GET /api/v1/tail` (`tail.rs`, live spans
 //!   as Server-Sent Events), `GET /api/v1/alerts` (`alerts.rs`).
+//! - `/mcp`: the Model Context Protocol endpoint for agents (`mcp/`).
 //! - `GET /metrics`: Prometheus text exposition of every Tracewell metric.
 //! - every other `GET`: the embedded web UI (`ui/dist`), `index.html` for the UI's own routes.
 //! - `GET /healthz` (the process is up) and `GET /readyz` (the WAL is replayed and writes are accepted).
@@ -19,6 +20,7 @@ mod diagnosis;
 mod error;
 mod health;
 mod jaeger;
+pub mod mcp;
 mod native;
 mod params;
 pub mod recent;
@@ -50,6 +52,8 @@ pub struct ApiState {
     pub tail: Arc<tail::TailHub>,
     /// The alert engine, when rules are configured.
     pub alerts: Option<Arc<tracewell_alerts::AlertEngine>>,
+    /// Open MCP sessions.
+    pub mcp: Arc<mcp::Sessions>,
 }
 
 /// Routes of the Tempo-compatible port (3200 by default).
@@ -68,6 +72,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(diagnosis::routes())
         .merge(tail::routes())
         .merge(alerts::routes())
+        .merge(mcp::routes())
         .merge(jaeger::routes())
         .merge(health::routes())
         .fallback(ui::fallback)

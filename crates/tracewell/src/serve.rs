@@ -57,6 +57,7 @@ pub async fn run_until(
             config.tail_buffer_spans,
         )),
         alerts: alerts.clone(),
+        mcp: Arc::default(),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
