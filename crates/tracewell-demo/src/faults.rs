@@ -1,5 +1,6 @@
 //! Fault injection: the faults the analysis features must find, switched by flags at start and by the
-//! control endpoint (`GET`/`PUT /faults`, `POST /faults/reset`) while the demo runs.
+//! control endpoint while the demo runs: `GET /faults`, `PUT /faults` (replaces the whole set), `PATCH /faults`
+//! (changes only the fields given), `POST /faults/reset`.
 //!
 //! - `latency`: extra delay on one service, optionally one route (`catalog /products/{id} +300ms`).
 //! - `errorBursts`: a share of one service's (or route's) requests answer 500 for some seconds.
@@ -226,7 +227,10 @@ pub async fn inject(
 /// The control endpoint's routes.
 pub fn control_router(faults: Faults) -> Router {
     Router::new()
-        .route("/faults", get(get_faults).put(put_faults))
+        .route(
+            "/faults",
+            get(get_faults).put(put_faults).patch(patch_faults),
+        )
         .route("/faults/reset", post(reset_faults))
         .with_state(faults)
 }
@@ -247,6 +251,33 @@ async fn put_faults(
     };
     let spec: FaultSpec =
         serde_json::from_slice(&body).map_err(|e| bad(format!("invalid fault spec: {e}")))?;
+    spec.validate().map_err(bad)?;
+    faults.set(spec);
+    Ok(Json(faults.get()))
+}
+
+/// Merges the fields present in the body into the current faults (lists given replace lists).
+async fn patch_faults(
+    State(faults): State<Faults>,
+    body: axum::body::Bytes,
+) -> Result<Json<FaultSpec>, (StatusCode, Json<serde_json::Value>)> {
+    let bad = |message: String| {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({"error": message, "status": 400})),
+        )
+    };
+    let patch: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| bad(format!("invalid fault patch: {e}")))?;
+    let serde_json::Value::Object(patch) = patch else {
+        return Err(bad("a fault patch is a JSON object".into()));
+    };
+    let mut merged = serde_json::to_value(faults.get()).map_err(|e| bad(e.to_string()))?;
+    if let Some(current) = merged.as_object_mut() {
+        current.extend(patch);
+    }
+    let spec: FaultSpec =
+        serde_json::from_value(merged).map_err(|e| bad(format!("invalid fault patch: {e}")))?;
     spec.validate().map_err(bad)?;
     faults.set(spec);
     Ok(Json(faults.get()))

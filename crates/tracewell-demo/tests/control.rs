@@ -206,6 +206,38 @@ async fn faults_switch_on_and_off_through_the_control_endpoint() {
     let r = http.put(&control).body("not json").send().await.unwrap();
     assert_eq!(r.status(), 400);
 
+    // PATCH changes only the fields it names; PUT replaces everything.
+    let r = http
+        .patch(&control)
+        .json(&json!({"slowConsumerMs": 120}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let patched: Value = r.json().await.unwrap();
+    assert_eq!(patched["slowConsumerMs"], 120);
+    assert_eq!(
+        patched["poisonRate"], 1.0,
+        "a patch keeps what it does not name"
+    );
+    assert_eq!(patched["latency"][0]["ms"], 250);
+    for bad in [json!({"poisonRate": 2}), json!([1]), json!({"typo": 1})] {
+        let r = http.patch(&control).json(&bad).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    let current: Value = http
+        .get(&control)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        current["poisonRate"], 1.0,
+        "a refused patch changes nothing"
+    );
+
     let r = http.post(format!("{control}/reset")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let r = http
