@@ -1,5 +1,5 @@
-//! The MCP endpoint with the reference Python client (`tests/mcp/client.py`, package `mcp` from PyPI, which the
-//! test set-up script installs): every tool is listed and called against a shop with a regression, and the
+//! The MCP endpoint with the reference Python client (`tests/mcp/client.py`, package `mcp` from PyPI, which
+//! `scripts/test` installs into a virtual environment named by `TEST_PYTHON`): every tool is listed and called against a shop with a regression, and the
 //! transport's error paths answer as the protocol says.
 
 mod common;
@@ -35,7 +35,9 @@ async fn shop_with_slow_pay(server: &Server, http: &reqwest::Client) -> Vec<Stri
 
 fn run_client(url: &str, calls: &Value) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py");
-    let output = std::process::Command::new("python3")
+    // scripts/test sets TEST_PYTHON to a virtual environment holding the client.
+    let python = std::env::var("TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let output = std::process::Command::new(python)
         .arg(script)
         .arg(url)
         .arg(calls.to_string())
@@ -43,7 +45,7 @@ fn run_client(url: &str, calls: &Value) -> Value {
         .expect("python3 runs");
     assert!(
         output.status.success(),
-        "the MCP client failed (install it with `pip install mcp`, as scripts/test-deps.sh does):\n{}",
+        "the MCP client failed (scripts/test installs it; or `pip install mcp` and set TEST_PYTHON):\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()

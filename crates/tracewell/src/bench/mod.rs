@@ -7,7 +7,11 @@
 //!
 //! `bench query` fills a throw-away server with load-generator traces and times trace lookups, searches, RED,
 //! dependency and SQL queries through the HTTP API.
+//!
+//! `bench diagnose` runs the demo against a throw-away server, injects each fault in turn and reports whether the
+//! top insight names the culprit, and how long after the injection.
 
+mod diagnose;
 mod http;
 mod ingest;
 mod procfs;
@@ -27,6 +31,8 @@ pub enum BenchCommand {
     Ingest(IngestBenchArgs),
     /// Fill a server with load-generator traces, then time trace lookups, searches, RED and SQL queries.
     Query(query::QueryBenchArgs),
+    /// Run the demo, inject each fault in turn and report whether insights name the culprit first, and how fast.
+    Diagnose(diagnose::DiagnoseBenchArgs),
 }
 
 /// Arguments of `tracewell bench ingest`.
@@ -63,5 +69,6 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest::run(&args).await,
         BenchCommand::Query(args) => query::run(&args).await,
+        BenchCommand::Diagnose(args) => diagnose::run(&args).await,
     }
 }
