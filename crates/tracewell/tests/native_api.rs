@@ -265,6 +265,11 @@ async fn search_catalog_metrics_and_dependencies() {
         "/api/v1/traces/{trace_id}",
         "/api/v1/metrics",
         "/api/v1/dependencies",
+        "/api/v1/insights",
+        "/api/v1/breakdown",
+        "/api/v1/alerts",
+        "/api/v1/tail",
+        "/mcp",
     ] {
         assert!(body["paths"].get(path).is_some(), "openapi lacks {path}");
     }

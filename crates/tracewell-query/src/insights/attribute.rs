@@ -115,6 +115,15 @@ impl<'a> Context<'a> {
             .collect()
     }
 
+    /// Baseline minutes since the first minute anything was received: the baseline a rate can be measured over.
+    pub fn baseline_minutes_with_data(&self) -> usize {
+        let range = self.windows.baseline_range();
+        let first = range
+            .clone()
+            .find(|&i| self.all.values().any(|s| s[i].count > 0));
+        first.map_or(0, |f| range.end - f)
+    }
+
     pub fn compared(&self, key: &OpKey) -> Option<Compared> {
         self.all.get(key).map(|s| Compared::of(s, self.windows))
     }

@@ -300,7 +300,9 @@ async fn dead_letters(ctx: &mut Context<'_>) -> Vec<Candidate> {
     let mut out = Vec::new();
     for key in keys {
         let series = &ctx.all[&key];
-        let base_minutes = w.baseline_range().len().max(1) as f64;
+        // Over the baseline minutes since data started arriving, not minutes before anything was sent.
+        let observed = ctx.baseline_minutes_with_data();
+        let base_minutes = observed.max(1) as f64;
         let n0 = pooled(series, w.baseline_range()).count as f64;
         let n1 = pooled(series, w.window_range()).count as f64;
         if n1 < 1.0 {
@@ -311,7 +313,7 @@ async fn dead_letters(ctx: &mut Context<'_>) -> Vec<Candidate> {
         let r1 = n1 / window_minutes;
         let expected = r0 * window_minutes;
         let z = (n1 - expected) / (expected + 1.0).sqrt();
-        let new = n1 >= 3.0 && r1 >= 2.0 * r0 + 0.5 && z > 2.0;
+        let new = observed >= 3 && n1 >= 3.0 && r1 >= 2.0 * r0 + 0.5 && z > 2.0;
         let score = if new {
             100.0 * (1.0 - (-(r1 - r0) / (r0 + 1.0)).exp()) * clamp01((z - 2.0) / 3.0)
         } else {
