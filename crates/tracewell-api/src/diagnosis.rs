@@ -1,6 +1,7 @@
-//! Diagnosis over HTTP: `GET /api/v1/insights` (findings, most important first) and `GET /api/v1/breakdown`
-//! (where the time goes across the traces a search matches). Both are thin over the query service; the shapes
-//! are described in `docs/diagnosis.md` and the OpenAPI file.
+//! Diagnosis over HTTP: `GET /api/v1/insights` (findings, most important first), `GET /api/v1/breakdown`
+//! (where the time goes across the traces a search matches) and `GET /api/v1/heatmap` (matching spans by start
+//! time and duration over a whole range). All are thin over the query service; the shapes are described in
+//! `docs/diagnosis.md` and the OpenAPI file.
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ pub(crate) fn routes() -> Router<ApiState> {
     Router::new()
         .route("/api/v1/insights", get(insights))
         .route("/api/v1/breakdown", get(breakdown))
+        .route("/api/v1/heatmap", get(heatmap))
 }
 
 /// `lookback`, `baseline`, `service`, `limit` and `end` into an insights request.
@@ -78,5 +80,27 @@ async fn breakdown(
         ));
     }
     let result = state.query.breakdown(&tenant, &req).await?;
+    Ok(Json(result).into_response())
+}
+
+/// Time buckets of a heatmap unless `buckets` says otherwise.
+const DEFAULT_HEATMAP_BUCKETS: u64 = 60;
+
+async fn heatmap(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let tenant = tenant(&headers, &state.allowed_tenants)?;
+    let params = Params::parse(q)?;
+    let mut req = search_request(&params, 1)?;
+    if req.start_unix_nano.is_none() {
+        let range = tracewell_query::TimeRange::last(Duration::from_secs(3600));
+        req.start_unix_nano = Some(range.start_unix_nano);
+        req.end_unix_nano = Some(range.end_unix_nano);
+    }
+    req.spans_per_trace = 0;
+    let buckets = number("buckets", params.get("buckets"))?.unwrap_or(DEFAULT_HEATMAP_BUCKETS);
+    let result = state.query.heatmap(&tenant, &req, buckets as usize).await?;
     Ok(Json(result).into_response())
 }

@@ -207,6 +207,11 @@ pub(crate) fn search_request(
             ))
         }
     };
+    req.order = match params.get("order").unwrap_or("recent") {
+        "recent" | "" => tracewell_query::SearchOrder::Recent,
+        "duration" => tracewell_query::SearchOrder::Duration,
+        other => return Err(bad("order", format!("{other:?} is not recent or duration"))),
+    };
     if params.get("start").is_some()
         || params.get("end").is_some()
         || params.get("lookback").is_some()

@@ -166,7 +166,7 @@ pub fn analyse(traces: &[Vec<Span>]) -> Breakdown {
         .get(((sorted.len() as f64 * 0.9).ceil() as usize).saturating_sub(1))
         .copied()
         .unwrap_or(0);
-    let slow: Vec<bool> = durations.iter().map(|&d| d >= threshold && d > 0).collect();
+    let slow: Vec<bool> = durations.iter().map(|&d| d > threshold).collect();
     let values: Vec<HashSet<(String, String)>> = traces.iter().map(|t| trace_values(t)).collect();
     let mut attributes = lifts(&values, &slow, "slow");
     attributes.extend(lifts(&values, &failed, "error"));
@@ -253,7 +253,14 @@ mod tests {
     use crate::shape::tests::{failed, span};
 
     fn trace(n: u8, region: &str, slow: bool, error: bool) -> Vec<Span> {
-        let mut root = span("gw", "GET /", 1, None, SpanKind::Server, (0, 100));
+        let mut root = span(
+            "gw",
+            "GET /",
+            1,
+            None,
+            SpanKind::Server,
+            (0, if slow { 150 } else { 100 }),
+        );
         let mut db = span(
             "db",
             "SELECT",
@@ -288,9 +295,10 @@ mod tests {
         assert_eq!(b.slow_traces, 2);
         assert_eq!(b.error_traces, 2);
         let db = b.operations.iter().find(|o| o.service == "db").unwrap();
-        // db: 18 × 20 ms + 2 × 80 ms of 20 × 100 ms in all.
+        // db: 18 × 20 ms + 2 × 80 ms; the root's own time 18 × 80 ms + 2 × 70 ms.
         assert_eq!(db.self_time_ms, 520.0);
-        assert_eq!(db.self_time_share, 0.26);
+        assert_eq!(db.self_time_share, 0.2476);
+        assert_eq!(b.slow_threshold_ms, 100.0);
         let eu: Vec<_> = b
             .attributes
             .iter()

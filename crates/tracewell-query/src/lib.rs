@@ -19,6 +19,7 @@ pub mod breakdown;
 mod catalog;
 mod columns;
 mod error;
+pub mod heatmap;
 mod index;
 pub mod insights;
 mod matcher;
@@ -46,7 +47,7 @@ pub use matcher::SpanFilter;
 pub use metrics::{Dependency, KindSelection, RedPoint, RedRequest, RedResult, RedSeries};
 pub use request::{
     parse_kind, parse_status, status_name, AttrCondition, CondTarget, DurationScope, MatchOp,
-    SearchRequest,
+    SearchOrder, SearchRequest,
 };
 pub use search::{SearchMetrics, SearchResult};
 pub use sql::{SqlColumn, SqlResult};

@@ -245,6 +245,17 @@ pub enum DurationScope {
     Trace,
 }
 
+/// Which traces a search returns when more match than its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchOrder {
+    /// The most recent, newest first.
+    #[default]
+    Recent,
+    /// The longest in the whole range (by their longest matching span; every block in range is read), longest
+    /// first.
+    Duration,
+}
+
 /// A search: traces with at least one span meeting every span condition, most recent first.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SearchRequest {
@@ -264,6 +275,7 @@ pub struct SearchRequest {
     pub limit: usize,
     /// Matching spans returned per trace.
     pub spans_per_trace: usize,
+    pub order: SearchOrder,
 }
 
 impl SearchRequest {

@@ -18,7 +18,7 @@ use tracewell_store::BlockMeta;
 use crate::columns::{fixed, u64s, u8s};
 use crate::error::{QueryError, Result};
 use crate::matcher::{BatchMatcher, SpanMatcher};
-use crate::request::{DurationScope, SearchRequest};
+use crate::request::{DurationScope, SearchOrder, SearchRequest};
 use crate::summary::{MatchedSpan, TraceSummary};
 use crate::QueryService;
 
@@ -50,13 +50,25 @@ pub struct SearchResult {
 struct Candidate {
     /// Start of the trace as far as the sources that matched know it.
     start: u64,
+    /// Duration of its longest matching span.
+    longest: u64,
     matched: Vec<MatchedSpan>,
     matched_count: u32,
 }
 
 impl Candidate {
+    fn new(start: u64) -> Self {
+        Self {
+            start,
+            longest: 0,
+            matched: Vec::new(),
+            matched_count: 0,
+        }
+    }
+
     fn add(&mut self, span: MatchedSpan, keep: usize) {
         self.matched_count += 1;
+        self.longest = self.longest.max(span.duration_nano);
         if self.matched.len() < keep {
             self.matched.push(span);
         }
@@ -100,9 +112,22 @@ impl QueryService {
         tenant: &TenantId,
         req: &SearchRequest,
     ) -> Result<SearchResult> {
+        let mut result = SearchResult::default();
+        let found = self.candidates(tenant, req, &mut result, None).await?;
+        self.choose(tenant, req, found, result).await
+    }
+
+    /// Phase 1: traces with a matching span, and what was inspected. `sink` sees every matching span's start and
+    /// duration (and then no block is skipped early).
+    async fn candidates(
+        &self,
+        tenant: &TenantId,
+        req: &SearchRequest,
+        result: &mut SearchResult,
+        mut sink: Option<&mut (dyn FnMut(u64, u64) + Send)>,
+    ) -> Result<HashMap<TraceId, Candidate>> {
         let matcher = SpanMatcher::new(req);
         let keep = req.spans_per_trace;
-        let mut result = SearchResult::default();
         let mut found: HashMap<TraceId, Candidate> = HashMap::new();
 
         for head in self.store.heads(tenant) {
@@ -110,13 +135,13 @@ impl QueryService {
                 result.metrics.inspected_spans += spans.len() as u64;
                 for span in spans.iter().filter(|s| matcher.matches(s)) {
                     let start = spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0);
-                    let c = found.entry(*id).or_insert(Candidate {
-                        start,
-                        matched: Vec::new(),
-                        matched_count: 0,
-                    });
+                    let c = found.entry(*id).or_insert_with(|| Candidate::new(start));
                     c.start = c.start.min(start);
-                    c.add(matched_from_span(span), keep);
+                    let span = matched_from_span(span);
+                    if let Some(sink) = sink.as_mut() {
+                        sink(span.start_unix_nano, span.duration_nano);
+                    }
+                    c.add(span, keep);
                 }
             });
         }
@@ -125,7 +150,9 @@ impl QueryService {
         result.metrics.total_blocks = blocks.len() as u32;
         blocks.retain(|b| block_admits(b, &matcher));
         blocks.sort_by_key(|b| std::cmp::Reverse(b.stats.max_end_unix_nano));
-        let early_stop = req.duration_scope == DurationScope::Span;
+        let early_stop = req.duration_scope == DurationScope::Span
+            && req.order == SearchOrder::Recent
+            && sink.is_none();
         for meta in &blocks {
             if early_stop && found.len() >= req.limit {
                 let kth = kth_latest_start(&found, req.limit);
@@ -134,7 +161,10 @@ impl QueryService {
                     continue;
                 }
             }
-            match self.scan_block(meta, &matcher, keep, &mut found).await {
+            match self
+                .scan_block(meta, &matcher, keep, &mut found, sink.as_deref_mut())
+                .await
+            {
                 Ok(spans) => {
                     result.metrics.inspected_blocks += 1;
                     result.metrics.inspected_spans += spans;
@@ -149,9 +179,26 @@ impl QueryService {
         }
         result.metrics.skipped_blocks =
             result.metrics.total_blocks - result.metrics.inspected_blocks;
+        Ok(found)
+    }
 
+    /// Phase 2: the `limit` traces to return, in the order asked for, summarized whole.
+    async fn choose(
+        &self,
+        tenant: &TenantId,
+        req: &SearchRequest,
+        found: HashMap<TraceId, Candidate>,
+        mut result: SearchResult,
+    ) -> Result<SearchResult> {
         let mut candidates: Vec<(TraceId, Candidate)> = found.into_iter().collect();
-        candidates.sort_by(|a, b| b.1.start.cmp(&a.1.start).then(a.0.cmp(&b.0)));
+        match req.order {
+            SearchOrder::Recent => {
+                candidates.sort_by(|a, b| b.1.start.cmp(&a.1.start).then(a.0.cmp(&b.0)))
+            }
+            SearchOrder::Duration => {
+                candidates.sort_by(|a, b| b.1.longest.cmp(&a.1.longest).then(a.0.cmp(&b.0)))
+            }
+        }
         let all_blocks = self.store.blocks(tenant);
         for (id, candidate) in candidates {
             if result.traces.len() == req.limit {
@@ -171,21 +218,54 @@ impl QueryService {
             }
             result.traces.push(summary);
         }
-        result.traces.sort_by(|a, b| {
-            b.start_unix_nano
-                .cmp(&a.start_unix_nano)
-                .then(a.trace_id.cmp(&b.trace_id))
-        });
+        match req.order {
+            SearchOrder::Recent => result.traces.sort_by(|a, b| {
+                b.start_unix_nano
+                    .cmp(&a.start_unix_nano)
+                    .then(a.trace_id.cmp(&b.trace_id))
+            }),
+            SearchOrder::Duration => result.traces.sort_by(|a, b| {
+                b.duration_nano
+                    .cmp(&a.duration_nano)
+                    .then(a.trace_id.cmp(&b.trace_id))
+            }),
+        }
         Ok(result)
     }
 
+    /// Counts of matching spans per time bucket and duration bucket over the search's range (every block in
+    /// range is read: no early stop).
+    pub async fn heatmap(
+        &self,
+        tenant: &TenantId,
+        req: &SearchRequest,
+        time_buckets: usize,
+    ) -> Result<crate::heatmap::Heatmap> {
+        self.validate_search(req)?;
+        let (Some(start), Some(end)) = (req.start_unix_nano, req.end_unix_nano) else {
+            return Err(QueryError::bad("a heatmap needs a time range"));
+        };
+        let mut heat = crate::heatmap::Heatmap::new(start, end, time_buckets)?;
+        self.bounded(async {
+            let mut result = SearchResult::default();
+            let mut add = |s: u64, d: u64| heat.add(s, d);
+            self.candidates(tenant, req, &mut result, Some(&mut add))
+                .await?;
+            heat.inspected_spans = result.metrics.inspected_spans;
+            Ok(())
+        })
+        .await?;
+        Ok(heat)
+    }
+
     /// Scans one block, adding matching spans to `found`; returns the spans inspected.
-    async fn scan_block(
+    async fn scan_block<F: FnMut(u64, u64) + ?Sized>(
         &self,
         meta: &Arc<BlockMeta>,
         matcher: &SpanMatcher<'_>,
         keep: usize,
         found: &mut HashMap<TraceId, Candidate>,
+        mut sink: Option<&mut F>,
     ) -> Result<u64> {
         let lists = matcher.lists_for(&meta.stats);
         let columns = matcher.columns(lists);
@@ -227,12 +307,13 @@ impl QueryService {
                 if matched_here.last() != Some(&id) {
                     matched_here.push(id);
                 }
-                let c = found.entry(id).or_insert(Candidate {
-                    start: span.start_unix_nano,
-                    matched: Vec::new(),
-                    matched_count: 0,
-                });
+                let c = found
+                    .entry(id)
+                    .or_insert_with(|| Candidate::new(span.start_unix_nano));
                 c.start = c.start.min(span.start_unix_nano);
+                if let Some(sink) = sink.as_mut() {
+                    sink(span.start_unix_nano, span.duration_nano);
+                }
                 c.add(span, keep);
             }
         }

@@ -348,3 +348,90 @@ async fn live_tail_streams_filtered_spans_caps_clients_and_reports_drops() {
         "received {received}, dropped {dropped}"
     );
 }
+
+#[tokio::test]
+async fn slowest_traces_of_a_whole_range_and_their_heatmap() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--head-max-bytes", "64KiB"]).await;
+    let http = reqwest::Client::new();
+    let now = now_unix_nano();
+    // 60 checkouts over ten minutes, sent in six requests so they land in several blocks; three are slow, the
+    // slowest the oldest.
+    let mut slow_ids = Vec::new();
+    for part in 0..6u64 {
+        let checkouts: Vec<Checkout> = (0..10u64)
+            .map(|i| {
+                let n = part * 10 + i;
+                let mut c = Checkout::normal(now - 10 * MINUTE + n * 10 * SECOND);
+                c.pay_ms = match n {
+                    0 => 1500,
+                    30 => 1200,
+                    59 => 900,
+                    _ => 10 + n % 5,
+                };
+                c
+            })
+            .collect();
+        let ids = shop::send(&http, &server.otlp_http_url(), &checkouts).await;
+        for (i, id) in ids.into_iter().enumerate() {
+            if [0, 30, 59].contains(&(part * 10 + i as u64)) {
+                slow_ids.push(id);
+            }
+        }
+    }
+    let query = "service=web&operation=GET%20/checkout&lookback=15m";
+    let (status, body) = get_json(
+        &http,
+        &server.url(&format!("/api/v1/search?{query}&order=duration&limit=3")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let got: Vec<&str> = body["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["traceId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        slow_ids.iter().map(String::as_str).collect::<Vec<_>>(),
+        "longest first"
+    );
+    let (_, recent) = get_json(
+        &http,
+        &server.url(&format!("/api/v1/search?{query}&limit=3")),
+    )
+    .await;
+    assert_eq!(
+        recent["traces"][0]["traceId"],
+        slow_ids[2].as_str(),
+        "newest first by default"
+    );
+    let (status, body) = get_json(&http, &server.url("/api/v1/search?order=slowest")).await;
+    assert_eq!(status, 400, "{body}");
+
+    let (status, heat) = get_json(
+        &http,
+        &server.url(&format!("/api/v1/heatmap?{query}&buckets=15")),
+    )
+    .await;
+    assert_eq!(status, 200, "{heat}");
+    assert_eq!(heat["total"], 60);
+    let bounds: Vec<u64> = heat["durationBoundsNano"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_u64().unwrap())
+        .collect();
+    let counts = heat["counts"].as_array().unwrap();
+    assert_eq!(counts.len(), 15);
+    let slow_cells: u64 = counts
+        .iter()
+        .flat_map(|row| row.as_array().unwrap().iter().enumerate())
+        .filter(|(d, _)| bounds[*d] > 800_000_000)
+        .map(|(_, c)| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(slow_cells, 3, "the three slow checkouts stand out");
+    let (status, body) = get_json(&http, &server.url("/api/v1/heatmap?buckets=100000")).await;
+    assert_eq!(status, 400, "{body}");
+}

@@ -156,7 +156,7 @@ mod tests {
             service: "worker".into(),
             operation: "process orders".into(),
         }];
-        let worker_latency = finding(FindingKind::Latency, "worker", "process orders", 40.0);
+        let worker_errors = finding(FindingKind::Errors, "worker", "process orders", 40.0);
         let mut dead = candidate(finding(
             FindingKind::DeadLetters,
             "worker",
@@ -169,7 +169,7 @@ mod tests {
         });
         let unrelated = finding(FindingKind::Latency, "catalog", "GET /p", 30.0);
         let out = consolidate(vec![
-            candidate(worker_latency),
+            candidate(worker_errors),
             dead,
             candidate(payments),
             candidate(unrelated),
