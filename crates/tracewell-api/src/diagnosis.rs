@@ -54,6 +54,15 @@ async fn insights(
     Ok(Json(result).into_response())
 }
 
+/// Without `start`, `end` or `lookback`, the last hour.
+fn last_hour_unless_given(req: &mut tracewell_query::SearchRequest) {
+    if req.start_unix_nano.is_none() {
+        let range = tracewell_query::TimeRange::last(Duration::from_secs(3600));
+        req.start_unix_nano = Some(range.start_unix_nano);
+        req.end_unix_nano = Some(range.end_unix_nano);
+    }
+}
+
 /// Traces a breakdown reads unless `limit` says otherwise.
 const DEFAULT_BREAKDOWN_TRACES: usize = 200;
 
@@ -65,11 +74,7 @@ async fn breakdown(
     let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
     let mut req = search_request(&params, DEFAULT_BREAKDOWN_TRACES)?;
-    if req.start_unix_nano.is_none() {
-        let range = tracewell_query::TimeRange::last(Duration::from_secs(3600));
-        req.start_unix_nano = Some(range.start_unix_nano);
-        req.end_unix_nano = Some(range.end_unix_nano);
-    }
+    last_hour_unless_given(&mut req);
     if req.limit == 0 || req.limit > tracewell_query::breakdown::MAX_BREAKDOWN_TRACES {
         return Err(bad(
             "limit",
@@ -94,11 +99,7 @@ async fn heatmap(
     let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
     let mut req = search_request(&params, 1)?;
-    if req.start_unix_nano.is_none() {
-        let range = tracewell_query::TimeRange::last(Duration::from_secs(3600));
-        req.start_unix_nano = Some(range.start_unix_nano);
-        req.end_unix_nano = Some(range.end_unix_nano);
-    }
+    last_hour_unless_given(&mut req);
     req.spans_per_trace = 0;
     let buckets = number("buckets", params.get("buckets"))?.unwrap_or(DEFAULT_HEATMAP_BUCKETS);
     let result = state.query.heatmap(&tenant, &req, buckets as usize).await?;

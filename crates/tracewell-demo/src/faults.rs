@@ -239,16 +239,20 @@ async fn get_faults(State(faults): State<Faults>) -> Json<FaultSpec> {
     Json(faults.get())
 }
 
+/// A 400 answer naming what was wrong.
+type Refused = (StatusCode, Json<serde_json::Value>);
+
+fn bad(message: String) -> Refused {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(serde_json::json!({"error": message, "status": 400})),
+    )
+}
+
 async fn put_faults(
     State(faults): State<Faults>,
     body: axum::body::Bytes,
-) -> Result<Json<FaultSpec>, (StatusCode, Json<serde_json::Value>)> {
-    let bad = |message: String| {
-        (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({"error": message, "status": 400})),
-        )
-    };
+) -> Result<Json<FaultSpec>, Refused> {
     let spec: FaultSpec =
         serde_json::from_slice(&body).map_err(|e| bad(format!("invalid fault spec: {e}")))?;
     spec.validate().map_err(bad)?;
@@ -260,13 +264,7 @@ async fn put_faults(
 async fn patch_faults(
     State(faults): State<Faults>,
     body: axum::body::Bytes,
-) -> Result<Json<FaultSpec>, (StatusCode, Json<serde_json::Value>)> {
-    let bad = |message: String| {
-        (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({"error": message, "status": 400})),
-        )
-    };
+) -> Result<Json<FaultSpec>, Refused> {
     let patch: serde_json::Value =
         serde_json::from_slice(&body).map_err(|e| bad(format!("invalid fault patch: {e}")))?;
     let serde_json::Value::Object(patch) = patch else {

@@ -11,14 +11,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use common::shop::{self, Checkout};
+use common::shop;
 use common::traces::now_unix_nano;
 use common::Server;
 use serde_json::Value;
 use tokio::sync::Mutex;
-
-const MINUTE: u64 = 60_000_000_000;
-const SECOND: u64 = 1_000_000_000;
 
 #[derive(Default)]
 struct Received {
@@ -111,22 +108,14 @@ async fn rules_fire_and_webhooks_receive_findings_with_exemplars() {
     let http = reqwest::Client::new();
 
     // Half an hour of normal checkouts, then a window where pay is 300 ms slower and half the orders fail.
-    let now = now_unix_nano();
-    let ws = (now - 2 * MINUTE).div_ceil(MINUTE) * MINUTE;
-    let mut checkouts = Vec::new();
-    for minute in 1..=29u64 {
-        for i in 0..20u64 {
-            let mut c = Checkout::normal(ws - minute * MINUTE + i * 2 * SECOND);
-            c.pay_ms = 8 + i % 3;
-            checkouts.push(c);
-        }
-    }
-    for i in 0..40u64 {
-        let mut c = Checkout::normal(ws + (now - SECOND - ws) * i / 40);
-        c.pay_ms = 300 + i % 5;
-        c.db_fails = i % 2 == 0;
-        checkouts.push(c);
-    }
+    let checkouts = shop::regression(
+        now_unix_nano(),
+        |_, _| {},
+        |c, i| {
+            c.pay_ms = 300 + i % 5;
+            c.db_fails = i % 2 == 0;
+        },
+    );
     shop::send(&http, &server.otlp_http_url(), &checkouts).await;
 
     // Both firing rules reach both receivers (four notifications).

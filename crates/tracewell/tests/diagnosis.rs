@@ -13,38 +13,21 @@ use serde_json::Value;
 const MINUTE: u64 = 60_000_000_000;
 const SECOND: u64 = 1_000_000_000;
 
-/// Start of the insights window the server computes for a 2m lookback ending now.
-fn window_start(now: u64) -> u64 {
-    (now - 2 * MINUTE).div_ceil(MINUTE) * MINUTE
-}
-
-/// Half an hour of normal checkouts (20 a minute, one dead letter a minute), then a recent window where `pay`
-/// got 300 ms slower, 40% of `INSERT orders` fail, the api makes 8 item queries per order and the worker lags 2 s.
+/// Half an hour of normal checkouts (one dead letter a minute), then a recent window where `pay` got 300 ms
+/// slower, 40% of `INSERT orders` fail, the api makes 8 item queries per order and the worker lags 2 s.
 async fn send_regression(server: &Server, http: &reqwest::Client) {
-    let now = now_unix_nano();
-    let ws = window_start(now);
-    let mut checkouts = Vec::new();
-    for minute in 1..=29u64 {
-        let base = ws - minute * MINUTE;
-        for i in 0..20u64 {
-            let mut c = Checkout::normal(base + i * 2 * SECOND + 500_000_000);
-            c.pay_ms = 8 + i % 3;
-            c.dead_letter = i == 0;
-            checkouts.push(c);
-        }
-    }
-    // The recent window: from its start to a second ago.
-    let span = now - SECOND - ws;
-    for i in 0..40u64 {
-        let mut c = Checkout::normal(ws + span * i / 40);
-        c.pay_ms = 300 + i % 7;
-        c.db_fails = i % 5 < 2;
-        c.eu = c.db_fails;
-        c.n_plus_one = 8;
-        c.queue_lag_ms = 2000;
-        c.dead_letter = i % 20 == 0;
-        checkouts.push(c);
-    }
+    let checkouts = shop::regression(
+        now_unix_nano(),
+        |c, i| c.dead_letter = i == 0,
+        |c, i| {
+            c.pay_ms = 300 + i % 7;
+            c.db_fails = i % 5 < 2;
+            c.eu = c.db_fails;
+            c.n_plus_one = 8;
+            c.queue_lag_ms = 2000;
+            c.dead_letter = i % 20 == 0;
+        },
+    );
     shop::send(http, &server.otlp_http_url(), &checkouts).await;
 }
 
@@ -104,7 +87,7 @@ async fn insights_name_origins_and_breakdown_finds_the_failing_region() {
         .unwrap()
         .contains("pay POST /charges"));
     let since: u64 = latency["since"].as_str().unwrap().parse().unwrap();
-    let ws = window_start(now_unix_nano());
+    let ws = shop::window_start(now_unix_nano());
     assert!(
         since + 2 * MINUTE >= ws,
         "onset {since} long before the window {ws}"

@@ -6,30 +6,13 @@ mod common;
 
 use std::path::Path;
 
-use common::shop::{self, Checkout};
+use common::shop;
 use common::traces::now_unix_nano;
 use common::Server;
 use serde_json::{json, Value};
 
-const MINUTE: u64 = 60_000_000_000;
-const SECOND: u64 = 1_000_000_000;
-
 async fn shop_with_slow_pay(server: &Server, http: &reqwest::Client) -> Vec<String> {
-    let now = now_unix_nano();
-    let ws = (now - 2 * MINUTE).div_ceil(MINUTE) * MINUTE;
-    let mut checkouts = Vec::new();
-    for minute in 1..=29u64 {
-        for i in 0..20u64 {
-            let mut c = Checkout::normal(ws - minute * MINUTE + i * 2 * SECOND);
-            c.pay_ms = 8 + i % 3;
-            checkouts.push(c);
-        }
-    }
-    for i in 0..40u64 {
-        let mut c = Checkout::normal(ws + (now - SECOND - ws) * i / 40);
-        c.pay_ms = 300 + i % 5;
-        checkouts.push(c);
-    }
+    let checkouts = shop::regression(now_unix_nano(), |_, _| {}, |c, i| c.pay_ms = 300 + i % 5);
     shop::send(http, &server.otlp_http_url(), &checkouts).await
 }
 

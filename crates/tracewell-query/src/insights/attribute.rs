@@ -194,39 +194,35 @@ pub(crate) fn error_message(span: &Span) -> Option<String> {
 
 /// Findings from symptoms: grouped by the origin each symptom's traces name.
 pub(crate) async fn attribute(ctx: &mut Context<'_>, symptoms: &[Symptom]) -> Vec<Candidate> {
-    let mut out = Vec::new();
     let mut latency: BTreeMap<OpKey, Vec<(Symptom, LatencyBlame)>> = BTreeMap::new();
-    for s in symptoms
-        .iter()
-        .filter(|s| s.kind == SymptomKind::Latency)
-        .take(ctx.config.max_symptoms)
-    {
-        let blame = latency_blame(ctx, s).await;
-        latency
-            .entry(blame.culprit.clone())
-            .or_default()
-            .push((s.clone(), blame));
-    }
-    for (culprit, group) in latency {
-        out.push(latency_finding(ctx, &culprit, group, symptoms));
-    }
-
     let mut errors: BTreeMap<OpKey, Vec<(Symptom, ErrorBlame)>> = BTreeMap::new();
-    for s in symptoms
-        .iter()
-        .filter(|s| s.kind == SymptomKind::Errors)
-        .take(ctx.config.max_symptoms)
-    {
-        let blame = error_blame(ctx, s).await;
+    for kind in [SymptomKind::Latency, SymptomKind::Errors] {
+        let top = symptoms.iter().filter(|s| s.kind == kind);
+        for s in top.take(ctx.config.max_symptoms) {
+            if kind == SymptomKind::Latency {
+                let b = latency_blame(ctx, s).await;
+                latency
+                    .entry(b.culprit.clone())
+                    .or_default()
+                    .push((s.clone(), b));
+            } else {
+                let b = error_blame(ctx, s).await;
+                errors
+                    .entry(b.culprit.clone())
+                    .or_default()
+                    .push((s.clone(), b));
+            }
+        }
+    }
+    let mut out: Vec<Candidate> = latency
+        .into_iter()
+        .map(|(culprit, group)| latency_finding(ctx, &culprit, group, symptoms))
+        .collect();
+    out.extend(
         errors
-            .entry(blame.culprit.clone())
-            .or_default()
-            .push((s.clone(), blame));
-    }
-    for (culprit, group) in errors {
-        out.push(error_finding(ctx, &culprit, group, symptoms));
-    }
-
+            .into_iter()
+            .map(|(culprit, group)| error_finding(ctx, &culprit, group, symptoms)),
+    );
     for s in symptoms
         .iter()
         .filter(|s| s.kind == SymptomKind::ThroughputDrop)
@@ -355,8 +351,27 @@ fn affected_of<'s>(culprit: &OpKey, keys: impl Iterator<Item = &'s OpKey>) -> Ve
     out
 }
 
-fn own_symptom<'s>(symptoms: &'s [Symptom], key: &OpKey, kind: SymptomKind) -> Option<&'s Symptom> {
-    symptoms.iter().find(|s| &s.key == key && s.kind == kind)
+/// The highest-scored symptom of a group and its blame.
+fn lead<B>(group: &[(Symptom, B)]) -> (&Symptom, &B) {
+    let (s, b) = group
+        .iter()
+        .max_by(|a, b| a.0.score.total_cmp(&b.0.score))
+        .expect("a group has a symptom");
+    (s, b)
+}
+
+/// The culprit's own onset when it has a symptom of `kind`, else the earliest of the group.
+fn onset<B>(
+    symptoms: &[Symptom],
+    culprit: &OpKey,
+    kind: SymptomKind,
+    group: &[(Symptom, B)],
+) -> u64 {
+    symptoms
+        .iter()
+        .find(|s| &s.key == culprit && s.kind == kind)
+        .map(|s| s.since)
+        .unwrap_or_else(|| group.iter().map(|(s, _)| s.since).min().unwrap_or(0))
 }
 
 fn latency_finding(
@@ -365,17 +380,12 @@ fn latency_finding(
     group: Vec<(Symptom, LatencyBlame)>,
     symptoms: &[Symptom],
 ) -> Candidate {
-    let (lead, blame) = group
-        .iter()
-        .max_by(|a, b| a.0.score.total_cmp(&b.0.score))
-        .expect("a group has a symptom");
+    let (lead, blame) = lead(&group);
     let score = group
         .iter()
         .map(|(s, b)| s.score * (0.5 + 0.5 * b.share))
         .fold(0.0, f64::max);
-    let since = own_symptom(symptoms, culprit, SymptomKind::Latency)
-        .map(|s| s.since)
-        .unwrap_or_else(|| group.iter().map(|(s, _)| s.since).min().unwrap_or(0));
+    let since = onset(symptoms, culprit, SymptomKind::Latency, &group);
     let c = figures_of(ctx, culprit, &lead.compared);
     let mut baseline = c.base.to_map();
     let mut current = c.cur.to_map();
@@ -511,15 +521,9 @@ fn error_finding(
     group: Vec<(Symptom, ErrorBlame)>,
     symptoms: &[Symptom],
 ) -> Candidate {
-    let (lead, blame) = group
-        .iter()
-        .max_by(|a, b| a.0.score.total_cmp(&b.0.score))
-        .expect("a group has a symptom");
-    let own = own_symptom(symptoms, culprit, SymptomKind::Errors);
+    let (lead, blame) = lead(&group);
     let score = group.iter().map(|(s, _)| s.score).fold(0.0, f64::max);
-    let since = own
-        .map(|s| s.since)
-        .unwrap_or_else(|| group.iter().map(|(s, _)| s.since).min().unwrap_or(0));
+    let since = onset(symptoms, culprit, SymptomKind::Errors, &group);
     let c = figures_of(ctx, culprit, &lead.compared);
     let affected = affected_of(culprit, group.iter().map(|(s, _)| &s.key));
     let victims = if affected.is_empty() {

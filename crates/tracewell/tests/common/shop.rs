@@ -272,3 +272,38 @@ pub async fn send(
     }
     ids
 }
+
+const MINUTE: u64 = 60_000_000_000;
+const SECOND: u64 = 1_000_000_000;
+
+/// Start of the insights window a server computes for a 2m lookback ending at `now`.
+pub fn window_start(now: u64) -> u64 {
+    (now - 2 * MINUTE).div_ceil(MINUTE) * MINUTE
+}
+
+/// Checkouts for an insights test ending at `now`: 29 minutes of normal traffic before the recent window (20 a
+/// minute, `baseline` applied to each, with its index in the minute), then 40 checkouts spread over the window
+/// with `recent` applied (with their index).
+pub fn regression(
+    now: u64,
+    baseline: impl Fn(&mut Checkout, u64),
+    recent: impl Fn(&mut Checkout, u64),
+) -> Vec<Checkout> {
+    let ws = window_start(now);
+    let mut checkouts = Vec::new();
+    for minute in 1..=29u64 {
+        for i in 0..20u64 {
+            let mut c = Checkout::normal(ws - minute * MINUTE + i * 2 * SECOND + 500_000_000);
+            c.pay_ms = 8 + i % 3;
+            baseline(&mut c, i);
+            checkouts.push(c);
+        }
+    }
+    let span = now - SECOND - ws;
+    for i in 0..40u64 {
+        let mut c = Checkout::normal(ws + span * i / 40);
+        recent(&mut c, i);
+        checkouts.push(c);
+    }
+    checkouts
+}
