@@ -70,9 +70,17 @@ async fn n_plus_one(ctx: &mut Context<'_>) -> Vec<Candidate> {
     let min_calls = ctx.config.n_plus_one_min_calls as f64;
     let mut candidates: Vec<(OpKey, f64, f64, u64)> = Vec::new();
     for key in ctx.all.keys().filter(|k| k.kind == SpanKind::Client as u8) {
-        let (cur, calls) = calls_per_request(ctx, key, w.window_range());
+        let (_, calls) = calls_per_request(ctx, key, w.window_range());
+        // The window's highest minute, so a change shows within the minute it starts in.
+        let cur = w
+            .window_range()
+            .map(|i| calls_per_request(ctx, key, i..i + 1))
+            .filter(|(_, n)| *n >= 10)
+            .map(|(ratio, _)| ratio)
+            .fold(0.0, f64::max);
         let (base, _) = calls_per_request(ctx, key, w.baseline_range());
-        if calls >= 20 && cur >= 0.8 * min_calls {
+        let rose = base > 0.0 && cur >= 2.0 * base && cur >= 2.0;
+        if calls >= 20 && (rose || cur >= 0.8 * min_calls) {
             candidates.push((key.clone(), cur, base, calls));
         }
     }
