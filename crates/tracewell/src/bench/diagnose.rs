@@ -2,7 +2,8 @@
 //!
 //! Starts a throw-away server (child process) and the demo shop in-process sending to it, lets it run clean, then
 //! injects each fault the demo has, one after another with recovery between. For each injection it polls
-//! `/api/v1/insights` and records whether and when the top finding names the right service and kind. During the
+//! `/api/v1/insights` and records whether and when the top finding names the right service and kind with a score
+//! at or above the alerting line. During the
 //! clean run it records the highest score any finding reached (it should stay below the alerting line).
 
 use std::time::{Duration, Instant};
@@ -282,7 +283,9 @@ pub async fn run(args: &DiagnoseBenchArgs) -> anyhow::Result<()> {
             outcome.top = list.first().map(describe);
             outcome.top_score = list.first().and_then(|f| f["score"].as_f64());
             outcome.rank = list.iter().position(right).map(|r| r + 1);
-            if list.first().is_some_and(right) {
+            // Named first, and scored as a regression worth alerting on (steady behaviour scores low).
+            let alerting = |f: &Value| f["score"].as_f64().unwrap_or(0.0) >= args.threshold;
+            if list.first().is_some_and(|f| right(f) && alerting(f)) {
                 outcome.detected_after_s = Some(injected.elapsed().as_secs_f64());
                 break;
             }
