@@ -169,7 +169,7 @@ impl<'a> TraceShape<'a> {
                 }
             }
         }
-        found.sort_by(|a, b| b.count.cmp(&a.count));
+        found.sort_by_key(|r| std::cmp::Reverse(r.count));
         found
     }
 

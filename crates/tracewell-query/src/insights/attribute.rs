@@ -247,12 +247,15 @@ struct LatencyBlame {
     baseline_trace: Option<TraceId>,
 }
 
+/// Critical-path nanoseconds per operation in one trace.
+type TraceTimes = (TraceId, HashMap<OpKey, u64>);
+
 /// Mean critical-path time per (service, operation) below each span of `key`, and each trace's time of every
 /// operation.
 fn critical_by_key(
     traces: &[(TraceId, Arc<Vec<Span>>)],
     key: &OpKey,
-) -> (HashMap<OpKey, f64>, Vec<(TraceId, HashMap<OpKey, u64>)>) {
+) -> (HashMap<OpKey, f64>, Vec<TraceTimes>) {
     let mut total: HashMap<OpKey, u64> = HashMap::new();
     let mut requests = 0u64;
     let mut per_trace = Vec::new();
@@ -471,11 +474,14 @@ pub(crate) fn origins_below(spans: &[Span], key: Option<&OpKey>) -> Vec<(OpKey, 
         .collect()
 }
 
+/// Traces an error origin appears in, its messages by frequency, and those traces.
+type OriginCount = (usize, HashMap<String, usize>, Vec<TraceId>);
+
 async fn error_blame(ctx: &mut Context<'_>, symptom: &Symptom) -> ErrorBlame {
     let mut recent_req = ctx.search_for(&symptom.key, true);
     recent_req.status = Some(StatusCode::Error);
     let recent = ctx.sample(recent_req).await;
-    let mut counts: HashMap<OpKey, (usize, HashMap<String, usize>, Vec<TraceId>)> = HashMap::new();
+    let mut counts: HashMap<OpKey, OriginCount> = HashMap::new();
     for (id, spans) in &recent {
         let mut seen = std::collections::HashSet::new();
         for (origin, message) in origins_below(spans, Some(&symptom.key)) {

@@ -47,11 +47,10 @@ struct SpanOut {
     value: Value,
 }
 
+/// A span of `service` with `(trace id, span id, parent id)`.
 fn span(
     service: &'static str,
-    trace: &str,
-    id: &str,
-    parent: Option<&str>,
+    (trace, id, parent): (&str, &str, Option<&str>),
     name: &str,
     kind: i32,
     (start, end): (u64, u64),
@@ -91,9 +90,7 @@ fn checkout(c: &Checkout) -> (String, Vec<SpanOut>) {
     let mut spans = Vec::new();
     spans.push(span(
         "api",
-        &trace,
-        &insert,
-        Some(&api),
+        (&trace, &insert, Some(&api)),
         "INSERT orders",
         3,
         (t(cursor), t(cursor + 2)),
@@ -111,9 +108,7 @@ fn checkout(c: &Checkout) -> (String, Vec<SpanOut>) {
     for i in 0..c.n_plus_one {
         spans.push(span(
             "api",
-            &trace,
-            &id8(),
-            Some(&api),
+            (&trace, &id8(), Some(&api)),
             "SELECT items",
             3,
             (t(cursor), t(cursor + 1)),
@@ -132,9 +127,7 @@ fn checkout(c: &Checkout) -> (String, Vec<SpanOut>) {
     let pay_end = pay_start + 2 + c.pay_ms;
     spans.push(span(
         "api",
-        &trace,
-        &pay_call,
-        Some(&api),
+        (&trace, &pay_call, Some(&api)),
         "POST pay",
         3,
         (t(pay_start), t(pay_end)),
@@ -143,9 +136,7 @@ fn checkout(c: &Checkout) -> (String, Vec<SpanOut>) {
     ));
     spans.push(span(
         "pay",
-        &trace,
-        &pay,
-        Some(&pay_call),
+        (&trace, &pay, Some(&pay_call)),
         "POST /charges",
         2,
         (t(pay_start + 1), t(pay_end - 1)),
@@ -155,9 +146,7 @@ fn checkout(c: &Checkout) -> (String, Vec<SpanOut>) {
     cursor = pay_end + 1;
     spans.push(span(
         "api",
-        &trace,
-        &publish,
-        Some(&api),
+        (&trace, &publish, Some(&api)),
         "publish orders",
         4,
         (t(cursor), t(cursor + 1)),
@@ -171,9 +160,7 @@ fn checkout(c: &Checkout) -> (String, Vec<SpanOut>) {
     let consume_start = cursor + 1 + c.queue_lag_ms;
     spans.push(span(
         "worker",
-        &trace,
-        &process,
-        Some(&publish),
+        (&trace, &process, Some(&publish)),
         "process orders",
         5,
         (t(consume_start), t(consume_start + 5)),
@@ -186,9 +173,7 @@ fn checkout(c: &Checkout) -> (String, Vec<SpanOut>) {
     if c.dead_letter {
         spans.push(span(
             "worker",
-            &trace,
-            &id8(),
-            Some(&process),
+            (&trace, &id8(), Some(&process)),
             "publish orders.dlq",
             4,
             (t(consume_start + 3), t(consume_start + 4)),
@@ -199,9 +184,7 @@ fn checkout(c: &Checkout) -> (String, Vec<SpanOut>) {
     let api_error = c.db_fails.then_some("could not store the order");
     spans.push(span(
         "api",
-        &trace,
-        &api,
-        Some(&web_call),
+        (&trace, &api, Some(&web_call)),
         "POST /orders",
         2,
         (t(5), t(api_end)),
@@ -210,9 +193,7 @@ fn checkout(c: &Checkout) -> (String, Vec<SpanOut>) {
     ));
     spans.push(span(
         "web",
-        &trace,
-        &web_call,
-        Some(&web),
+        (&trace, &web_call, Some(&web)),
         "POST api",
         3,
         (t(4), t(api_end + 1)),
@@ -222,9 +203,7 @@ fn checkout(c: &Checkout) -> (String, Vec<SpanOut>) {
     let region = if c.eu { "eu-west" } else { "us-east" };
     spans.push(span(
         "web",
-        &trace,
-        &web,
-        None,
+        (&trace, &web, None),
         "GET /checkout",
         2,
         (t(0), t(api_end + 3)),
