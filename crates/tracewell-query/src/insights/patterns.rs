@@ -454,7 +454,7 @@ async fn new_errors(ctx: &mut Context<'_>) -> Vec<Candidate> {
         .sample(error_search(
             w.baseline_start(),
             w.window_start().saturating_sub(1),
-            200,
+            ctx.config.sample_traces * 5,
         ))
         .await;
     let known: HashSet<String> = baseline
