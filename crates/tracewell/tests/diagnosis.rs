@@ -28,7 +28,17 @@ async fn send_regression(server: &Server, http: &reqwest::Client) {
             c.dead_letter = i % 20 == 0;
         },
     );
+    // The regression began half a minute before the window: the baseline's last traces are slow too.
+    let onset = shop::window_start(now_unix_nano()) - 40 * SECOND;
+    let early: Vec<Checkout> = (0..12u64)
+        .map(|i| {
+            let mut c = Checkout::normal(onset + i * 3 * SECOND);
+            c.pay_ms = 300;
+            c
+        })
+        .collect();
     shop::send(http, &server.otlp_http_url(), &checkouts).await;
+    shop::send(http, &server.otlp_http_url(), &early).await;
 }
 
 fn find<'a>(findings: &'a [Value], kind: &str, service: &str) -> Option<&'a Value> {
@@ -86,6 +96,19 @@ async fn insights_name_origins_and_breakdown_finds_the_failing_region() {
         .as_str()
         .unwrap()
         .contains("pay POST /charges"));
+    // Added time is measured against traces from before the onset, not the slow ones just before the window.
+    assert!(
+        latency["current"]["selfTimeMs"].as_f64().unwrap() > 250.0,
+        "{latency}"
+    );
+    assert!(
+        latency["baseline"]["selfTimeMs"].as_f64().unwrap() < 20.0,
+        "{latency}"
+    );
+    assert!(
+        latency["details"]["addedMsPerRequest"].as_f64().unwrap() > 250.0,
+        "{latency}"
+    );
     let since: u64 = latency["since"].as_str().unwrap().parse().unwrap();
     let ws = shop::window_start(now_unix_nano());
     assert!(

@@ -85,6 +85,14 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// A search for `key`'s spans in the baseline, ending before `onset` when that falls within it.
+    pub fn before_onset(&self, key: &OpKey, onset: u64) -> SearchRequest {
+        let mut req = self.search_for(key, false);
+        let end = self.windows.window_start().min(onset).saturating_sub(1);
+        req.end_unix_nano = Some(end.max(self.windows.baseline_start()));
+        req
+    }
+
     /// The traces a search finds, read whole (each trace once per query).
     pub async fn sample(&mut self, req: SearchRequest) -> Vec<(TraceId, Arc<Vec<Span>>)> {
         let found = match self.query.search(self.tenant, &req).await {
@@ -285,7 +293,11 @@ async fn latency_blame(ctx: &mut Context<'_>, symptom: &Symptom) -> LatencyBlame
     let mut recent_req = ctx.search_for(&symptom.key, true);
     recent_req.min_duration_nano = Some((base_p90 * 1e6) as u64);
     let recent = ctx.sample(recent_req).await;
-    let baseline = ctx.sample(ctx.search_for(&symptom.key, false)).await;
+    // Normal traces: from before the onset (which may fall in the baseline's last minutes) and no slower than
+    // the baseline's p90.
+    let mut baseline_req = ctx.before_onset(&symptom.key, symptom.since);
+    baseline_req.max_duration_nano = Some((base_p90 * 1.05e6) as u64);
+    let baseline = ctx.sample(baseline_req).await;
     let (cur, per_trace) = critical_by_key(&recent, &symptom.key);
     let (base, _) = critical_by_key(&baseline, &symptom.key);
     let added: Vec<(OpKey, f64)> = cur
@@ -498,7 +510,7 @@ async fn error_blame(ctx: &mut Context<'_>, symptom: &Symptom) -> ErrorBlame {
     let best = counts
         .into_iter()
         .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then_with(|| b.0.cmp(&a.0)));
-    let mut baseline_req = ctx.search_for(&symptom.key, false);
+    let mut baseline_req = ctx.before_onset(&symptom.key, symptom.since);
     baseline_req.status = Some(StatusCode::Unset);
     baseline_req.limit = 1;
     let baseline_trace = ctx.sample(baseline_req).await.first().map(|(id, _)| *id);
