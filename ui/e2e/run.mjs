@@ -121,6 +121,42 @@ const EXPECTED_ROWS = [
 // Critical path: everything but the consumer, which starts after its producer ended.
 const EXPECTED_CP = new Set([ids.root, ids.feOrders, ids.orders, ids.db, ids.produce, ids.validate, ids.feStock, ids.stock]);
 
+// Insights fixture: frontend -> api -> database, 20 traces a minute for the last 33 minutes. The api
+// server span spends ~10 ms by itself until three minutes ago, then ~400 ms; its database call stays at
+// 3 ms. Rollups are keyed by span start minute, so the history is sent with past timestamps. The slow
+// traces carry app.region=eu-west, the others us-east (for the breakdown's attribute table).
+const INS = { frontend: `e2e-ins-frontend-${run}`, api: `e2e-ins-api-${run}`, db: `e2e_ins_db_${run}` };
+function insightsSpans() {
+  const now = Date.now();
+  const minute = Math.floor(now / 60e3) * 60e3;
+  const spans = [];
+  let k = 0;
+  for (let m = -32; m <= 0; m++) {
+    const slow = m >= -2;
+    for (let i = 0; i < 20; i++) {
+      const startMs = minute + m * 60e3 + i * 3000 + 100;
+      const jitter = 1 + (((k++ * 7919) % 21) - 10) / 100; // ±10 %, deterministic
+      const own = (slow ? 400 : 10) * jitter;
+      if (startMs + own + 20 > now) continue;
+      const ns = (ms) => BigInt(Math.round(ms * 1e6));
+      const t = BigInt(startMs) * MS;
+      const trace = hex(16);
+      const root = id();
+      const api = id();
+      const apiStart = t + ns(2);
+      const apiEnd = apiStart + ns(own + 3);
+      const dbStart = apiStart + ns(own / 2);
+      const attrs = { 'e2e.insights': run, 'app.region': slow ? 'eu-west' : 'us-east' };
+      spans.push(
+        { service: INS.frontend, traceId: trace, spanId: root, name: 'GET /shop', kind: 2, start: t, end: apiEnd + ns(2), attributes: { ...attrs, 'http.route': '/shop' } },
+        { service: INS.api, traceId: trace, spanId: api, parentSpanId: root, name: 'GET /items', kind: 2, start: apiStart, end: apiEnd, attributes: { ...attrs, 'http.route': '/items' } },
+        { service: INS.api, traceId: trace, spanId: id(), parentSpanId: api, name: 'SELECT items', kind: 3, start: dbStart, end: dbStart + ns(3), attributes: { ...attrs, 'db.system': 'postgresql', 'db.namespace': INS.db, 'db.query.text': 'SELECT * FROM items' } },
+      );
+    }
+  }
+  return spans;
+}
+
 // ---- harness ----
 
 const failures = [];
@@ -207,6 +243,11 @@ if (emptyServer) {
 
 await sendOtlp(args.otlp, tracesData([...spansA, ...spansB, ...spansC]));
 console.log(`sent traces ${A} (${spansA.length} spans), ${B} (${spansB.length}) and ${C} (${spansC.length})`);
+{
+  const list = insightsSpans();
+  for (let i = 0; i < list.length; i += 600) await sendOtlp(args.otlp, tracesData(list.slice(i, i + 600)));
+  console.log(`sent ${list.length} spans of 33 minutes of ${INS.frontend} -> ${INS.api} -> ${INS.db}, slow for the last 3`);
+}
 
 const tag = encodeURIComponent(`e2e.run=${run}`);
 await waitFor(async () => {
@@ -232,11 +273,15 @@ page.on('pageerror', (e) => pageErrors.push(e.message));
 page.on('console', (m) => m.type() === 'error' && !/Failed to load resource/.test(m.text()) && pageErrors.push(m.text()));
 page.setDefaultTimeout(15000);
 
-await check('landing page shows search', async () => {
+await check('landing page shows insights once the server has spans', async () => {
   await goto('/');
+  await page.locator('[data-testid=insights-page]').waitFor();
+  eq(await page.locator('.topbar nav a.active').innerText(), 'Insights', 'active navigation entry');
+  await page.locator('[data-testid=findings], [data-testid=empty], [data-testid=error]').first().waitFor();
+  await shot('landing-insights');
+  await goto('/search');
   await page.locator('[data-testid=search-form]').waitFor();
   await page.locator('[data-testid=results], [data-testid=empty]').first().waitFor();
-  await shot('search-landing');
 });
 
 await check('search form finds the traces and keeps state in the URL', async () => {
@@ -417,7 +462,20 @@ await check('service map shows the expected nodes and edges', async () => {
     expect(edges.includes(e), `edge ${e} missing (have ${edges.filter((x) => x.includes('e2e')).join(', ')})`);
   const label = await page.locator(`[data-testid=map-edge][data-parent="${svc('frontend')}"][data-child="${svc('orders')}"] .edge-label`).textContent();
   expect(/\/(s|min)/.test(label) && /err/.test(label) && /p99/.test(label), `edge label shows rate, errors, p99: ${label}`);
+  // every node gets a health once the comparison period is loaded
+  const orders = page.locator(`[data-testid=map-node][data-kind=service][data-name="${svc('orders')}"]`);
+  await waitFor(async () => ['ok', 'warn', 'bad', 'unknown'].includes(await orders.getAttribute('data-health')), 'node health to be computed', 15000);
+  const legend = await page.locator('[data-testid=health-legend]').innerText();
+  expect(['healthy', 'degraded', 'unhealthy', 'no data'].every((w) => legend.includes(w)), `health legend: ${legend}`);
   await shot('map');
+  // over the last 5 minutes the insights api's p99 is ~40 times that of the 5 minutes before: red;
+  // its database answers as fast as before: green
+  await goto('/map?lookback=5m');
+  const insApi = page.locator(`[data-testid=map-node][data-kind=service][data-name="${INS.api}"]`);
+  await waitFor(async () => (await insApi.getAttribute('data-health')) === 'bad', `${INS.api} to be unhealthy`, 15000);
+  eq(await page.locator(`[data-testid=map-node][data-kind=database][data-name="${INS.db}"]`).getAttribute('data-health'), 'ok', 'health of the unchanged database');
+  expect((await insApi.locator('title').textContent()).includes('p99'), 'the reason names p99');
+  await shot('map-health');
 });
 
 await check('RED panel numbers match /api/v1/metrics', async () => {
@@ -441,6 +499,11 @@ await check('RED panel numbers match /api/v1/metrics', async () => {
   eq(Number(await page.locator('[data-testid=red-count]').first().getAttribute('data-raw')), total.count, 'dashboard count');
   eq(Number(await page.locator('[data-testid=red-errors]').first().getAttribute('data-raw')), total.errors, 'dashboard errors');
   await page.locator('[data-testid=operation-row]').first().waitFor();
+  // the duration chart has a log axis and a legend with the latest values, without hovering
+  const legend = page.locator('[data-testid=red-charts] .red-chart').nth(2).locator('.u-legend');
+  await legend.waitFor();
+  const legendText = await legend.innerText();
+  expect(['p50', 'p90', 'p99'].every((q) => legendText.includes(q)) && /\d/.test(legendText), `duration legend: ${legendText}`);
   await shot('service-dashboard');
   await goto('/services?lookback=1h');
   await page.locator(`[data-testid=service-row][data-service="${svc('orders')}"]`).waitFor();
@@ -473,16 +536,199 @@ await check('compare page shows structural and duration differences', async () =
   await goto(`/compare/${A}/${C}`);
   await page.locator('[data-testid=compare-summary]').waitFor();
   const raw = async (t) => Number(await page.locator(`[data-testid=${t}]`).getAttribute('data-raw'));
-  eq([await raw('compare-added'), await raw('compare-removed'), await raw('compare-changed')], [1, 1, 1], 'added, removed, changed');
+  // changed paths are those whose own (self) time moved: validate payment (+25 ms), the orders span
+  // around it (its children now cover 8 ms more of it) and the stock call that lost its child (+8 ms);
+  // their ancestors only got slower because of them and stay unchanged
+  eq([await raw('compare-added'), await raw('compare-removed'), await raw('compare-changed')], [1, 1, 3], 'added, removed, changed');
   await page.locator('[data-testid=compare-row]').first().waitFor();
-  const rows = await page.$$eval('[data-testid=compare-row]', (els) => els.map((e) => [e.dataset.status, e.querySelector('.cmp-name').textContent]));
-  const find = (text) => rows.find((r) => r[1].includes(text))?.[0];
-  eq([find('INSERT audit'), find('e2e-inventory'), find('validate payment'), find('INSERT orders')], ['added', 'removed', 'changed', 'same'], 'row statuses');
-  expect(rows.find((r) => r[1].includes('validate payment')) && (await page.locator('.cmp-row.st-changed .cmp-delta').first().innerText()).includes('+25ms'), 'validate delta +25ms');
+  const rows = await page.$$eval('[data-testid=compare-row]', (els) =>
+    els.map((e) => [e.dataset.status, e.querySelector('.cmp-name').textContent, Number(e.dataset.selfDelta), e.querySelector('[data-testid=compare-self-delta]').textContent]),
+  );
+  const find = (text) => rows.find((r) => r[1].includes(text));
+  eq(
+    ['INSERT audit', 'e2e-inventory', 'validate payment', 'INSERT orders', 'GET /checkout'].map((t) => find(t)?.[0]),
+    ['added', 'removed', 'changed', 'same', 'same'],
+    'row statuses',
+  );
+  eq(find('validate payment')[2], 25e6, 'validate payment self-time delta (ns)');
+  eq(find('validate payment')[3], '+25ms', 'validate payment self-time delta shown');
+  eq(find('e2e-orders POST /api/orders')?.[3], '−8ms', 'orders self-time delta shown');
+  const origin = await page.locator('[data-testid=compare-origin] .origin-item').first().innerText();
+  expect(origin.includes('validate payment') && origin.includes('+25ms'), `largest own-time change first: ${origin}`);
   await shot('compare');
   await goto(`/compare/${A}/${B}`);
   await page.locator('[data-testid=compare-summary]').waitFor();
   eq([await raw('compare-added'), await raw('compare-removed')], [spansB.length, spansA.length], 'unrelated traces share nothing');
+});
+
+// ---- diagnosis pages ----
+
+await check('insights: the slowed-down api is the first finding, rendered as the API answers', async () => {
+  // the API first: a latency finding naming the api service (not its frontend caller) comes first
+  const q = `/api/v1/insights?service=${encodeURIComponent(INS.api)}`;
+  const ans = await waitFor(async () => {
+    const r = await api(q);
+    return r.findings.length && r.findings[0].kind === 'latency' && r.findings[0].service === INS.api ? r : null;
+  }, `a latency finding for ${INS.api} (last answer: ${q})`, 120000);
+  await goto(`/insights?service=${encodeURIComponent(INS.api)}`);
+  const card = page.locator('[data-testid=finding]').first();
+  await card.waitFor();
+  eq([await card.getAttribute('data-kind'), await card.getAttribute('data-service')], [ans.findings[0].kind, ans.findings[0].service], 'first card');
+  // the page reloads on its own and figures move with time: compare with an answer of the same moment
+  let f;
+  await waitFor(async () => {
+    await page.click('[data-testid=insights-refresh]');
+    await page.locator('[data-testid=insights-refresh]:not([disabled])').waitFor();
+    const now = (await api(q)).findings;
+    const shown = await page.$$eval('[data-testid=finding]', (els) =>
+      els.map((e) => `${e.dataset.kind}|${e.dataset.service}|${e.dataset.operation}|${e.querySelector('[data-testid=finding-summary]').textContent.trim()}`),
+    );
+    f = now[0];
+    return JSON.stringify(shown) === JSON.stringify(now.map((x) => `${x.kind}|${x.service}|${x.operation}|${x.summary.trim()}`));
+  }, 'the rendered findings (kind, service, operation, summary) to equal the API answer', 30000);
+  eq(await card.locator('[data-testid=finding-kind]').innerText(), 'LATENCY', 'kind badge');
+  expect(Math.abs(Number(await card.locator('[data-testid=finding-score]').getAttribute('data-raw')) - f.score) < 10, 'score shown');
+  const since = card.locator('[data-testid=finding-since]');
+  expect(/ago|just now/.test(await since.innerText()) && /\d{4}-\d\d-\d\d/.test(await since.getAttribute('title')), `onset: ${await since.innerText()}`);
+  // the metric's row comes first and shows baseline and current figures
+  const first = card.locator('[data-testid=finding-figures] tbody tr').first();
+  eq(await first.getAttribute('data-key'), f.metric, 'first figure is the metric');
+  const cells = await first.locator('td').allInnerTexts();
+  expect(cells[0] !== '–' && cells[1] !== '–', `baseline and current of ${f.metric}: ${cells}`);
+  expect(await card.locator('[data-testid=finding-trend] .trend-line').getAttribute('d'), 'sparkline drawn');
+  const ex = card.locator('[data-testid=exemplar]');
+  eq(await ex.count(), Math.min(5, f.exemplars.traces.length), 'exemplar links');
+  if (f.exemplars.traces.length) eq(await ex.first().getAttribute('href'), `/trace/${f.exemplars.traces[0]}`, 'first exemplar link');
+  const cmp = card.locator('[data-testid=compare-link]');
+  if (f.exemplars.baseline && f.exemplars.traces.length) eq(await cmp.getAttribute('href'), `/compare/${f.exemplars.traces[0]}/${f.exemplars.baseline}`, 'compare link');
+  else eq(await cmp.count(), 0, 'no compare link without a baseline trace');
+  await shot('insights');
+  // unfiltered: the api finding is there too, and the list follows the API's order
+  await goto('/insights');
+  await page.locator(`[data-testid=finding][data-service="${INS.api}"][data-kind=latency]`).first().waitFor({ timeout: 30000 });
+  await shot('insights-all');
+  // an exemplar opens its trace
+  if (f.exemplars.traces.length) {
+    await goto(`/insights?service=${encodeURIComponent(INS.api)}`);
+    await page.locator('[data-testid=finding] [data-testid=exemplar]').first().click();
+    await page.waitForURL(/\/trace\/[0-9a-f]{32}/);
+    await page.locator('[data-testid=waterfall] .wf-row').first().waitFor();
+  }
+});
+
+await check('insights: empty state says nothing is unusual and how much was analyzed', async () => {
+  const nobody = `e2e-nobody-${run}`;
+  const r = await api(`/api/v1/insights?service=${nobody}`);
+  eq(r.findings.length, 0, 'no findings for an unknown service');
+  await goto(`/insights?service=${nobody}`);
+  const empty = page.locator('[data-testid=empty]');
+  await empty.waitFor();
+  const text = await empty.innerText();
+  expect(/Nothing unusual in the last 2 minutes/.test(text), `empty state: ${text}`);
+  eq(Number(await page.locator('[data-testid=insights-analyzed]').getAttribute('data-operations')), r.analyzed.operations, 'operations analyzed');
+  expect(text.includes(`${r.analyzed.operations.toLocaleString('en-US')} operation`), `operation count in text: ${text}`);
+});
+
+await check('breakdown: operations and attributes of the matching traces, attribute adds a condition', async () => {
+  const cond = `e2e.insights=${run}`;
+  const params = `service=${encodeURIComponent(INS.api)}&tag=${encodeURIComponent(cond)}&lookback=1h`;
+  const b = await api(`/api/v1/breakdown?${params}`);
+  expect(b.traces > 0 && b.operations.length > 0, `breakdown answer: ${b.traces} traces, ${b.operations.length} operations`);
+  await goto(`/search?${params}`);
+  await page.locator('[data-testid=results]').waitFor();
+  await page.click('[data-testid=view-breakdown]');
+  await page.waitForURL(/view=breakdown/);
+  const panel = page.locator('[data-testid=breakdown]');
+  await panel.waitFor({ timeout: 30000 });
+  eq(Number(await panel.getAttribute('data-traces')), b.traces, 'traces analysed');
+  const ops = await page.$$eval('[data-testid=breakdown-op]', (els) => els.map((e) => `${e.dataset.service}|${e.dataset.operation}`));
+  const bySelf = [...b.operations].sort((x, y) => y.selfTimeShare - x.selfTimeShare).map((o) => `${o.service}|${o.operation}`);
+  eq(ops, bySelf, 'operations by self-time share');
+  // the api's own work dominates its self time
+  eq(ops[0], `${INS.api}|GET /items`, 'largest self-time share');
+  const bar = Number(await page.locator('[data-testid=breakdown-op]').first().locator('.share-self').getAttribute('data-raw'));
+  expect(Math.abs(bar - Math.max(...b.operations.map((o) => o.selfTimeShare))) < 1e-9, 'self-time bar value');
+  const attrs = page.locator('[data-testid=breakdown-attr]');
+  eq(await attrs.count(), b.attributes.length, 'attribute rows');
+  await shot('search-breakdown');
+  if (b.attributes.length) {
+    const a = b.attributes[0];
+    eq([await attrs.first().getAttribute('data-key'), await attrs.first().getAttribute('data-value')], [a.key, a.value], 'first attribute');
+    await attrs.first().locator('[data-testid=breakdown-attr-add]').click();
+    await waitFor(() => new URL(page.url()).searchParams.getAll('tag').length === 2, 'the attribute to be added to the search', 5000);
+    const tags = new URL(page.url()).searchParams.getAll('tag');
+    eq(tags[1], `${a.key}=${a.value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|')}`, 'added condition');
+    expect(!new URL(page.url()).searchParams.has('view'), 'back to the trace list');
+    await page.locator('[data-testid=results], [data-testid=empty]').first().waitFor();
+    eq(await page.locator('[data-testid=tag]').count(), 2, 'conditions in the form');
+  } else {
+    await page.locator('[data-testid=breakdown-no-attributes]').waitFor();
+  }
+});
+
+await check('live: spans appear as they arrive, pause counts, filters reconnect', async () => {
+  const live = `e2e-live-${run}`;
+  await goto(`/live?service=${live}`);
+  await page.locator('[data-testid=live-state][data-state=open]').waitFor({ timeout: 20000 });
+  const trace = hex(16);
+  const root = id();
+  const t = nowNanos();
+  const mk = (name, extra = {}) => ({ service: live, traceId: trace, spanId: id(), parentSpanId: root, name, kind: 1, start: t, end: t + 5n * MS, attributes: { 'e2e.live': run }, ...extra });
+  await sendOtlp(args.otlp, tracesData([{ service: live, traceId: trace, spanId: root, name: 'live root', kind: 2, start: t, end: t + 20n * MS, attributes: { 'e2e.live': run } }, mk('live one'), mk('live two')]));
+  const rows = page.locator(`[data-testid=live-row][data-service="${live}"]`);
+  await waitFor(async () => (await rows.count()) === 3, 'three live rows', 20000);
+  const names = await rows.allInnerTexts();
+  expect(['live root', 'live one', 'live two'].every((n) => names.some((x) => x.includes(n))), `rows: ${names}`);
+  await shot('live');
+  // paused: the list holds still and counts what arrives
+  await page.click('[data-testid=live-pause]');
+  await sendOtlp(args.otlp, tracesData([mk('live three'), mk('live four')]));
+  await waitFor(async () => (await page.locator('[data-testid=live-paused]').getAttribute('data-raw')) === '2', 'the paused banner to count 2 spans', 20000);
+  eq(await rows.count(), 3, 'rows while paused');
+  expect((await page.locator('[data-testid=live-paused]').innerText()).includes('2 new spans'), 'paused count shown');
+  await page.click('[data-testid=live-pause]');
+  await waitFor(async () => (await rows.count()) === 5, 'five rows after resuming', 5000);
+  expect((await rows.first().innerText()).match(/live (three|four)/), `newest first: ${await rows.first().innerText()}`);
+  // a filter change reconnects with the new filter
+  await page.selectOption('[data-testid=live-status]', 'error');
+  await page.waitForURL(/status=error/);
+  await page.locator('[data-testid=live-state][data-state=open]').waitFor({ timeout: 20000 });
+  await waitFor(async () => (await rows.count()) === 0, 'the list to restart', 5000);
+  await sendOtlp(args.otlp, tracesData([mk('live ok'), mk('live failed', { status: { code: 2, message: 'boom' } })]));
+  await waitFor(async () => (await rows.count()) >= 1, 'the error span', 20000);
+  eq((await rows.allInnerTexts()).map((x) => x.includes('live failed')), [true], 'only the error span');
+  // a row opens its trace
+  await rows.first().click();
+  await page.waitForURL(new RegExp(`/trace/${trace}`));
+  await page.locator('[data-testid=waterfall] .wf-row').first().waitFor();
+});
+
+await check('alerts: the page shows the rules, history and notifiers the API returns', async () => {
+  await goto('/alerts');
+  await page.locator('[data-testid=alert-rules], [data-testid=alerts-page] [data-testid=empty], [data-testid=error]').first().waitFor();
+  // rules may change state between two reads: compare until the page and a fresh answer agree
+  await waitFor(async () => {
+    const a = await api('/api/v1/alerts');
+    const shown = await page.$$eval('[data-testid=alert-rule]', (els) => els.map((e) => `${e.dataset.name}|${e.dataset.state}`).sort());
+    const want = a.rules.map((r) => `${r.name}|${r.state}`).sort();
+    if (JSON.stringify(shown) !== JSON.stringify(want)) {
+      await page.click('[data-testid=alerts-page] .toolbar button');
+      return false;
+    }
+    const notifiers = await page.locator('[data-testid=notifier]').count();
+    const history = await page.locator('[data-testid=alert-transition]').count();
+    if (notifiers !== a.notifiers.length || history !== a.history.length) return false;
+    if (a.rules.length === 0) expect((await page.locator('[data-testid=alerts-page] [data-testid=empty]').innerText()).includes('No alerting rules'), 'empty rules text');
+    const firing = a.rules.filter((r) => r.state === 'firing').length;
+    eq((await page.locator('[data-testid=alerts-firing]').innerText()).trim(), `${firing} firing`, 'firing count');
+    for (const r of a.rules) {
+      const row = page.locator(`[data-testid=alert-rule][data-name="${r.name.replace(/"/g, '\\"')}"]`);
+      expect((await row.locator('.state-pill').innerText()).trim() === r.state, `state pill of ${r.name}`);
+      eq(await row.locator('[data-testid=alert-exemplar]').count(), Math.min(3, (r.exemplars ?? []).length), `exemplar links of ${r.name}`);
+    }
+    return true;
+  }, 'the alerts page to match /api/v1/alerts', 30000);
+  await shot('alerts');
 });
 
 await check('dark theme and toggle', async () => {

@@ -2,7 +2,7 @@ import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { navigate, useRoute } from './lib/router';
 import { resolvedTheme, setTheme, themeChoice, onThemeChange, type ThemeChoice } from './lib/theme';
-import { setTenant, tenant } from './api/client';
+import { get, setTenant, tenant } from './api/client';
 import { ErrorBox, Loading } from './components/common';
 import { SearchPage } from './pages/search';
 import { isTraceId } from './api/trace';
@@ -10,6 +10,9 @@ import { isTraceId } from './api/trace';
 type PageModule = { default: ComponentType<{ params: Record<string, string> }> };
 
 const pages: Record<string, () => Promise<PageModule>> = {
+  insights: () => import('./pages/insights'),
+  alerts: () => import('./pages/alerts'),
+  live: () => import('./pages/live'),
   trace: () => import('./pages/trace'),
   compare: () => import('./pages/compare'),
   map: () => import('./pages/map'),
@@ -19,7 +22,11 @@ const pages: Record<string, () => Promise<PageModule>> = {
 
 function match(path: string): { page: string; params: Record<string, string> } {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
-  if (parts.length === 0 || (parts[0] === 'search' && parts.length === 1)) return { page: 'search', params: {} };
+  if (parts.length === 0) return { page: 'home', params: {} };
+  if (parts[0] === 'search' && parts.length === 1) return { page: 'search', params: {} };
+  if (parts[0] === 'insights' && parts.length === 1) return { page: 'insights', params: {} };
+  if (parts[0] === 'alerts' && parts.length === 1) return { page: 'alerts', params: {} };
+  if (parts[0] === 'live' && parts.length === 1) return { page: 'live', params: {} };
   if (parts[0] === 'trace' && parts.length === 2) return { page: 'trace', params: { id: parts[1] } };
   if (parts[0] === 'compare' && parts.length <= 3) return { page: 'compare', params: { a: parts[1] ?? '', b: parts[2] ?? '' } };
   if (parts[0] === 'map' && parts.length === 1) return { page: 'map', params: {} };
@@ -134,20 +141,44 @@ function TraceIdJump() {
 }
 
 const NAV = [
+  { href: '/insights', label: 'Insights', page: 'insights' },
   { href: '/search', label: 'Search', page: 'search' },
+  { href: '/live', label: 'Live', page: 'live' },
   { href: '/map', label: 'Service map', page: 'map' },
   { href: '/services', label: 'Services', page: 'services' },
+  { href: '/alerts', label: 'Alerts', page: 'alerts' },
   { href: '/compare', label: 'Compare', page: 'compare' },
   { href: '/sql', label: 'SQL', page: 'sql' },
 ];
 
+/**
+ * What `/` shows: the Insights page once the server holds spans, else the search page with its
+ * explanation of how to send traces. Asked again on each visit to `/`.
+ */
+function useLanding(active: boolean): 'loading' | 'insights' | 'search' {
+  const [v, setV] = useState<'loading' | 'insights' | 'search'>('loading');
+  useEffect(() => {
+    if (!active) return;
+    const ctl = new AbortController();
+    get<{ services: string[] }>('/api/v1/services', {}, ctl.signal).then(
+      (r) => setV(r.services.length > 0 ? 'insights' : 'search'),
+      () => !ctl.signal.aborted && setV('search'),
+    );
+    return () => ctl.abort();
+  }, [active]);
+  return v;
+}
+
 export function App() {
   const route = useRoute();
-  const { page, params } = match(route.path);
+  const matched = match(route.path);
+  const landing = useLanding(matched.page === 'home');
+  const { params } = matched;
+  const page = matched.page === 'home' ? (landing === 'loading' ? 'home' : landing) : matched.page;
   return (
     <div class="app">
       <header class="topbar">
-        <a class="brand" href="/search">
+        <a class="brand" href="/">
           <svg width="18" height="18" viewBox="0 0 16 16" aria-hidden="true">
             <rect x="1" y="2" width="14" height="3" rx="1" fill="#3b82f6" />
             <rect x="4" y="7" width="9" height="3" rx="1" fill="#10b981" />
@@ -168,7 +199,9 @@ export function App() {
         <ThemeToggle />
       </header>
       <main class={`page page-${page}`}>
-        {page === 'search' ? (
+        {page === 'home' ? (
+          <Loading />
+        ) : page === 'search' ? (
           <SearchPage />
         ) : page === 'notfound' ? (
           <div class="notfound">

@@ -113,3 +113,114 @@ export interface SqlResponse {
   blocksScanned?: number;
   blocksTotal?: number;
 }
+
+// ---- diagnosis (docs/diagnosis.md) ----
+
+export type FindingKind = 'latency' | 'errors' | 'new_error' | 'n_plus_one' | 'queue_backlog' | 'dead_letters' | 'throughput_drop';
+
+/** Figures of a finding: p50Ms, p90Ms, p99Ms, errorRate, ratePerSecond, selfTimeMs, count, lagMs, perMinute, ... */
+export type Figures = Record<string, number | null>;
+
+export interface Finding {
+  /** One of FindingKind; newer servers may add kinds. */
+  kind: string;
+  service: string;
+  operation: string;
+  spanKind?: string | null;
+  score: number;
+  /** Onset estimate, unix nanoseconds. */
+  since: string;
+  summary: string;
+  /** Key of baseline/current charted by series. */
+  metric: string;
+  baseline: Figures;
+  current: Figures;
+  series: { time: string; value: number | null }[];
+  exemplars: { traces: string[]; baseline: string | null };
+  affected: { service: string; operation: string }[];
+  details: Record<string, unknown>;
+}
+
+export interface InsightsResponse {
+  windowStart: string;
+  windowEnd: string;
+  baselineStart: string;
+  analyzed: { operations: number; traces: number };
+  findings: Finding[];
+}
+
+export interface BreakdownOperation {
+  service: string;
+  operation: string;
+  spans: number;
+  selfTimeMs: number;
+  selfTimeShare: number;
+  criticalPathMs: number;
+  criticalPathShare: number;
+  meanSelfMs: number;
+}
+
+export interface BreakdownAttribute {
+  key: string;
+  value: string;
+  group: 'slow' | 'error' | string;
+  inGroup: number;
+  inRest: number;
+  groupTraces: number;
+  restTraces: number;
+}
+
+export interface BreakdownResponse {
+  traces: number;
+  slowThresholdMs: number | null;
+  slowTraces: number;
+  errorTraces: number;
+  operations: BreakdownOperation[];
+  attributes: BreakdownAttribute[];
+}
+
+export type AlertState = 'inactive' | 'pending' | 'firing';
+
+export interface AlertRule {
+  name: string;
+  type: 'threshold' | 'finding' | string;
+  description: string;
+  state: AlertState | string;
+  activeSince: string | null;
+  value: number | null;
+  lastEvaluation: string | null;
+  /** Why the last evaluation failed, if it did. */
+  lastError?: string | null;
+  summary: string | null;
+  exemplars: string[];
+  labels?: Record<string, string>;
+  /** For `finding` rules: the finding that made it fire. */
+  finding?: Finding | null;
+}
+
+export interface AlertTransition {
+  time: string;
+  rule: string;
+  from: string;
+  to: string;
+  value: number | null;
+  summary: string | null;
+}
+
+export interface AlertNotifier {
+  name: string;
+  url: string;
+  format: string;
+  sent: number;
+  failed: number;
+  dropped: number;
+  queued: number;
+}
+
+export interface AlertsResponse {
+  /** null when the server runs without a rules file. */
+  evaluationIntervalMs: number | null;
+  rules: AlertRule[];
+  history: AlertTransition[];
+  notifiers: AlertNotifier[];
+}

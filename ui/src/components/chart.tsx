@@ -31,6 +31,17 @@ interface Props {
   legend?: boolean;
   /** Fixed x range (seconds), e.g. the searched time window. */
   xRange?: [number, number];
+  /** Logarithmic y axis (base 10), so small and large series stay readable together; values <= 0 are not drawn. */
+  yLog?: boolean;
+}
+
+/** The last non-null value of a series (shown in the legend while the cursor is elsewhere). */
+function lastValue(ys: ArrayLike<number | null | undefined>): number | null {
+  for (let i = ys.length - 1; i >= 0; i--) {
+    const v = ys[i];
+    if (v !== null && v !== undefined) return v;
+  }
+  return null;
 }
 
 /** Points with no neighbour on either side: a line cannot show them, so they are drawn as dots. */
@@ -51,7 +62,7 @@ export function Chart(props: Props) {
   const plot = useRef<uPlot | null>(null);
   const latest = useRef(props);
   latest.current = props;
-  const seriesKey = JSON.stringify(props.series) + (props.height ?? 200) + (props.title ?? '') + (props.xRange ? 'x' : '');
+  const seriesKey = JSON.stringify(props.series) + (props.height ?? 200) + (props.title ?? '') + (props.xRange ? 'x' : '') + (props.yLog ? 'log' : '');
 
   useEffect(() => {
     const target = el.current!;
@@ -71,7 +82,12 @@ export function Chart(props: Props) {
           points: { size: 8 },
           focus: { prox: 16 },
         },
-        scales: { x: { time: true, range: p.xRange ? () => latest.current.xRange! : undefined }, y: { range: (_u, min, max) => [p.yMin ?? Math.min(0, min), max > (p.yMin ?? 0) ? max * 1.05 : 1] } },
+        scales: {
+          x: { time: true, range: p.xRange ? () => latest.current.xRange! : undefined },
+          y: p.yLog
+            ? { distr: 3, log: 10, range: (_u, min, max) => (min > 0 && max > 0 ? uPlot.rangeLog(min, max, 10, true) : [0.001, 1]) }
+            : { range: (_u, min, max) => [p.yMin ?? Math.min(0, min), max > (p.yMin ?? 0) ? max * 1.05 : 1] },
+        },
         axes: [
           { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
           {
@@ -83,7 +99,8 @@ export function Chart(props: Props) {
           },
         ],
         series: [
-          {},
+          // while the cursor is elsewhere the legend shows each series' latest value
+          { value: (_u, v) => (v === null || v === undefined ? 'latest' : new Date(v * 1000).toLocaleString([], { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' })) },
           ...p.series.map(
             (s): uPlot.Series => ({
               label: s.label,
@@ -92,7 +109,13 @@ export function Chart(props: Props) {
               dash: s.dash,
               fill: undefined,
               spanGaps: false,
-              value: (_u, v) => (v === null || v === undefined ? '–' : fmt(v)),
+              value: (u, v, si, idx) => {
+                if (idx === null || idx === undefined) {
+                  const last = lastValue(u.data[si] as (number | null)[]);
+                  return last === null ? '–' : fmt(last);
+                }
+                return v === null || v === undefined ? '–' : fmt(v);
+              },
               points: s.points
                 ? { show: true, size: s.pointSize ?? 7, stroke: s.color, fill: s.color, width: 1 }
                 : { show: true, size: 5, stroke: s.color, fill: s.color, filter: isolated },

@@ -39,9 +39,9 @@ export function RedCharts({ series, stepSeconds, kind, compact }: { series: RedS
   const lat = useMemo(
     () => [
       xs,
-      series.points.map((p) => nanosToMs(quantile(p, '0.5'))),
-      series.points.map((p) => nanosToMs(quantile(p, '0.9'))),
-      series.points.map((p) => nanosToMs(quantile(p, '0.99'))),
+      series.points.map((p) => positiveMs(quantile(p, '0.5'))),
+      series.points.map((p) => positiveMs(quantile(p, '0.9'))),
+      series.points.map((p) => positiveMs(quantile(p, '0.99'))),
     ],
     [xs],
   );
@@ -54,7 +54,7 @@ export function RedCharts({ series, stepSeconds, kind, compact }: { series: RedS
       href('/search', {
         service: series.service,
         operation: series.operation ?? undefined,
-        tag: kind ? [`span.kind=${kind}`] : undefined,
+        tag: kind && kind !== 'all' ? [`span.kind=${kind}`] : undefined,
         start: start.toString(),
         end: end.toString(),
       }),
@@ -75,10 +75,14 @@ export function RedCharts({ series, stepSeconds, kind, compact }: { series: RedS
         <Chart data={errs} height={h} series={[{ label: 'errors', color: err }]} yFormat={(v) => `${+v.toFixed(2)}%`} onPick={pick} />
       </div>
       <div class="red-chart">
-        <h4>Duration</h4>
+        <h4>
+          Duration <span class="muted small">(log scale)</span>
+        </h4>
         <Chart
           data={lat}
           height={h}
+          yLog
+          legend
           series={[
             { label: 'p50', color: '#10b981' },
             { label: 'p90', color: '#f59e0b' },
@@ -94,8 +98,9 @@ export function RedCharts({ series, stepSeconds, kind, compact }: { series: RedS
   );
 }
 
-function nanosToMs(v: number | null): number | null {
-  return v === null ? null : v / 1e6;
+/** Nanoseconds to ms for a log axis: zero or negative durations cannot be drawn there. */
+function positiveMs(v: number | null): number | null {
+  return v === null || !(v > 0) ? null : v / 1e6;
 }
 
 /** A small SVG sparkline. */

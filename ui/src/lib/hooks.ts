@@ -43,3 +43,26 @@ export function useTitle(title: string) {
     document.title = title ? `${title} · Tracewell` : 'Tracewell';
   }, [title]);
 }
+
+/** A counter that goes up every `ms` while `on` and the page is visible. */
+export function useTicker(ms: number, on: boolean): number {
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (!on) return;
+    const t = setInterval(() => {
+      if (document.visibilityState !== 'hidden') setTick((x) => x + 1);
+    }, ms);
+    return () => clearInterval(t);
+  }, [ms, on]);
+  return tick;
+}
+
+/** Re-renders every few seconds so "updated 20 s ago" stays true. */
+export function useNow(ms = 5000): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}

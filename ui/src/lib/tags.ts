@@ -14,3 +14,9 @@ export function splitCondition(s: string): { key: string; op: string; value: str
   return best;
 }
 
+
+/** An equality condition for an exact value: `|` separates alternatives in the search grammar, so
+ * it (and the backslash) is escaped. */
+export function tagCondition(key: string, value: string): string {
+  return `${key}=${value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|')}`;
+}

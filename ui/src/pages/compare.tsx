@@ -6,7 +6,7 @@ import { ErrorBox, Loading, ServiceDot } from '../components/common';
 import { VirtualList } from '../components/virtuallist';
 import { useAsync, useTitle } from '../lib/hooks';
 import { navigate } from '../lib/router';
-import { compareTraces, type CompareNode } from '../trace/compare';
+import { compareTraces, topSelfChanges, type CompareNode } from '../trace/compare';
 import { formatCount, formatDuration } from '../trace/format';
 import { buildTree, serviceName, spanName, type TraceTree } from '../trace/tree';
 
@@ -74,6 +74,7 @@ function Comparison({ a, b }: { a: string; b: string }) {
   if (res.error) return <ErrorBox error={res.error} title="Could not load the traces" />;
   const { ta, tb, cmp } = res.data!;
   const maxDur = Math.max(1, ...cmp.nodes.map((n) => Math.max(n.durA, n.durB)));
+  const top = topSelfChanges(cmp);
   return (
     <div class="compare-page" data-testid="compare-page">
       <div class="compare-head">
@@ -87,7 +88,7 @@ function Comparison({ a, b }: { a: string; b: string }) {
         <span class="diff-removed" data-testid="compare-removed" data-raw={cmp.removedSpans}>
           −{formatCount(cmp.removedSpans)} spans removed
         </span>
-        <span class="diff-changed" data-testid="compare-changed" data-raw={cmp.changed}>
+        <span class="diff-changed" data-testid="compare-changed" data-raw={cmp.changed} title="Paths whose span count or own (self) time differs notably">
           {formatCount(cmp.changed)} paths changed
         </span>
         <span class="muted">
@@ -101,12 +102,28 @@ function Comparison({ a, b }: { a: string; b: string }) {
           Swap
         </a>
       </div>
+      {top.length > 0 && (
+        <div class="card compare-origin" data-testid="compare-origin">
+          <span class="muted">Largest changes of own time (B − A):</span>
+          {top.map((n) => (
+            <span class="origin-item">
+              <ServiceDot name={n.service} /> <b>{n.service}</b> {n.name}{' '}
+              <span class={n.selfB > n.selfA ? 'slower' : 'faster'}>{signed(n.selfB - n.selfA)}</span>
+            </span>
+          ))}
+        </div>
+      )}
       <div class="card compare-table">
         <div class="cmp-row cmp-header">
           <div class="cmp-name">Service · operation (path)</div>
           <div class="cmp-side">A</div>
           <div class="cmp-side">B</div>
-          <div class="cmp-delta">Δ duration</div>
+          <div class="cmp-delta" title="Duration of the spans of this path in B minus A (includes waiting for children)">
+            Δ duration
+          </div>
+          <div class="cmp-delta" title="Self time (not covered by children) in B minus A: where the time itself was spent">
+            Δ self time
+          </div>
         </div>
         <VirtualList
           count={rows.length}
@@ -135,11 +152,17 @@ function TraceCard({ label, t }: { label: string; t: TraceTree }) {
   );
 }
 
+function signed(ns: number): string {
+  return `${ns > 0 ? '+' : ns < 0 ? '−' : '±'}${formatDuration(Math.abs(ns))}`;
+}
+
 function CompareRow({ n, maxDur }: { n: CompareNode; maxDur: number }) {
   const delta = n.durB - n.durA;
   const pct = n.durA > 0 ? (delta / n.durA) * 100 : null;
+  const selfDelta = n.selfB - n.selfA;
+  const both = n.countA > 0 && n.countB > 0;
   return (
-    <div class={`cmp-row st-${n.status}`} data-testid="compare-row" data-status={n.status}>
+    <div class={`cmp-row st-${n.status}`} data-testid="compare-row" data-status={n.status} data-self-delta={selfDelta}>
       <div class="cmp-name" style={{ paddingLeft: `${Math.min(n.depth, 30) * 14 + 6}px` }} title={`${n.service}: ${n.name}`}>
         <ServiceDot name={n.service} /> <b>{n.service}</b> {n.name}
         {n.status !== 'same' && <span class={`st-badge st-${n.status}`}>{STATUS_LABEL[n.status]}</span>}
@@ -149,6 +172,13 @@ function CompareRow({ n, maxDur }: { n: CompareNode; maxDur: number }) {
       <div class={`cmp-delta ${delta > 0 ? 'slower' : delta < 0 ? 'faster' : ''}`}>
         {n.countA && n.countB ? `${delta >= 0 ? '+' : ''}${formatDuration(delta)}${pct !== null && Math.abs(pct) >= 1 ? ` (${pct > 0 ? '+' : ''}${pct.toFixed(0)}%)` : ''}` : ''}
         {n.countA !== n.countB && n.countA && n.countB ? <span class="muted"> {n.countB - n.countA > 0 ? '+' : ''}{n.countB - n.countA} spans</span> : ''}
+      </div>
+      <div
+        class={`cmp-delta cmp-self ${n.status === 'changed' ? (selfDelta > 0 ? 'slower' : selfDelta < 0 ? 'faster' : '') : 'quiet'}`}
+        data-testid="compare-self-delta"
+        title={`self time A ${formatDuration(n.selfA)}, B ${formatDuration(n.selfB)}`}
+      >
+        {both || selfDelta !== 0 ? signed(selfDelta) : ''}
       </div>
     </div>
   );

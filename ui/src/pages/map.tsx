@@ -10,8 +10,10 @@ import { TimeRangePicker } from '../components/timerange';
 import { useAsync, useTitle } from '../lib/hooks';
 import { href, navigate, useRoute } from '../lib/router';
 import { rangeBounds, rangeFromQuery, rangeParams, stepFor, type TimeRange } from '../lib/timerange';
+import { describeLookback, lookbackOf } from '../lib/figures';
+import { HEALTH_LABEL, nodeHealth, nodeKey, type Health, type HealthResult } from '../lib/health';
 import { serviceColor } from '../trace/colors';
-import { formatDuration, formatPercent, formatRate } from '../trace/format';
+import { formatDuration, formatPercent, formatRate, millisToNanos } from '../trace/format';
 
 interface LaidNode extends DepNode {
   x: number;
@@ -29,9 +31,11 @@ interface LaidEdge extends DepEdge {
 const NODE_H = 40;
 const LABEL_W = 150;
 
-export function layoutGraph(nodes: DepNode[], edges: DepEdge[]): { nodes: LaidNode[]; edges: LaidEdge[]; width: number; height: number } {
+type Laid = { nodes: LaidNode[]; edges: LaidEdge[]; width: number; height: number };
+
+export function layoutGraph(nodes: DepNode[], edges: DepEdge[], rankdir: 'LR' | 'TB' = 'LR'): Laid {
   const g = new dagre.graphlib.Graph({ multigraph: true });
-  g.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 70, edgesep: 16, marginx: 24, marginy: 24 });
+  g.setGraph(rankdir === 'LR' ? { rankdir, nodesep: 28, ranksep: 70, edgesep: 16, marginx: 24, marginy: 24 } : { rankdir, nodesep: 40, ranksep: 56, edgesep: 16, marginx: 24, marginy: 24 });
   g.setDefaultEdgeLabel(() => ({}));
   const key = (kind: string, name: string) => `${kind}\u0000${name}`;
   for (const n of nodes) {
@@ -59,6 +63,19 @@ export function layoutGraph(nodes: DepNode[], edges: DepEdge[]): { nodes: LaidNo
   return { nodes: laidNodes, edges: laidEdges, width: gr.width ?? 800, height: gr.height ?? 600 };
 }
 
+/** Room kept at the bottom of the panel for the legends. */
+const LEGEND_H = 60;
+const MAX_SCALE = 1.6;
+
+function fitScale(l: Laid, w: number, h: number): number {
+  return Math.min(MAX_SCALE, Math.max(0.15, Math.min(w / l.width, h / l.height)));
+}
+
+/** The layout that is drawn larger in a panel of w x h (left to right on ties). */
+export function pickLayout(l: { LR: Laid; TB: Laid }, w: number, h: number, reserved = 0): Laid {
+  return fitScale(l.TB, w, h - reserved) > fitScale(l.LR, w, h - reserved) * 1.15 ? l.TB : l.LR;
+}
+
 function edgePath(pts: { x: number; y: number }[]): string {
   if (pts.length === 0) return '';
   let d = `M${pts[0].x},${pts[0].y}`;
@@ -71,6 +88,13 @@ function edgePath(pts: { x: number; y: number }[]): string {
   return d;
 }
 
+/** The period of the same length just before the range, as start/end parameters. */
+function previousPeriod(range: TimeRange): { start: string; end: string; len: number } {
+  const [from, to] = rangeBounds(range);
+  const len = Math.max(60e3, to - from);
+  return { start: millisToNanos(from - len), end: millisToNanos(from), len };
+}
+
 export default function MapPage() {
   const route = useRoute();
   const q = route.query;
@@ -80,6 +104,24 @@ export default function MapPage() {
   useTitle('Service map');
   const key = JSON.stringify(range);
   const res = useAsync((s) => get<DependenciesResponse>('/api/v1/dependencies', rangeParams(range), s), [key]);
+  // health: error rate now, p99 now against the period of the same length before
+  const health = useAsync(
+    async (s) => {
+      const prev = previousPeriod(range);
+      const step = `${Math.ceil(prev.len / 60e3)}m`;
+      const [metrics, prevMetrics, prevDeps] = await Promise.all([
+        get<MetricsResponse>('/api/v1/metrics', { ...rangeParams(range), step }, s).catch(() => undefined),
+        get<MetricsResponse>('/api/v1/metrics', { start: prev.start, end: prev.end, step }, s).catch(() => undefined),
+        get<DependenciesResponse>('/api/v1/dependencies', { start: prev.start, end: prev.end }, s).catch(() => undefined),
+      ]);
+      return { metrics, prevMetrics, prevDeps, len: prev.len };
+    },
+    [key],
+  );
+  const healthMap = useMemo(() => {
+    if (!res.data || !health.data) return null;
+    return nodeHealth(res.data.nodes, { deps: res.data, metrics: health.data.metrics }, { deps: health.data.prevDeps, metrics: health.data.prevMetrics });
+  }, [res.data, health.data]);
   const setQ = (patch: Record<string, string | undefined>, r: TimeRange = range) =>
     navigate(href('/map', { ...(r.start || r.end ? { start: r.start, end: r.end } : { lookback: r.lookback }), node: selected, kind: selected ? selectedKind : undefined, ...patch }), {
       replace: 'node' in patch,
@@ -107,7 +149,14 @@ export default function MapPage() {
         </Empty>
       ) : (
         <div class={`map-body ${selected ? 'with-panel' : ''}`}>
-          <Graph data={res.data!} selected={selected} selectedKind={selectedKind} onSelect={(n) => setQ({ node: n?.name, kind: n?.kind })} />
+          <Graph
+            data={res.data!}
+            health={healthMap}
+            periodMs={health.data?.len ?? 0}
+            selected={selected}
+            selectedKind={selectedKind}
+            onSelect={(n) => setQ({ node: n?.name, kind: n?.kind })}
+          />
           {selected && <NodePanel name={selected} kind={selectedKind} data={res.data!} range={range} onClose={() => setQ({ node: undefined, kind: undefined })} />}
         </div>
       )}
@@ -115,31 +164,45 @@ export default function MapPage() {
   );
 }
 
-function Graph({ data, selected, selectedKind, onSelect }: { data: DependenciesResponse; selected: string; selectedKind: string; onSelect: (n: DepNode | null) => void }) {
-  const laid = useMemo(() => layoutGraph(data.nodes, data.edges), [data]);
+function Graph({
+  data,
+  health,
+  periodMs,
+  selected,
+  selectedKind,
+  onSelect,
+}: {
+  data: DependenciesResponse;
+  health: Map<string, HealthResult> | null;
+  periodMs: number;
+  selected: string;
+  selectedKind: string;
+  onSelect: (n: DepNode | null) => void;
+}) {
+  // both directions are laid out; the one that fills the panel at the larger scale is shown
+  const layouts = useMemo(() => ({ LR: layoutGraph(data.nodes, data.edges, 'LR'), TB: layoutGraph(data.nodes, data.edges, 'TB') }), [data]);
   const host = useRef<HTMLDivElement>(null);
+  const [size, setSize] = useState<{ w: number; h: number } | null>(null);
   const [tf, setTf] = useState({ x: 0, y: 0, k: 1 });
   const [hover, setHover] = useState<string | null>(null);
+  const laid = useMemo(() => (size ? pickLayout(layouts, size.w, size.h, LEGEND_H) : layouts.LR), [layouts, size]);
   const fit = () => {
     const el = host.current;
     if (!el) return;
-    const k = Math.min(1.4, Math.max(0.15, Math.min(el.clientWidth / laid.width, el.clientHeight / laid.height)));
-    setTf({ k, x: (el.clientWidth - laid.width * k) / 2, y: Math.max(0, (el.clientHeight - laid.height * k) / 2) });
+    const w = el.clientWidth;
+    const h = el.clientHeight - LEGEND_H;
+    const k = fitScale(laid, w, h);
+    setTf({ k, x: (w - laid.width * k) / 2, y: Math.max(0, (h - laid.height * k) / 2) });
   };
   useEffect(() => {
-    fit();
     const el = host.current;
     if (!el) return;
-    let w = el.clientWidth;
-    const ro = new ResizeObserver(() => {
-      if (Math.abs(el.clientWidth - w) > 20) {
-        w = el.clientWidth;
-        fit();
-      }
-    });
+    setSize({ w: el.clientWidth, h: el.clientHeight });
+    const ro = new ResizeObserver(() => setSize((s) => (s && Math.abs(s.w - el.clientWidth) < 20 && Math.abs(s.h - el.clientHeight) < 20 ? s : { w: el.clientWidth, h: el.clientHeight })));
     ro.observe(el);
     return () => ro.disconnect();
-  }, [laid]);
+  }, []);
+  useEffect(fit, [laid, size]);
   const drag = useRef<{ x: number; y: number; tx: number; ty: number; moved: boolean } | null>(null);
   const focus = hover ?? (selected ? `${selectedKind}\u0000${selected}` : null);
   const touches = (e: LaidEdge) => !focus || `${e.parentKind}\u0000${e.parent}` === focus || `${e.childKind}\u0000${e.child}` === focus;
@@ -205,8 +268,22 @@ function Graph({ data, selected, selectedKind, onSelect }: { data: DependenciesR
         </span>
         <span class="muted">edges: rate · error rate · p99</span>
       </div>
+      <div class="graph-legend health-legend" data-testid="health-legend">
+        {(['ok', 'warn', 'bad', 'unknown'] as Health[]).map((h) => (
+          <span>
+            <i class={`health-swatch health-${h}`} /> {HEALTH_LABEL[h]}
+          </span>
+        ))}
+        <span class="muted" title="Error rate at or above 1 % is degraded, 5 % unhealthy; p99 at 1.3× / 2× the previous period (and 5 / 10 ms more) likewise">
+          {health ? `error rate, and p99 against the ${describeLookback(lookbackOf(periodMs))} before` : 'health loading…'}
+        </span>
+      </div>
       <svg width="100%" height="100%">
         <defs>
+          <filter id="label-bg" x="-0.04" y="-0.2" width="1.08" height="1.4">
+            <feFlood class="label-bg-flood" />
+            <feComposite in="SourceGraphic" operator="over" />
+          </filter>
           <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M0,0 L10,5 L0,10 z" class="arrow" />
           </marker>
@@ -218,7 +295,7 @@ function Graph({ data, selected, selectedKind, onSelect }: { data: DependenciesR
             return (
               <g class={`edge ${tone} ${touches(e) ? '' : 'dim'}`} data-testid="map-edge" data-parent={e.parent} data-child={e.child}>
                 <path d={edgePath(e.points)} style={{ strokeWidth: w }} marker-end="url(#arrow)" />
-                <text x={e.lx} y={e.ly} text-anchor="middle" dominant-baseline="middle" class="edge-label">
+                <text x={e.lx} y={e.ly} text-anchor="middle" dominant-baseline="middle" class="edge-label" filter="url(#label-bg)">
                   <title>
                     {`${e.parent} → ${e.child}\n${e.calls} calls, ${e.errors} errors\np50 ${fmt(e.p50Nano)}  p90 ${fmt(e.p90Nano)}  p99 ${fmt(e.p99Nano)}`}
                   </title>
@@ -232,12 +309,14 @@ function Graph({ data, selected, selectedKind, onSelect }: { data: DependenciesR
             const x = n.x - n.w / 2;
             const y = n.y - n.h / 2;
             const color = n.kind === 'service' ? serviceColor(n.name) : 'var(--fg-muted)';
+            const h = health?.get(nodeKey(n.kind, n.name));
             return (
               <g
-                class={`node ${n.kind} ${sel ? 'sel' : ''}`}
+                class={`node ${n.kind} ${sel ? 'sel' : ''} health-${h?.health ?? 'pending'}`}
                 data-testid="map-node"
                 data-name={n.name}
                 data-kind={n.kind}
+                data-health={h?.health ?? ''}
                 tabIndex={0}
                 role="button"
                 aria-label={`${n.kind} ${n.name}`}
@@ -250,17 +329,18 @@ function Graph({ data, selected, selectedKind, onSelect }: { data: DependenciesR
                   <path
                     d={`M${x},${y + 6} a${n.w / 2},6 0 0,0 ${n.w},0 v${n.h - 12} a${n.w / 2},6 0 0,1 ${-n.w},0 z M${x},${y + 6} a${n.w / 2},6 0 0,1 ${n.w},0`}
                     class="shape"
-                    style={{ stroke: color }}
+                    style={{ stroke: h ? undefined : color }}
                   />
                 ) : n.kind === 'messaging' ? (
-                  <path d={`M${x + 10},${y} H${x + n.w} L${x + n.w - 10},${y + n.h} H${x} Z`} class="shape" style={{ stroke: color }} />
+                  <path d={`M${x + 10},${y} H${x + n.w} L${x + n.w - 10},${y + n.h} H${x} Z`} class="shape" style={{ stroke: h ? undefined : color }} />
                 ) : (
-                  <rect x={x} y={y} width={n.w} height={n.h} rx={8} class="shape" style={{ stroke: color }} />
+                  <rect x={x} y={y} width={n.w} height={n.h} rx={8} class="shape" style={{ stroke: h ? undefined : color }} />
                 )}
                 {n.kind === 'service' && <rect x={x} y={y} width={5} height={n.h} rx={2} style={{ fill: color }} />}
                 <text x={n.x} y={n.y} text-anchor="middle" dominant-baseline="middle">
                   {n.name}
                 </text>
+                <title>{`${n.kind} ${n.name}${h ? `\n${HEALTH_LABEL[h.health]}: ${h.reasons.join('; ')}` : ''}`}</title>
               </g>
             );
           })}
@@ -313,7 +393,7 @@ function NodePanel({ name, kind, data, range, onClose }: { name: string; kind: s
           <ErrorBox error={red.error} title="Could not load RED metrics" />
         ) : series ? (
           <>
-            <h3>All spans of {name}</h3>
+            <h3>Requests served by {name}</h3>
             <RedTotals total={series.total} />
             <RedCharts series={series} stepSeconds={red.data!.stepSeconds} compact />
           </>

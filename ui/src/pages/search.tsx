@@ -3,6 +3,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { get } from '../api/client';
 import type { Operation, SearchResponse, TraceSummary } from '../api/types';
+import { Breakdown } from '../components/breakdown';
 import { Chart } from '../components/chart';
 import { Empty, ErrorBox, Loading, NoDataHint, ServiceChip, ServiceDot } from '../components/common';
 import { TagInput } from '../components/taginput';
@@ -12,6 +13,7 @@ import { href, navigate, useRoute } from '../lib/router';
 import { rangeBounds, rangeFromQuery, rangeParams, type TimeRange } from '../lib/timerange';
 import { formatDuration, formatRelativeTime, formatTime, nanosToMillis, parseDuration } from '../trace/format';
 import { cssVar } from '../lib/theme';
+import { tagCondition } from '../lib/tags';
 
 interface Form {
   service: string;
@@ -63,6 +65,12 @@ function apiParams(f: Form) {
   };
 }
 
+/** The search's conditions as /api/v1/breakdown takes them (it analyses up to 200 traces by default). */
+function breakdownParams(f: Form) {
+  const { limit: _limit, ...rest } = apiParams(f);
+  return rest;
+}
+
 const SORTS: Record<string, { label: string; cmp: (a: TraceSummary, b: TraceSummary) => number }> = {
   recent: { label: 'Most recent', cmp: (a, b) => cmpNanos(b.startTimeUnixNano, a.startTimeUnixNano) },
   longest: { label: 'Longest', cmp: (a, b) => b.durationNano - a.durationNano },
@@ -83,7 +91,7 @@ export function SearchPage() {
   return (
     <div class="search-page">
       <SearchForm key={route.search} initial={applied} />
-      <Results form={applied} sort={q.get('sort') ?? 'recent'} />
+      <Results form={applied} sort={q.get('sort') ?? 'recent'} view={q.get('view') === 'breakdown' ? 'breakdown' : 'traces'} />
     </div>
   );
 }
@@ -101,8 +109,8 @@ function SearchForm({ initial }: { initial: Form }) {
   const maxBad = f.maxDuration.trim() !== '' && parseDuration(f.maxDuration) === null;
   const submit = (next: Form) => {
     if (minBad || maxBad) return;
-    const sort = new URLSearchParams(location.search).get('sort');
-    navigate(href('/search', { ...formParams(next), sort: sort ?? undefined }));
+    const cur = new URLSearchParams(location.search);
+    navigate(href('/search', { ...formParams(next), sort: cur.get('sort') ?? undefined, view: cur.get('view') ?? undefined }));
   };
   return (
     <form
@@ -188,7 +196,15 @@ function hasConditions(f: Form): boolean {
   return !!(f.service || f.operation || f.tags.length || f.minDuration.trim() || f.maxDuration.trim());
 }
 
-function Results({ form, sort }: { form: Form; sort: string }) {
+function setView(view: 'traces' | 'breakdown') {
+  const q = new URLSearchParams(location.search);
+  if (view === 'breakdown') q.set('view', 'breakdown');
+  else q.delete('view');
+  const qs = q.toString();
+  navigate(`/search${qs ? `?${qs}` : ''}`, { replace: true });
+}
+
+function Results({ form, sort, view }: { form: Form; sort: string; view: 'traces' | 'breakdown' }) {
   const key = JSON.stringify(apiParams(form));
   const res = useAsync((s) => get<SearchResponse>('/api/v1/search', apiParams(form), s), [key]);
   const services = useAsync((s) => get<{ services: string[] }>('/api/v1/services', {}, s), []);
@@ -213,8 +229,43 @@ function Results({ form, sort }: { form: Form; sort: string }) {
     );
   }
   const maxDur = Math.max(...data.traces.map((t) => t.durationNano), 1);
+  const tabs = (
+    <div class="results-tabs seg" role="tablist" aria-label="Results view">
+      <button type="button" role="tab" aria-selected={view === 'traces'} class={view === 'traces' ? 'on' : ''} data-testid="view-traces" onClick={() => setView('traces')}>
+        Traces
+      </button>
+      <button
+        type="button"
+        role="tab"
+        aria-selected={view === 'breakdown'}
+        class={view === 'breakdown' ? 'on' : ''}
+        data-testid="view-breakdown"
+        title="Where the time goes across the matching traces, and what slow or failing traces have in common"
+        onClick={() => setView('breakdown')}
+      >
+        Breakdown
+      </button>
+    </div>
+  );
+  if (view === 'breakdown')
+    return (
+      <div class="results" data-testid="results-view" data-state={res.loading ? 'loading' : 'done'}>
+        {tabs}
+        <Breakdown
+          params={breakdownParams(form)}
+          onAddTag={(key, value) => {
+            const c = tagCondition(key, value);
+            const q = new URLSearchParams(location.search);
+            if (!q.getAll('tag').includes(c)) q.append('tag', c);
+            q.delete('view');
+            navigate(`/search?${q}`);
+          }}
+        />
+      </div>
+    );
   return (
     <div class={`results ${res.loading ? 'stale' : ''}`} data-testid="results-view" data-state={res.loading ? 'loading' : 'done'}>
+      {tabs}
       <ScatterPlot traces={data.traces} range={form.range} />
       <div class="scatter-legend muted small">
         <span class="dot ok" /> traces <span class="dot bad" /> with errors · duration over start time; click a dot to open the trace

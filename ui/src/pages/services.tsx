@@ -11,7 +11,16 @@ import { href, navigate, useRoute } from '../lib/router';
 import { rangeBounds, rangeFromQuery, rangeParams, stepFor, type TimeRange } from '../lib/timerange';
 import { formatCount, formatDuration, formatPercent, formatRate } from '../trace/format';
 
-const KINDS = ['', 'server', 'client', 'producer', 'consumer', 'internal'];
+// The metrics API counts entry spans (server and consumer) unless asked for `all` or one kind.
+const KINDS: [string, string][] = [
+  ['', 'entry spans'],
+  ['all', 'all kinds'],
+  ['server', 'server'],
+  ['client', 'client'],
+  ['producer', 'producer'],
+  ['consumer', 'consumer'],
+  ['internal', 'internal'],
+];
 
 export default function ServicesPage({ params }: { params: Record<string, string> }) {
   const route = useRoute();
@@ -47,8 +56,8 @@ export default function ServicesPage({ params }: { params: Record<string, string
       <label class="inline">
         Span kind{' '}
         <select value={kind} data-testid="kind" onChange={(e) => setQ({ kind: (e.target as HTMLSelectElement).value })}>
-          {KINDS.map((k) => (
-            <option value={k}>{k || 'all kinds'}</option>
+          {KINDS.map(([k, label]) => (
+            <option value={k}>{label}</option>
           ))}
         </select>
       </label>

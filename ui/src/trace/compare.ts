@@ -1,7 +1,12 @@
 // Structural comparison of two traces. Spans are matched by their path in the tree: the chain
 // of (service, operation) pairs from the root down to them. Spans sharing a path are counted
 // together, so a path that occurs 3 times in A and 5 times in B has 2 added spans.
+//
+// A path present on both sides is "changed" when its span count differs or when its own (self)
+// time differs notably. Total durations are not used for that: a span that got slower makes every
+// ancestor slower too, but only its own self time moves, so the origin of a regression stands out.
 
+import { selfTimes } from './selftime';
 import { serviceName, spanName, type TraceTree } from './tree';
 
 export type DiffStatus = 'same' | 'added' | 'removed' | 'changed';
@@ -19,6 +24,11 @@ export interface CompareNode {
   durB: number;
   errorsA: number;
   errorsB: number;
+  /** Summed self times of the matched spans, ns. */
+  selfA: number;
+  selfB: number;
+  /** The summed duration differs notably (informational; status follows self time). */
+  durationChanged: boolean;
   status: DiffStatus;
   /** Child node ids in order of first appearance (A first, then B). */
   children: number[];
@@ -45,20 +55,30 @@ export interface CompareResult {
 }
 
 export interface CompareOptions {
-  /** A path present on both sides changes when its summed duration differs by more than this fraction... */
+  /** A path present on both sides changes when its summed self time differs by more than this fraction... */
   relative?: number;
-  /** ... and by more than this many nanoseconds. */
+  /** ... by more than this many nanoseconds ... */
   absolute?: number;
+  /** ... and by more than this fraction of the longer trace. */
+  traceShare?: number;
+}
+
+/** Whether a difference between two figures is notable under the options. */
+export function notableChange(a: number, b: number, floor: number, relative: number): boolean {
+  const diff = Math.abs(b - a);
+  return diff > floor && diff > relative * Math.max(a, b);
 }
 
 export function compareTraces(a: TraceTree, b: TraceTree, opts: CompareOptions = {}): CompareResult {
   const relative = opts.relative ?? 0.1;
   const absolute = opts.absolute ?? 100_000;
+  const floor = Math.max(absolute, (opts.traceShare ?? 0.01) * Math.max(a.endTime, b.endTime));
   const nodes: CompareNode[] = [];
   const roots: number[] = [];
   const index = new Map<string, number>();
   const add = (t: TraceTree, side: 0 | 1): Int32Array => {
     const nodeOf = new Int32Array(t.n);
+    const self = selfTimes(t);
     for (let k = 0; k < t.n; k++) {
       const i = t.order[k];
       const p = t.parent[i];
@@ -81,6 +101,9 @@ export function compareTraces(a: TraceTree, b: TraceTree, opts: CompareOptions =
           durB: 0,
           errorsA: 0,
           errorsB: 0,
+          selfA: 0,
+          selfB: 0,
+          durationChanged: false,
           status: 'same',
           children: [],
         });
@@ -93,10 +116,12 @@ export function compareTraces(a: TraceTree, b: TraceTree, opts: CompareOptions =
       if (side === 0) {
         node.countA++;
         node.durA += t.duration[i];
+        node.selfA += self[i];
         node.errorsA += err;
       } else {
         node.countB++;
         node.durB += t.duration[i];
+        node.selfB += self[i];
         node.errorsB += err;
       }
       nodeOf[i] = id;
@@ -121,9 +146,8 @@ export function compareTraces(a: TraceTree, b: TraceTree, opts: CompareOptions =
       node.status = 'removed';
       removed++;
     } else {
-      const diff = Math.abs(node.durB - node.durA);
-      const base = Math.max(node.durA, node.durB);
-      if (node.countA !== node.countB || (diff > absolute && diff > relative * base)) {
+      node.durationChanged = notableChange(node.durA, node.durB, absolute, relative);
+      if (node.countA !== node.countB || notableChange(node.selfA, node.selfB, floor, relative)) {
         node.status = 'changed';
         changed++;
       } else {
@@ -140,4 +164,13 @@ export function compareTraces(a: TraceTree, b: TraceTree, opts: CompareOptions =
     for (let k = ch.length - 1; k >= 0; k--) stack.push(ch[k]);
   }
   return { nodes, roots, order, addedSpans, removedSpans, added, removed, changed, same, nodeOfA, nodeOfB };
+}
+
+/** Paths whose own time changed most (either way), largest first: where a regression comes from. */
+export function topSelfChanges(r: CompareResult, n = 3): CompareNode[] {
+  return r.nodes
+    .filter((x) => x.status === 'changed' || x.status === 'added' || x.status === 'removed')
+    .filter((x) => x.selfB !== x.selfA)
+    .sort((x, y) => Math.abs(y.selfB - y.selfA) - Math.abs(x.selfB - x.selfA))
+    .slice(0, n);
 }
