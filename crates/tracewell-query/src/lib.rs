@@ -127,6 +127,8 @@ pub struct QueryService {
     pub(crate) store: Store,
     pub(crate) config: Arc<QueryConfig>,
     pub(crate) indexes: Arc<index::IndexCache>,
+    /// Traces insights read recently.
+    pub(crate) samples: Arc<insights::samples::SampleCache>,
 }
 
 impl QueryService {
@@ -136,6 +138,7 @@ impl QueryService {
             store,
             config: Arc::new(config),
             indexes,
+            samples: Arc::default(),
         }
     }
 

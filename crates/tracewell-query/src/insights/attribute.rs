@@ -103,6 +103,14 @@ impl<'a> Context<'a> {
             }
         };
         let ids: Vec<TraceId> = found.iter().map(|t| t.trace_id).collect();
+        let cache = &self.query.samples;
+        for id in &ids {
+            if !self.traces.contains_key(id) {
+                if let Some(spans) = cache.get(self.tenant, id) {
+                    self.traces.insert(*id, spans);
+                }
+            }
+        }
         let missing: Vec<TraceId> = ids
             .iter()
             .filter(|id| !self.traces.contains_key(id))
@@ -116,7 +124,9 @@ impl<'a> Context<'a> {
             .collect()
             .await;
         for (id, spans) in read {
-            self.traces.insert(id, Arc::new(spans));
+            let spans = Arc::new(spans);
+            cache.put(self.tenant, id, Arc::clone(&spans));
+            self.traces.insert(id, spans);
         }
         ids.into_iter()
             .filter_map(|id| self.traces.get(&id).map(|t| (id, Arc::clone(t))))

@@ -19,6 +19,7 @@ mod attribute;
 mod consolidate;
 mod detect;
 mod patterns;
+pub(crate) mod samples;
 mod series;
 
 use std::collections::BTreeMap;

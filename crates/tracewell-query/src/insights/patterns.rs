@@ -447,7 +447,8 @@ async fn new_errors(ctx: &mut Context<'_>) -> Vec<Candidate> {
             ctx.config.sample_traces * 3,
         ))
         .await;
-    if recent.is_empty() {
+    // "Not seen before" needs a before: a few minutes of baseline with data.
+    if recent.is_empty() || ctx.baseline_minutes_with_data() < 3 {
         return Vec::new();
     }
     let baseline = ctx
