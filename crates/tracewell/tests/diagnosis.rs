@@ -441,3 +441,27 @@ async fn slowest_traces_of_a_whole_range_and_their_heatmap() {
     let (status, body) = get_json(&http, &server.url("/api/v1/heatmap?buckets=100000")).await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn a_surge_of_dead_letters_is_a_finding_and_a_steady_share_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await;
+    let http = reqwest::Client::new();
+    let checkouts = shop::regression(
+        now_unix_nano(),
+        |c, i| c.dead_letter = i == 0,
+        |c, i| c.dead_letter = i % 3 == 0,
+    );
+    shop::send(&http, &server.otlp_http_url(), &checkouts).await;
+    let (_, body) = get_json(&http, &server.url("/api/v1/insights")).await;
+    let findings = body["findings"].as_array().unwrap();
+    let dead = find(findings, "dead_letters", "worker").unwrap_or_else(|| panic!("{body}"));
+    assert!(dead["score"].as_f64().unwrap() >= 50.0, "{dead}");
+    assert_eq!(dead["details"]["destination"], "orders.dlq");
+    assert_eq!(dead["baseline"]["shareOfConsumed"], 0.05);
+    assert!(
+        dead["current"]["shareOfConsumed"].as_f64().unwrap() > 0.3,
+        "{dead}"
+    );
+    assert_eq!(findings[0]["kind"], "dead_letters", "{body}");
+}

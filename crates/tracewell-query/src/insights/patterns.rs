@@ -319,15 +319,33 @@ async fn dead_letters(ctx: &mut Context<'_>) -> Vec<Candidate> {
         let window_minutes = (w.window_seconds() / 60.0).max(0.5);
         let r0 = n0 / base_minutes;
         let r1 = n1 / window_minutes;
-        let expected = r0 * window_minutes;
-        let z = (n1 - expected) / (expected + 1.0).sqrt();
-        let new = observed >= 3 && n1 >= 3.0 && r1 >= 2.0 * r0 + 0.5 && z > 2.0;
-        let score = if new {
-            100.0 * (1.0 - (-(r1 - r0) / (r0 + 1.0)).exp()) * clamp01((z - 2.0) / 3.0)
-        } else {
-            // Steady dead-lettering: visible, below any regression.
-            (5.0 * r1).min(10.0)
+        // Judged as a share of the messages the service consumed when it consumes any (traffic ramps and
+        // lulls then do not look like changes), else as a rate.
+        let consumed = |range: std::ops::Range<usize>| -> f64 {
+            ctx.all
+                .iter()
+                .filter(|(k, _)| k.service == key.service && k.kind == SpanKind::Consumer as u8)
+                .map(|(_, s)| pooled(s, range.clone()).count as f64)
+                .sum()
         };
+        let (d0, d1) = (consumed(w.baseline_range()), consumed(w.window_range()));
+        let (new, score) = if d0 >= 30.0 && d1 >= 10.0 {
+            let p0 = ((n0 + 0.5) / (d0 + 1.0)).max(0.001);
+            let p1 = n1 / d1;
+            let delta = p1 - p0;
+            let z = delta / (p0 * (1.0 - p0) / d1).sqrt();
+            let new = observed >= 3 && n1 >= 3.0 && delta >= 0.05 && p1 >= 2.0 * p0;
+            let score = 100.0 * (1.0 - (-delta / 0.1).exp()) * clamp01((z - 3.0) / 3.0);
+            (new, score)
+        } else {
+            let expected = r0 * window_minutes;
+            let z = (n1 - expected) / (expected + 1.0).sqrt();
+            let new = observed >= 3 && n1 >= 3.0 && r1 >= 2.0 * r0 + 0.5 && z > 2.0;
+            let score = 100.0 * (1.0 - (-(r1 - r0) / (r0 + 1.0)).exp()) * clamp01((z - 2.0) / 3.0);
+            (new, score)
+        };
+        // Steady dead-lettering: visible, below any regression.
+        let score = if new { score } else { (5.0 * r1).min(10.0) };
         let traces = {
             let mut req = ctx.search_for(&key, true);
             req.limit = ctx.config.sample_traces;
@@ -405,6 +423,10 @@ async fn dead_letters(ctx: &mut Context<'_>) -> Vec<Candidate> {
         };
         f.baseline.insert("perMinute", round(r0, 3));
         f.current.insert("perMinute", round(r1, 3));
+        if d0 > 0.0 && d1 > 0.0 {
+            f.baseline.insert("shareOfConsumed", round(n0 / d0, 4));
+            f.current.insert("shareOfConsumed", round(n1 / d1, 4));
+        }
         f.series = ctx.series_of(&key, |s| Some(s.count as f64));
         f.exemplars.traces = traces.iter().take(5).map(|(id, _)| *id).collect();
         f.details.insert("destination".into(), destination.into());
