@@ -229,6 +229,39 @@ async fn bench_in(dir: &Path, args: &QueryBenchArgs) -> anyhow::Result<QueryBenc
         })
         .await?,
     );
+    let diagnosis = [
+        ("insights (2m vs 30m)", "/api/v1/insights", "findings"),
+        (
+            "breakdown, 200 traces",
+            "/api/v1/breakdown?service=checkout&lookback=24h",
+            "operations",
+        ),
+        (
+            "heatmap, full range",
+            "/api/v1/heatmap?lookback=24h&buckets=60",
+            "counts",
+        ),
+        (
+            "slowest traces, full range",
+            "/api/v1/search?service=checkout&lookback=24h&order=duration&limit=20",
+            "traces",
+        ),
+    ];
+    for (name, path, list) in diagnosis {
+        queries.push(
+            time(name, args.iterations.min(10), None, || {
+                let api = &api;
+                async move {
+                    let body = api.get(path).await?;
+                    Ok(format!(
+                        "{} {list}",
+                        body[list].as_array().map_or(0, Vec::len)
+                    ))
+                }
+            })
+            .await?,
+        );
+    }
     queries.push(
         time("SQL group-by over all spans", args.iterations.min(10), None, || {
             let api = &api;
