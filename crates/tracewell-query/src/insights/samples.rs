@@ -14,9 +14,12 @@ pub const FRESH_FOR: Duration = Duration::from_secs(60);
 /// Traces kept at most.
 pub const MAX_TRACES: usize = 4096;
 
+/// A trace's spans and when they were read.
+type Sampled = (Instant, Arc<Vec<Span>>);
+
 #[derive(Debug, Default)]
 pub struct SampleCache {
-    traces: Mutex<HashMap<(TenantId, TraceId), (Instant, Arc<Vec<Span>>)>>,
+    traces: Mutex<HashMap<(TenantId, TraceId), Sampled>>,
 }
 
 impl SampleCache {
