@@ -563,23 +563,35 @@ await check('compare page shows structural and duration differences', async () =
 
 // ---- diagnosis pages ----
 
-await check('insights: the slowed-down api is the first finding, rendered as the API answers', async () => {
-  // the API first: a latency finding naming the api service (not its frontend caller) comes first
-  const q = `/api/v1/insights?service=${encodeURIComponent(INS.api)}`;
-  const ans = await waitFor(async () => {
-    const r = await api(q);
-    return r.findings.length && r.findings[0].kind === 'latency' && r.findings[0].service === INS.api ? r : null;
-  }, `a latency finding for ${INS.api} (last answer: ${q})`, 120000);
-  await goto(`/insights?service=${encodeURIComponent(INS.api)}`);
+await check('insights: the slowed-down api is the first finding, its caller affected, rendered as the API answers', async () => {
+  // the API first, unfiltered: a latency finding naming the api service comes first, and its frontend caller,
+  // slower only because of it, is listed among the operations it explains rather than as a finding of its own
+  const q = '/api/v1/insights?lookback=2m';
+  const describe = (r) => r.findings.map((f) => `${f.kind} ${f.service} ${f.operation} (${f.score}; affected: ${f.affected.map((a) => a.service).join(', ')})`).join('; ');
+  let last = null;
+  let ans;
+  try {
+    ans = await waitFor(async () => {
+      const r = (last = await api(q));
+      const f = r.findings[0];
+      return f && f.kind === 'latency' && f.service === INS.api && f.affected.some((a) => a.service === INS.frontend) ? r : null;
+    }, `a first latency finding for ${INS.api} with ${INS.frontend} affected`, 120000);
+  } catch (e) {
+    throw new Error(`${e.message}; last answer of ${q}: ${last ? describe(last) : 'none'}`);
+  }
+  await goto('/insights');
   const card = page.locator('[data-testid=finding]').first();
   await card.waitFor();
   eq([await card.getAttribute('data-kind'), await card.getAttribute('data-service')], [ans.findings[0].kind, ans.findings[0].service], 'first card');
+  const affected = await card.locator('[data-testid=affected]').allInnerTexts();
+  expect(affected.some((a) => a.includes(INS.frontend)), `the frontend among the affected operations: ${affected}`);
   // the page reloads on its own and figures move with time: compare with an answer of the same moment
   let f;
   await waitFor(async () => {
     await page.click('[data-testid=insights-refresh]');
     await page.locator('[data-testid=insights-refresh]:not([disabled])').waitFor();
     const now = (await api(q)).findings;
+    if (now[0]?.service !== INS.api) return false;
     const shown = await page.$$eval('[data-testid=finding]', (els) =>
       els.map((e) => `${e.dataset.kind}|${e.dataset.service}|${e.dataset.operation}|${e.querySelector('[data-testid=finding-summary]').textContent.trim()}`),
     );
@@ -603,13 +615,13 @@ await check('insights: the slowed-down api is the first finding, rendered as the
   if (f.exemplars.baseline && f.exemplars.traces.length) eq(await cmp.getAttribute('href'), `/compare/${f.exemplars.traces[0]}/${f.exemplars.baseline}`, 'compare link');
   else eq(await cmp.count(), 0, 'no compare link without a baseline trace');
   await shot('insights');
-  // unfiltered: the api finding is there too, and the list follows the API's order
-  await goto('/insights');
+  // filtered by the api service, its finding stays first
+  await goto(`/insights?service=${encodeURIComponent(INS.api)}`);
   await page.locator(`[data-testid=finding][data-service="${INS.api}"][data-kind=latency]`).first().waitFor({ timeout: 30000 });
-  await shot('insights-all');
+  eq(await page.locator('[data-testid=finding]').first().getAttribute('data-service'), INS.api, 'first card filtered by service');
+  await shot('insights-service');
   // an exemplar opens its trace
   if (f.exemplars.traces.length) {
-    await goto(`/insights?service=${encodeURIComponent(INS.api)}`);
     await page.locator('[data-testid=finding] [data-testid=exemplar]').first().click();
     await page.waitForURL(/\/trace\/[0-9a-f]{32}/);
     await page.locator('[data-testid=waterfall] .wf-row').first().waitFor();
@@ -664,6 +676,140 @@ await check('breakdown: operations and attributes of the matching traces, attrib
   } else {
     await page.locator('[data-testid=breakdown-no-attributes]').waitFor();
   }
+});
+
+/** A Go-style duration ("316.227767ms", "1.5s") in nanoseconds, rounded as the server rounds. */
+function goNanos(text) {
+  const unit = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  let total = 0;
+  for (const m of text.matchAll(/([\d.]+)(ns|us|µs|ms|s|m|h)/g)) total += Number(m[1]) * unit[m[2]];
+  return Math.round(total);
+}
+
+await check('search heatmap: every matching span as /api/v1/heatmap counts them; a box over the slow cells finds their traces', async () => {
+  const cond = `service=${encodeURIComponent(INS.api)}&tag=${encodeURIComponent(`e2e.insights=${run}`)}`;
+  await goto(`/search?${cond}&lookback=1h`);
+  const hm = page.locator('[data-testid=heatmap][data-state=done]');
+  await hm.waitFor({ timeout: 30000 });
+  // the same query: the fixture lies well inside the hour, so the total does not depend on the moment
+  const same = await api(`/api/v1/heatmap?${cond}&lookback=1h`);
+  expect(same.total > 0, 'the API counts the fixture spans');
+  eq(Number(await hm.getAttribute('data-total')), same.total, 'total spans');
+  expect((await page.locator('[data-testid=heatmap-total]').innerText()).startsWith(`${same.total.toLocaleString('en-US')} matching span`), 'total shown');
+  // the exact grid the page drew: the same conditions over the page's absolute range
+  const [S, E] = [await hm.getAttribute('data-start'), await hm.getAttribute('data-end')];
+  const grid = await api(`/api/v1/heatmap?${cond}&start=${S}&end=${E}&buckets=60`);
+  eq([Number(await hm.getAttribute('data-total')), Number(await hm.getAttribute('data-max'))], [grid.total, grid.maxCount], 'total and fullest cell of the drawn grid');
+  const canvas = page.locator('[data-testid=heatmap-canvas]');
+  const L = await canvas.evaluate((c) => {
+    const d = c.dataset;
+    const r = c.getBoundingClientRect();
+    return { left: r.left, top: r.top, x0: +d.x0, y0: +d.y0, w: +d.plotWidth, h: +d.plotHeight, cols: +d.cols, lo: +d.rowLo, hi: +d.rowHi };
+  });
+  eq(L.cols, grid.counts.length, 'columns');
+  const at = (t, d) => ({ x: L.left + L.x0 + ((t + 0.5) * L.w) / L.cols, y: L.top + L.y0 + L.h - ((d - L.lo + 0.5) * L.h) / (L.hi - L.lo + 1) });
+  // cells are painted: the slow cells' pixels are not blank
+  const bounds = grid.durationBoundsNano;
+  const slow = bounds.findIndex((b) => b >= 400e6); // (316 ms, 562 ms]: the slowed-down api spans, 363-443 ms
+  const slowCols = grid.counts.map((c, t) => (c[slow] > 0 ? t : -1)).filter((t) => t >= 0);
+  expect(slowCols.length > 0 && slow >= L.lo && slow <= L.hi, `slow cells in row ${slow} (rows ${L.lo}-${L.hi})`);
+  for (const d of [slow - 1, slow + 1]) eq(grid.counts.reduce((n, c) => n + c[d], 0), 0, `nothing in the rows next to the slow one (${d})`);
+  const painted = await canvas.evaluate((c, p) => c.getContext('2d').getImageData(Math.round(p.x * (c.width / c.clientWidth)), Math.round(p.y * (c.height / c.clientHeight)), 1, 1).data[3], {
+    x: at(slowCols[0], slow).x - L.left,
+    y: at(slowCols[0], slow).y - L.top,
+  });
+  expect(painted > 200, `slow cell painted (alpha ${painted})`);
+  // hovering a cell shows its time range, duration range and count
+  const first = at(slowCols[0], slow);
+  await page.mouse.move(first.x, first.y);
+  const tip = page.locator('[data-testid=heatmap-tip][data-kind=cell]');
+  await tip.waitFor();
+  eq(Number(await tip.getAttribute('data-count')), grid.counts[slowCols[0]][slow], 'count of the hovered cell');
+  const tipText = await tip.innerText();
+  expect(tipText.includes('316ms – 562ms') && /\d\d:\d\d:\d\d – \d\d:\d\d:\d\d/.test(tipText), `tooltip: ${tipText}`);
+  await shot('search-heatmap');
+  // drag a box from one column before the first slow cell to the last one, over the slow row only
+  const t0 = Math.max(0, slowCols[0] - 1);
+  const t1 = slowCols[slowCols.length - 1];
+  const want = grid.counts.slice(t0, t1 + 1).reduce((n, c) => n + c[slow], 0);
+  const a = at(t0, slow);
+  const b = at(t1, slow);
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move(b.x, b.y, { steps: 6 });
+  const boxTip = page.locator('[data-testid=heatmap-tip][data-kind=box]');
+  await boxTip.waitFor();
+  eq(Number(await boxTip.getAttribute('data-count')), want, 'spans in the box while dragging');
+  await page.locator('[data-testid=heatmap-box]').waitFor();
+  await shot('search-heatmap-box');
+  await page.mouse.up();
+  await page.waitForURL(/minDuration=/);
+  const u = new URL(page.url()).searchParams;
+  const step = BigInt(grid.stepNano);
+  eq(
+    [u.get('start'), u.get('end'), u.has('lookback')],
+    [(BigInt(S) + BigInt(t0) * step).toString(), (t1 === L.cols - 1 ? BigInt(E) : BigInt(S) + BigInt(t1 + 1) * step - 1n).toString(), false],
+    'start, end of the box (unix ns, inclusive) and no lookback',
+  );
+  const [minNs, maxNs] = [goNanos(u.get('minDuration')), goNanos(u.get('maxDuration'))];
+  expect(minNs > bounds[slow - 1] - 2 && minNs <= bounds[slow - 1] + 1 && Math.abs(maxNs - bounds[slow]) <= 1, `duration bounds ${u.get('minDuration')} – ${u.get('maxDuration')} vs bucket ${bounds[slow - 1]} – ${bounds[slow]}`);
+  eq([u.get('service'), u.getAll('tag')], [INS.api, [`e2e.insights=${run}`]], 'conditions kept');
+  // the form shows the box; the heatmap zooms into it and holds exactly its spans
+  eq([await page.locator('[data-testid=min-duration]').inputValue(), await page.locator('[data-testid=max-duration]').inputValue()], [u.get('minDuration'), u.get('maxDuration')], 'duration fields');
+  const zoomed = page.locator(`[data-testid=heatmap][data-state=done][data-start="${u.get('start')}"]`);
+  await zoomed.waitFor({ timeout: 30000 });
+  eq(Number(await zoomed.getAttribute('data-total')), want, 'spans in the zoomed heatmap');
+  // the results are the traces with a span in the box, as the API finds them, and nothing else
+  const r = await api(`/api/v1/search?${u}`);
+  const from = BigInt(u.get('start'));
+  const to = BigInt(u.get('end'));
+  await waitFor(async () => {
+    const shown = await page.$$eval('[data-testid=result]', (els) => els.map((e) => e.dataset.traceId));
+    return JSON.stringify(shown) === JSON.stringify(r.traces.map((t) => t.traceId));
+  }, 'the results of the box search', 15000);
+  eq(r.traces.length, Math.min(20, want), 'one trace per slow span in the box (up to the limit)');
+  for (const t of r.traces) {
+    expect(t.matchedSpans.length > 0, `matched spans of ${t.traceId}`);
+    for (const m of t.matchedSpans) {
+      const st = BigInt(m.startTimeUnixNano);
+      expect(st >= from && st <= to && m.durationNano >= minNs && m.durationNano <= maxNs && m.service === INS.api, `span ${m.spanId} of ${t.traceId} outside the box: ${m.startTimeUnixNano}, ${m.durationNano} ns`);
+    }
+    expect(t.durationNano >= minNs, `trace ${t.traceId} shorter than the box: ${t.durationNano}`);
+  }
+  await shot('search-heatmap-selected');
+});
+
+await check('search: "Slowest" lists the longest traces of the range as /api/v1/search?order=duration does', async () => {
+  const cond = `service=${encodeURIComponent(INS.api)}&tag=${encodeURIComponent(`e2e.insights=${run}`)}&lookback=1h`;
+  await goto(`/search?${cond}`);
+  await page.locator('[data-testid=result]').first().waitFor();
+  eq(await page.locator('[data-testid=order-newest]').getAttribute('aria-pressed'), 'true', 'newest by default');
+  const ids = () => page.$$eval('[data-testid=result]', (els) => els.map((e) => e.dataset.traceId));
+  await page.click('[data-testid=order-slowest]');
+  await page.waitForURL(/order=duration/);
+  const r = await api(`/api/v1/search?${cond}&order=duration`);
+  const want = r.traces.map((t) => t.traceId);
+  expect(want.length === 20 && r.limitHit, `20 of more traces: ${want.length}, limitHit ${r.limitHit}`);
+  await waitFor(async () => JSON.stringify(await ids()) === JSON.stringify(want), `the list to be the API's slowest traces in its order`, 15000);
+  const durations = await page.$$eval('[data-testid=result]', (els) => els.map((e) => Number(e.dataset.duration)));
+  eq(durations, r.traces.map((t) => t.durationNano), 'durations');
+  expect(durations.every((d, i) => i === 0 || durations[i - 1] >= d), `descending: ${durations}`);
+  // only the slowed-down traces (~400 ms) are among the 20 longest of the hour; the newest-first search shows others
+  expect(durations.every((d) => d > 300e6), `all slow: ${durations}`);
+  eq(await page.locator('[data-testid=order-slowest]').getAttribute('aria-pressed'), 'true', 'slowest pressed');
+  eq(await page.locator('[data-testid=sort]').inputValue(), 'longest', 'the list keeps the longest-first order');
+  expect((await page.locator('[data-testid=duration]').first().innerText()).trim() !== '', 'duration shown');
+  await shot('search-slowest');
+  // the order is part of the shared URL
+  await page.reload();
+  await waitFor(async () => JSON.stringify(await ids()) === JSON.stringify(want), 'the same list after a reload', 15000);
+  // a new search from the form keeps it
+  await page.click('[data-testid=search-submit]');
+  await page.waitForURL(/order=duration/);
+  await page.click('[data-testid=order-newest]');
+  await waitFor(() => !new URL(page.url()).searchParams.has('order'), 'order to leave the URL', 5000);
+  const recent = (await api(`/api/v1/search?${cond}`)).traces.map((t) => t.traceId);
+  await waitFor(async () => JSON.stringify(await ids()) === JSON.stringify(recent), 'the newest traces again', 15000);
 });
 
 await check('live: spans appear as they arrive, pause counts, filters reconnect', async () => {

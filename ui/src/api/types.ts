@@ -179,6 +179,21 @@ export interface BreakdownResponse {
   attributes: BreakdownAttribute[];
 }
 
+/** /api/v1/heatmap: matching spans per time bucket and logarithmic duration bucket. */
+export interface HeatmapResponse {
+  startUnixNano: string;
+  endUnixNano: string;
+  /** Width of a time bucket. */
+  stepNano: string;
+  /** Upper edge of each duration bucket (the last one also takes longer spans). */
+  durationBoundsNano: number[];
+  /** counts[t][d]: spans starting in time bucket t with a duration in (bounds[d-1], bounds[d]]. */
+  counts: number[][];
+  total: number;
+  maxCount: number;
+  inspectedSpans: number;
+}
+
 export type AlertState = 'inactive' | 'pending' | 'firing';
 
 export interface AlertRule {

@@ -6,6 +6,7 @@ import type { Operation, SearchResponse, TraceSummary } from '../api/types';
 import { Breakdown } from '../components/breakdown';
 import { Chart } from '../components/chart';
 import { Empty, ErrorBox, Loading, NoDataHint, ServiceChip, ServiceDot } from '../components/common';
+import { DurationHeatmap } from '../components/heatmap';
 import { TagInput } from '../components/taginput';
 import { TimeRangePicker } from '../components/timerange';
 import { useAsync, useTitle } from '../lib/hooks';
@@ -14,6 +15,7 @@ import { rangeBounds, rangeFromQuery, rangeParams, type TimeRange } from '../lib
 import { formatDuration, formatRelativeTime, formatTime, nanosToMillis, parseDuration } from '../trace/format';
 import { cssVar } from '../lib/theme';
 import { tagCondition } from '../lib/tags';
+import { narrowDurations, type BoxSearch } from '../lib/heatmap';
 
 interface Form {
   service: string;
@@ -24,6 +26,8 @@ interface Form {
   durationScope: string;
   range: TimeRange;
   limit: string;
+  /** Which traces the search returns: the newest, or the longest of the whole range (order=duration). */
+  order: 'recent' | 'duration';
 }
 
 function formFromQuery(q: URLSearchParams): Form {
@@ -36,6 +40,7 @@ function formFromQuery(q: URLSearchParams): Form {
     durationScope: q.get('durationScope') ?? 'span',
     range: rangeFromQuery(q, '1h'),
     limit: q.get('limit') ?? '20',
+    order: q.get('order') === 'duration' ? 'duration' : 'recent',
   };
 }
 
@@ -49,6 +54,7 @@ function formParams(f: Form) {
     durationScope: f.durationScope !== 'span' ? f.durationScope : undefined,
     ...(f.range.start || f.range.end ? { start: f.range.start, end: f.range.end } : { lookback: f.range.lookback }),
     limit: f.limit !== '20' ? f.limit : undefined,
+    order: f.order === 'duration' ? 'duration' : undefined,
   };
 }
 
@@ -62,13 +68,56 @@ function apiParams(f: Form) {
     durationScope: f.durationScope !== 'span' ? f.durationScope : undefined,
     ...rangeParams(f.range),
     limit: f.limit,
+    order: f.order === 'duration' ? 'duration' : undefined,
   };
 }
 
 /** The search's conditions as /api/v1/breakdown takes them (it analyses up to 200 traces by default). */
 function breakdownParams(f: Form) {
-  const { limit: _limit, ...rest } = apiParams(f);
+  const { limit: _limit, order: _order, ...rest } = apiParams(f);
   return rest;
+}
+
+/**
+ * The search's conditions as /api/v1/heatmap takes them. It bounds span durations only, so with
+ * durationScope=trace the duration bounds are left out (the heatmap then shows every matching span).
+ */
+function heatmapParams(f: Form) {
+  const span = f.durationScope === 'span';
+  return {
+    service: f.service,
+    operation: f.operation,
+    tag: f.tags,
+    minDuration: span ? f.minDuration.trim() : undefined,
+    maxDuration: span ? f.maxDuration.trim() : undefined,
+    ...rangeParams(f.range),
+  };
+}
+
+/** A box selected on the heatmap: search its time range and duration range (within the current bounds). */
+function searchBox(f: Form, box: BoxSearch) {
+  const q = new URLSearchParams(location.search);
+  const durations = narrowDurations(box, f.durationScope === 'span' ? f : { minDuration: '', maxDuration: '' });
+  q.delete('lookback');
+  q.set('start', box.start);
+  q.set('end', box.end);
+  for (const k of ['minDuration', 'maxDuration'] as const) {
+    if (durations[k]) q.set(k, durations[k]);
+    else q.delete(k);
+  }
+  // the heatmap counts spans: the box bounds a span's duration, not the trace's
+  q.delete('durationScope');
+  q.delete('view');
+  navigate(`/search?${q}`);
+}
+
+/** Newest or slowest traces: a new search (the list's own sort then follows the server's order). */
+function setOrder(order: 'recent' | 'duration') {
+  const q = new URLSearchParams(location.search);
+  if (order === 'duration') q.set('order', 'duration');
+  else q.delete('order');
+  q.delete('sort');
+  navigate(`/search?${q}`);
 }
 
 const SORTS: Record<string, { label: string; cmp: (a: TraceSummary, b: TraceSummary) => number }> = {
@@ -91,7 +140,7 @@ export function SearchPage() {
   return (
     <div class="search-page">
       <SearchForm key={route.search} initial={applied} />
-      <Results form={applied} sort={q.get('sort') ?? 'recent'} view={q.get('view') === 'breakdown' ? 'breakdown' : 'traces'} />
+      <Results form={applied} sort={q.get('sort') ?? (applied.order === 'duration' ? 'longest' : 'recent')} view={q.get('view') === 'breakdown' ? 'breakdown' : 'traces'} />
     </div>
   );
 }
@@ -266,11 +315,43 @@ function Results({ form, sort, view }: { form: Form; sort: string; view: 'traces
   return (
     <div class={`results ${res.loading ? 'stale' : ''}`} data-testid="results-view" data-state={res.loading ? 'loading' : 'done'}>
       {tabs}
-      <ScatterPlot traces={data.traces} range={form.range} />
-      <div class="scatter-legend muted small">
-        <span class="dot ok" /> traces <span class="dot bad" /> with errors · duration over start time; click a dot to open the trace
+      <div class="search-charts">
+        <DurationHeatmap
+          params={heatmapParams(form)}
+          onSelect={(box) => searchBox(form, box)}
+          note={Object.values(rangeParams(form.range)).some((v) => v) ? undefined : 'the last hour: an unbounded search has no range to draw'}
+        />
+        <div class="scatter-col">
+          <ScatterPlot traces={data.traces} range={form.range} />
+          <div class="scatter-legend muted small">
+            <span class="dot ok" /> traces <span class="dot bad" /> with errors · the {form.order === 'duration' ? 'slowest' : 'newest'} {data.traces.length}, duration over
+            start time; click a dot to open the trace
+          </div>
+        </div>
       </div>
       <div class="results-bar">
+        <span class="seg" role="group" aria-label="Which traces to find">
+          <button
+            type="button"
+            class={form.order === 'recent' ? 'on' : ''}
+            aria-pressed={form.order === 'recent'}
+            data-testid="order-newest"
+            title="The most recent matching traces"
+            onClick={() => form.order !== 'recent' && setOrder('recent')}
+          >
+            Newest
+          </button>
+          <button
+            type="button"
+            class={form.order === 'duration' ? 'on' : ''}
+            aria-pressed={form.order === 'duration'}
+            data-testid="order-slowest"
+            title="The longest matching traces of the whole time range, longest first"
+            onClick={() => form.order !== 'duration' && setOrder('duration')}
+          >
+            Slowest
+          </button>
+        </span>
         <span data-testid="result-count">
           {data.traces.length} trace{data.traces.length === 1 ? '' : 's'}
           {data.limitHit && ' (limit reached: more traces match)'}
@@ -347,7 +428,7 @@ function ResultRow({
   const ms = nanosToMillis(t.startTimeUnixNano);
   const root = t.rootService ?? t.services[0]?.name ?? '?';
   return (
-    <li class={`result ${t.errorCount ? 'has-errors' : ''}`} data-testid="result" data-trace-id={t.traceId}>
+    <li class={`result ${t.errorCount ? 'has-errors' : ''}`} data-testid="result" data-trace-id={t.traceId} data-duration={t.durationNano}>
       <input type="checkbox" class="pick" aria-label="Select for comparison" checked={picked} onChange={(e) => onPick((e.target as HTMLInputElement).checked)} />
       <div class="result-main">
         <a class="result-title" href={`/trace/${t.traceId}`}>
