@@ -52,6 +52,13 @@ describe('finding figures', () => {
     expect(rows.find((r) => r.key === 'errorRate')!.direction).toBe('same');
   });
 
+  it('shows no change for request counts of windows of different lengths, unless the count is the metric', () => {
+    const latency = figureRows({ metric: 'p90Ms', baseline: { p90Ms: 10, count: 600 }, current: { p90Ms: 400, count: 27 } });
+    expect(latency.find((r) => r.key === 'count')).toMatchObject({ baseline: '600', current: '27', change: '', direction: 'same' });
+    const fresh = figureRows({ metric: 'count', baseline: { count: 0 }, current: { count: 4 } });
+    expect(fresh[0]).toMatchObject({ change: 'new', direction: 'up' });
+  });
+
   it('renders the details of each kind readably', () => {
     expect(detailEntries('n_plus_one', { parentOperation: 'GET /products', count: 24, statement: 'SELECT * FROM p WHERE id = ?' })).toEqual([
       { label: 'Statement', value: 'SELECT * FROM p WHERE id = ?', code: true },

@@ -132,13 +132,17 @@ export function figureRows(f: Pick<Finding, 'metric' | 'baseline' | 'current'>):
   return ordered.map((key) => {
     const b = f.baseline?.[key];
     const c = f.current?.[key];
-    const direction = typeof b === 'number' && typeof c === 'number' ? (c > b ? 'up' : c < b ? 'down' : 'same') : 'same';
+    // Request counts cover windows of different lengths (30 minutes against 2): no change to show, unless the
+    // count is the finding's own figure (a new error seen N times against none).
+    const comparable = key !== 'count' || f.metric === 'count';
+    const direction =
+      comparable && typeof b === 'number' && typeof c === 'number' ? (c > b ? 'up' : c < b ? 'down' : 'same') : 'same';
     return {
       key,
       label: figureLabel(key),
       baseline: formatFigure(key, b),
       current: formatFigure(key, c),
-      change: formatChange(key, b, c),
+      change: comparable ? formatChange(key, b, c) : '',
       primary: key === f.metric,
       direction,
     };

@@ -1,4 +1,4 @@
-import{E as e,J as t,K as n,O as r,P as i,R as a,U as o,X as s,Y as c,k as l}from"./index-ymfur0B_.js";var u=[{label:`Spans and errors per service (last hour)`,sql:`SELECT service_name, count(*) AS spans,
+import{E as e,J as t,K as n,O as r,P as i,R as a,U as o,X as s,Y as c,k as l}from"./index-ehkYCvTM.js";var u=[{label:`Spans and errors per service (last hour)`,sql:`SELECT service_name, count(*) AS spans,
        sum(CASE WHEN status_code = 2 THEN 1 ELSE 0 END) AS errors
 FROM spans
 WHERE start_time_unix_nano >= $NOW_MINUS_1H
