@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::native::{now_nanos, search_request, time_param, Params};
-use crate::params::{bad, duration_nanos, number, tenant};
+use crate::params::{duration_nanos, number, tenant};
 use crate::{ApiError, ApiState};
 
 pub(crate) fn routes() -> Router<ApiState> {
@@ -74,16 +74,8 @@ async fn breakdown(
     let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
     let mut req = search_request(&params, DEFAULT_BREAKDOWN_TRACES)?;
+    // The query service refuses limits out of range.
     last_hour_unless_given(&mut req);
-    if req.limit == 0 || req.limit > tracewell_query::breakdown::MAX_BREAKDOWN_TRACES {
-        return Err(bad(
-            "limit",
-            format!(
-                "must be between 1 and {}",
-                tracewell_query::breakdown::MAX_BREAKDOWN_TRACES
-            ),
-        ));
-    }
     let result = state.query.breakdown(&tenant, &req).await?;
     Ok(Json(result).into_response())
 }

@@ -116,12 +116,7 @@ pub fn analyse(traces: &[Vec<Span>]) -> Breakdown {
     let mut failed = Vec::with_capacity(traces.len());
     for spans in traces {
         let shape = TraceShape::new(spans);
-        let mut critical: HashMap<usize, u64> = HashMap::new();
-        for &root in &shape.roots {
-            for (i, t) in shape.critical_path(root) {
-                *critical.entry(i).or_default() += t;
-            }
-        }
+        let critical = shape.critical_times();
         for (i, span) in spans.iter().enumerate() {
             let e = ops
                 .entry((span.service_name().to_owned(), span.name.clone()))

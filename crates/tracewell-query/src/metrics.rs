@@ -109,7 +109,7 @@ fn covered(start: u64, width_nano: u64, now: u64) -> f64 {
     ((end - start) as f64 / 1e9).max(1.0)
 }
 
-fn point(time: u64, seconds: f64, stats: &Stats, quantiles: &[f64]) -> RedPoint {
+pub(crate) fn point(time: u64, seconds: f64, stats: &Stats, quantiles: &[f64]) -> RedPoint {
     RedPoint {
         time_unix_nano: time,
         count: stats.count,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use tracewell_model::{Span, SpanKind, StatusCode};
+use tracewell_model::{Span, SpanId, SpanKind, StatusCode};
 
 use crate::normalize::statement_key;
 
@@ -13,6 +13,10 @@ pub struct TraceShape<'a> {
     pub spans: &'a [Span],
     /// Children of each span (indexes), sorted by start.
     children: Vec<Vec<usize>>,
+    /// Parent of each span within this trace.
+    parents: Vec<Option<usize>>,
+    /// Span id → index.
+    by_id: HashMap<SpanId, usize>,
     /// Spans without a parent in this trace.
     pub roots: Vec<usize>,
 }
@@ -45,10 +49,14 @@ impl<'a> TraceShape<'a> {
             .map(|(i, s)| (s.span_id, i))
             .collect();
         let mut children = vec![Vec::new(); spans.len()];
+        let mut parents = vec![None; spans.len()];
         let mut roots = Vec::new();
         for (i, span) in spans.iter().enumerate() {
             match span.parent_span_id.and_then(|p| by_id.get(&p)) {
-                Some(&parent) if parent != i => children[parent].push(i),
+                Some(&parent) if parent != i => {
+                    children[parent].push(i);
+                    parents[i] = Some(parent);
+                }
                 _ => roots.push(i),
             }
         }
@@ -58,8 +66,25 @@ impl<'a> TraceShape<'a> {
         Self {
             spans,
             children,
+            parents,
+            by_id,
             roots,
         }
+    }
+
+    /// Whether `pred` holds for span `i` or one of its ancestors.
+    pub fn at_or_below(&self, mut i: usize, pred: impl Fn(&Span) -> bool) -> bool {
+        // Bounded by the span count, so a cycle of parent ids cannot loop forever.
+        for _ in 0..self.spans.len() {
+            if pred(&self.spans[i]) {
+                return true;
+            }
+            match self.parents[i] {
+                Some(p) => i = p,
+                None => return false,
+            }
+        }
+        false
     }
 
     pub fn children(&self, i: usize) -> &[usize] {
@@ -101,6 +126,17 @@ impl<'a> TraceShape<'a> {
         let mut out = HashMap::new();
         let end = self.spans[root].end_unix_nano;
         self.critical_below(root, end, &mut out, 0);
+        out
+    }
+
+    /// Critical-path time of every span over the whole trace (the critical paths below each root, summed).
+    pub fn critical_times(&self) -> HashMap<usize, u64> {
+        let mut out = HashMap::new();
+        for &root in &self.roots {
+            for (i, t) in self.critical_path(root) {
+                *out.entry(i).or_default() += t;
+            }
+        }
         out
     }
 
@@ -187,12 +223,6 @@ impl<'a> TraceShape<'a> {
     /// For each CONSUMER span whose parent (or linked span) is a PRODUCER in this trace: the wait between the
     /// publish ending and the processing starting.
     pub fn message_lags(&self) -> Vec<MessageLag> {
-        let by_id: HashMap<_, usize> = self
-            .spans
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.span_id, i))
-            .collect();
         let mut lags = Vec::new();
         for (i, span) in self.spans.iter().enumerate() {
             if span.kind != SpanKind::Consumer {
@@ -202,7 +232,7 @@ impl<'a> TraceShape<'a> {
                 .parent_span_id
                 .into_iter()
                 .chain(span.links.iter().map(|l| l.span_id))
-                .filter_map(|id| by_id.get(&id).copied())
+                .filter_map(|id| self.by_id.get(&id).copied())
                 .find(|&p| self.spans[p].kind == SpanKind::Producer);
             if let Some(p) = producer {
                 let lag = span

@@ -309,12 +309,7 @@ async fn trace(state: &ApiState, tenant: &TenantId, args: &Map<String, Value>) -
         return Err(ToolError(format!("trace {} not found", id.to_hex())));
     }
     let shape = TraceShape::new(&spans);
-    let mut critical = std::collections::HashMap::new();
-    for &root in &shape.roots {
-        for (i, t) in shape.critical_path(root) {
-            *critical.entry(i).or_insert(0u64) += t;
-        }
-    }
+    let critical = shape.critical_times();
     // Depth-first order with each span's depth and parent index (in that order).
     let mut order: Vec<(usize, usize, Option<usize>)> = Vec::with_capacity(spans.len());
     let mut stack: Vec<(usize, usize, Option<usize>)> =

@@ -30,6 +30,16 @@ pub(crate) struct Candidate {
     pub cause: Option<OperationRef>,
 }
 
+impl Candidate {
+    /// A finding nothing else explains.
+    pub fn of(finding: Finding) -> Self {
+        Self {
+            finding,
+            cause: None,
+        }
+    }
+}
+
 /// What attribution and pattern detection share: the query service, the windows, and traces read so far.
 pub(crate) struct Context<'a> {
     pub query: &'a QueryService,
@@ -431,31 +441,23 @@ fn latency_finding(
         p90(&c.cur),
         p90(&c.base),
     );
-    let mut details = serde_json::Map::new();
-    details.insert("addedMsPerRequest".into(), round(blame.added_ms, 2).into());
-    details.insert("shareOfAddedTime".into(), round(blame.share, 3).into());
-    Candidate {
-        finding: Finding {
-            kind: FindingKind::Latency,
-            service: culprit.service.clone(),
-            operation: culprit.operation.clone(),
-            span_kind: culprit.span_kind().as_str(),
-            score: round(score, 1),
-            since,
-            summary,
-            metric: "p90Ms",
-            baseline,
-            current,
-            series: ctx.series_of(culprit, series::p90_ms),
-            exemplars: Exemplars {
-                traces: blame.exemplars.clone(),
-                baseline: blame.baseline_trace,
-            },
-            affected,
-            details,
-        },
-        cause: None,
-    }
+    let mut f = Finding::at(FindingKind::Latency, culprit, "p90Ms");
+    f.details
+        .insert("addedMsPerRequest".into(), round(blame.added_ms, 2).into());
+    f.details
+        .insert("shareOfAddedTime".into(), round(blame.share, 3).into());
+    f.score = round(score, 1);
+    f.since = since;
+    f.summary = summary;
+    f.baseline = baseline;
+    f.current = current;
+    f.series = ctx.series_of(culprit, series::p90_ms);
+    f.exemplars = Exemplars {
+        traces: blame.exemplars.clone(),
+        baseline: blame.baseline_trace,
+    };
+    f.affected = affected;
+    Candidate::of(f)
 }
 
 /// Where a symptom's errors start.
@@ -470,24 +472,7 @@ struct ErrorBlame {
 /// Error origins at or below spans of `key` (or anywhere when `key` is `None`), with their messages.
 pub(crate) fn origins_below(spans: &[Span], key: Option<&OpKey>) -> Vec<(OpKey, Option<String>)> {
     let shape = TraceShape::new(spans);
-    let by_id: HashMap<_, usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.span_id, i))
-        .collect();
-    let under_key = |mut i: usize| -> bool {
-        let Some(key) = key else { return true };
-        for _ in 0..spans.len() {
-            if is(&spans[i], key) {
-                return true;
-            }
-            match spans[i].parent_span_id.and_then(|p| by_id.get(&p)) {
-                Some(&p) => i = p,
-                None => return false,
-            }
-        }
-        false
-    };
+    let under_key = |i: usize| key.is_none_or(|k| shape.at_or_below(i, |s| is(s, k)));
     shape
         .error_origins()
         .into_iter()
@@ -571,32 +556,22 @@ fn error_finding(
         fmt_pct(c.cur.error_rate),
         fmt_pct(c.base.error_rate),
     );
-    let mut details = serde_json::Map::new();
+    let mut f = Finding::at(FindingKind::Errors, culprit, "errorRate");
     if let Some(m) = &blame.message {
-        details.insert("message".into(), m.clone().into());
+        f.details.insert("message".into(), m.clone().into());
     }
-    Candidate {
-        finding: Finding {
-            kind: FindingKind::Errors,
-            service: culprit.service.clone(),
-            operation: culprit.operation.clone(),
-            span_kind: culprit.span_kind().as_str(),
-            score: round(score, 1),
-            since,
-            summary,
-            metric: "errorRate",
-            baseline: c.base.to_map(),
-            current: c.cur.to_map(),
-            series: ctx.series_of(culprit, series::error_rate),
-            exemplars: Exemplars {
-                traces: blame.exemplars.clone(),
-                baseline: blame.baseline_trace,
-            },
-            affected,
-            details,
-        },
-        cause: None,
-    }
+    f.score = round(score, 1);
+    f.since = since;
+    f.summary = summary;
+    f.baseline = c.base.to_map();
+    f.current = c.cur.to_map();
+    f.series = ctx.series_of(culprit, series::error_rate);
+    f.exemplars = Exemplars {
+        traces: blame.exemplars.clone(),
+        baseline: blame.baseline_trace,
+    };
+    f.affected = affected;
+    Candidate::of(f)
 }
 
 fn throughput_finding(ctx: &Context<'_>, s: &Symptom) -> Candidate {
@@ -610,26 +585,15 @@ fn throughput_finding(ctx: &Context<'_>, s: &Symptom) -> Candidate {
         drop * 100.0,
         c.base.rate_per_second
     );
-    Candidate {
-        finding: Finding {
-            kind: FindingKind::ThroughputDrop,
-            service: s.key.service.clone(),
-            operation: s.key.operation.clone(),
-            span_kind: s.key.span_kind().as_str(),
-            // A drop in traffic is often the consequence of a change elsewhere; it ranks below causes.
-            score: round(s.score * 0.5, 1),
-            since: s.since,
-            summary,
-            metric: "ratePerSecond",
-            baseline: c.base.to_map(),
-            current: c.cur.to_map(),
-            series: ctx.series_of(&s.key, |st| Some(st.count as f64 / 60.0)),
-            exemplars: Exemplars::default(),
-            affected: Vec::new(),
-            details: serde_json::Map::new(),
-        },
-        cause: None,
-    }
+    let mut f = Finding::at(FindingKind::ThroughputDrop, &s.key, "ratePerSecond");
+    // A drop in traffic is often the consequence of a change elsewhere; it ranks below causes.
+    f.score = round(s.score * 0.5, 1);
+    f.since = s.since;
+    f.summary = summary;
+    f.baseline = c.base.to_map();
+    f.current = c.cur.to_map();
+    f.series = ctx.series_of(&s.key, |st| Some(st.count as f64 / 60.0));
+    Candidate::of(f)
 }
 
 pub(crate) fn fmt_ms(ms: f64) -> String {

@@ -176,6 +176,26 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding of `kind` at `key`, charting `metric`, with nothing measured yet.
+    pub(crate) fn at(kind: FindingKind, key: &series::OpKey, metric: &'static str) -> Self {
+        Self {
+            kind,
+            service: key.service.clone(),
+            operation: key.operation.clone(),
+            span_kind: key.span_kind().as_str(),
+            score: 0.0,
+            since: 0,
+            summary: String::new(),
+            metric,
+            baseline: BTreeMap::new(),
+            current: BTreeMap::new(),
+            series: Vec::new(),
+            exemplars: Exemplars::default(),
+            affected: Vec::new(),
+            details: serde_json::Map::new(),
+        }
+    }
+
     /// Whether the finding names `service` as culprit or among the affected.
     pub fn involves(&self, service: &str) -> bool {
         self.service == service || self.affected.iter().any(|a| a.service == service)

@@ -13,7 +13,7 @@ use tracewell_model::{SpanKind, StatusCode, TraceId};
 
 use super::attribute::{error_message, fmt_ms, key_of, op_ref, origins_below, Candidate, Context};
 use super::series::{self, pooled, round, OpKey};
-use super::{Exemplars, Finding, FindingKind};
+use super::{Finding, FindingKind};
 use crate::normalize::error_kind;
 use crate::shape::TraceShape;
 use crate::SearchRequest;
@@ -28,25 +28,6 @@ pub(crate) async fn find(ctx: &mut Context<'_>) -> Vec<Candidate> {
 
 fn clamp01(v: f64) -> f64 {
     v.clamp(0.0, 1.0)
-}
-
-fn finding(kind: FindingKind, key: &OpKey, metric: &'static str) -> Finding {
-    Finding {
-        kind,
-        service: key.service.clone(),
-        operation: key.operation.clone(),
-        span_kind: key.span_kind().as_str(),
-        score: 0.0,
-        since: 0,
-        summary: String::new(),
-        metric,
-        baseline: BTreeMap::new(),
-        current: BTreeMap::new(),
-        series: Vec::new(),
-        exemplars: Exemplars::default(),
-        affected: Vec::new(),
-        details: serde_json::Map::new(),
-    }
 }
 
 /// Calls of a client operation per entry request of its service, in one stretch of minutes.
@@ -120,7 +101,7 @@ async fn n_plus_one(ctx: &mut Context<'_>) -> Vec<Candidate> {
         } else {
             w.baseline_start()
         };
-        let mut f = finding(FindingKind::NPlusOne, &parent, "callsPerRequest");
+        let mut f = Finding::at(FindingKind::NPlusOne, &parent, "callsPerRequest");
         f.score = round(score, 1);
         f.since = since;
         f.summary = format!(
@@ -139,10 +120,7 @@ async fn n_plus_one(ctx: &mut Context<'_>) -> Vec<Candidate> {
             .insert("parentOperation".into(), parent.operation.clone().into());
         f.details
             .insert("clientOperation".into(), client.operation.clone().into());
-        out.push(Candidate {
-            finding: f,
-            cause: None,
-        });
+        out.push(Candidate::of(f));
     }
     out
 }
@@ -236,7 +214,7 @@ async fn queue_backlog(ctx: &mut Context<'_>) -> Vec<Candidate> {
             .strip_prefix("process ")
             .unwrap_or(&key.operation)
             .to_owned();
-        let mut f = finding(FindingKind::QueueBacklog, &key, "lagMs");
+        let mut f = Finding::at(FindingKind::QueueBacklog, &key, "lagMs");
         f.score = round(score, 1);
         f.since = cur
             .iter()
@@ -271,10 +249,7 @@ async fn queue_backlog(ctx: &mut Context<'_>) -> Vec<Candidate> {
         f.exemplars.baseline = base.first().map(|l| l.0);
         f.details.insert("destination".into(), destination.into());
         f.details.insert("growing".into(), growing.into());
-        out.push(Candidate {
-            finding: f,
-            cause: None,
-        });
+        out.push(Candidate::of(f));
     }
     out
 }
@@ -384,7 +359,7 @@ async fn dead_letters(ctx: &mut Context<'_>) -> Vec<Candidate> {
             .strip_prefix("publish ")
             .unwrap_or(&key.operation)
             .to_owned();
-        let mut f = finding(FindingKind::DeadLetters, &key, "perMinute");
+        let mut f = Finding::at(FindingKind::DeadLetters, &key, "perMinute");
         f.score = round(score, 1);
         f.since = if new {
             let values = series::per_minute(series, 0, |s| Some(s.count as f64));
@@ -509,7 +484,7 @@ async fn new_errors(ctx: &mut Context<'_>) -> Vec<Candidate> {
         .into_iter()
         .filter(|(_, (count, _, _))| *count >= 2)
         .map(|((key, kind), (count, example, traces))| {
-            let mut f = finding(FindingKind::NewError, &key, "count");
+            let mut f = Finding::at(FindingKind::NewError, &key, "count");
             // A new kind of error alone is worth a look, not a page: it stays below the default alert line.
             f.score = (15.0 + 3.0 * count as f64).min(45.0);
             f.since = traces
@@ -527,10 +502,7 @@ async fn new_errors(ctx: &mut Context<'_>) -> Vec<Candidate> {
             f.exemplars.traces = traces.into_iter().take(5).collect();
             f.details.insert("message".into(), example.into());
             f.details.insert("errorKind".into(), kind.into());
-            Candidate {
-                finding: f,
-                cause: None,
-            }
+            Candidate::of(f)
         })
         .collect()
 }

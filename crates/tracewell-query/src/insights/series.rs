@@ -135,24 +135,18 @@ pub(crate) struct Figures {
 }
 
 impl Figures {
+    /// The RED figures of `stats` over `seconds`, durations in milliseconds.
     pub fn of(stats: &Stats, seconds: f64) -> Self {
-        let ms = |q: f64| stats.histogram.quantile(q).map(|n| n / 1e6);
+        let p = crate::metrics::point(0, seconds, stats, &[0.5, 0.9, 0.99]);
+        let ms = |i: usize| p.quantiles[i].map(|n| n / 1e6);
         Self {
-            count: stats.count,
-            errors: stats.errors,
-            rate_per_second: if seconds > 0.0 {
-                stats.count as f64 / seconds
-            } else {
-                0.0
-            },
-            error_rate: if stats.count > 0 {
-                stats.errors as f64 / stats.count as f64
-            } else {
-                0.0
-            },
-            p50_ms: ms(0.5),
-            p90_ms: ms(0.9),
-            p99_ms: ms(0.99),
+            count: p.count,
+            errors: p.errors,
+            rate_per_second: p.rate_per_second,
+            error_rate: p.error_rate,
+            p50_ms: ms(0),
+            p90_ms: ms(1),
+            p99_ms: ms(2),
         }
     }
 
