@@ -48,9 +48,54 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_nanos(total_nanos.round() as u64))
 }
 
+/// Formats a duration for people in at most its two largest units (`7d`, `1d12h`, `1h30m`, `15m`, `2s`,
+/// `250ms`); smaller parts are left out, so the text reads back through [`parse_duration`] as at most the duration.
+pub fn format_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        return match d.subsec_millis() {
+            0 if d.subsec_nanos() == 0 => "0s".to_owned(),
+            0 => format!("{}ns", d.subsec_nanos()),
+            ms => format!("{ms}ms"),
+        };
+    }
+    const UNITS: [(u64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
+    let Some(first) = UNITS.iter().position(|(n, _)| secs >= *n) else {
+        return format!("{secs}s");
+    };
+    let (n, unit) = UNITS[first];
+    let mut out = format!("{}{unit}", secs / n);
+    if let Some((next, next_unit)) = UNITS.get(first + 1) {
+        let rest = secs % n / next;
+        if rest > 0 {
+            out.push_str(&format!("{rest}{next_unit}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_format_in_their_two_largest_units() {
+        let cases = [
+            (Duration::ZERO, "0s"),
+            (Duration::from_nanos(5), "5ns"),
+            (Duration::from_millis(250), "250ms"),
+            (Duration::from_millis(2500), "2s"),
+            (Duration::from_secs(15 * 60), "15m"),
+            (Duration::from_secs(5400), "1h30m"),
+            (Duration::from_secs(7 * 86400), "7d"),
+            (Duration::from_secs(36 * 3600 + 59), "1d12h"),
+            (Duration::from_secs(3 * 3600 + 5), "3h"),
+        ];
+        for (d, want) in cases {
+            assert_eq!(format_duration(d), want, "{d:?}");
+            assert!(parse_duration(want).unwrap() <= d, "{want}");
+        }
+    }
 
     #[test]
     fn go_style_and_day_durations() {

@@ -15,13 +15,17 @@ mod attr;
 mod duration;
 mod ids;
 pub mod otlp;
+mod share;
+mod size;
 mod span;
 mod time;
 pub mod zipkin;
 
 pub use attr::{AttrValue, Attribute};
-pub use duration::parse_duration;
+pub use duration::{format_duration, parse_duration};
 pub use ids::{IdError, SpanId, TenantError, TenantId, TraceId};
+pub use share::{Origins, Recent};
+pub use size::parse_size;
 pub use span::{Event, Link, Resource, Scope, Span, SpanKind, Status, StatusCode};
 pub use time::{format_rfc3339, parse_rfc3339};
 

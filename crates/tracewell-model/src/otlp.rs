@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
@@ -15,8 +16,8 @@ use opentelemetry_proto::tonic::resource::v1::Resource as OtlpResource;
 use opentelemetry_proto::tonic::trace::v1 as otlp;
 
 use crate::{
-    AttrValue, Attribute, Event, Link, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode,
-    TraceId,
+    format_duration, AttrValue, Attribute, Event, Link, Origins, Resource, Scope, Span, SpanId,
+    SpanKind, Status, StatusCode, TraceId,
 };
 
 /// Limits applied to every accepted span.
@@ -27,13 +28,22 @@ pub struct SpanLimits {
     pub max_attributes: usize,
     /// String and bytes values longer than this are truncated (at a character boundary).
     pub max_attribute_value_bytes: usize,
+    /// Spans that start or end more than this after the receiving clock's "now" are refused
+    /// ([`RejectReason::InFuture`]): one host with a wrong clock would otherwise keep a block from ever expiring.
+    /// `None`: no bound.
+    pub max_span_future: Option<Duration>,
+    /// Spans that started more than this before "now" are refused ([`RejectReason::TooOld`]). `None`: no bound.
+    pub max_span_age: Option<Duration>,
 }
 
 impl Default for SpanLimits {
+    /// Attribute limits only: the library sets no time bounds (they need a policy; `tracewell serve` sets them).
     fn default() -> Self {
         Self {
             max_attributes: 128,
             max_attribute_value_bytes: 16 * 1024,
+            max_span_future: None,
+            max_span_age: None,
         }
     }
 }
@@ -45,6 +55,10 @@ pub enum RejectReason {
     InvalidSpanId,
     InvalidParentSpanId,
     EndBeforeStart,
+    /// Starts or ends further in the future than [`SpanLimits::max_span_future`].
+    InFuture,
+    /// Started longer ago than [`SpanLimits::max_span_age`].
+    TooOld,
 }
 
 impl RejectReason {
@@ -54,15 +68,46 @@ impl RejectReason {
             Self::InvalidSpanId => "invalid_span_id",
             Self::InvalidParentSpanId => "invalid_parent_span_id",
             Self::EndBeforeStart => "end_before_start",
+            Self::InFuture => "in_future",
+            Self::TooOld => "too_old",
         }
     }
 
-    fn describe(self) -> &'static str {
+    /// What is wrong with `span`, for the client.
+    fn describe(self, span: &otlp::Span, limits: &SpanLimits, now_unix_nano: u64) -> String {
+        let ago = |t: u64| format_duration(Duration::from_nanos(now_unix_nano.saturating_sub(t)));
+        let ahead = |t: u64| format_duration(Duration::from_nanos(t.saturating_sub(now_unix_nano)));
         match self {
-            Self::InvalidTraceId => "trace id must be 16 bytes and not all zeros",
-            Self::InvalidSpanId => "span id must be 8 bytes and not all zeros",
-            Self::InvalidParentSpanId => "parent span id must be empty or 8 bytes",
-            Self::EndBeforeStart => "end time is before start time",
+            Self::InvalidTraceId => "trace id must be 16 bytes and not all zeros".into(),
+            Self::InvalidSpanId => "span id must be 8 bytes and not all zeros".into(),
+            Self::InvalidParentSpanId => "parent span id must be empty or 8 bytes".into(),
+            Self::EndBeforeStart => "end time is before start time".into(),
+            Self::InFuture => {
+                let future = limits.max_span_future.unwrap_or_default();
+                let latest = now_unix_nano.saturating_add(nanos(future));
+                let (which, time) = if span.start_time_unix_nano > latest {
+                    ("starts", span.start_time_unix_nano)
+                } else {
+                    ("ends", span.end_time_unix_nano)
+                };
+                format!(
+                    "{which} {} in the future, beyond the limit of {} (max_span_future); check the sender's clock",
+                    ahead(time),
+                    format_duration(future)
+                )
+            }
+            Self::TooOld => {
+                let limit = format_duration(limits.max_span_age.unwrap_or_default());
+                match span.start_time_unix_nano {
+                    0 => format!(
+                        "has no start time, so is older than the limit of {limit} (max_span_age)"
+                    ),
+                    start => format!(
+                        "started {} ago, older than the limit of {limit} (max_span_age)",
+                        ago(start)
+                    ),
+                }
+            }
         }
     }
 }
@@ -92,25 +137,47 @@ impl SanitizeReport {
         self.rejected.values().sum()
     }
 
-    /// The OTLP `partial_success.error_message`: empty when nothing was rejected.
+    /// The OTLP `partial_success.error_message`: empty when nothing was rejected; else the count by reason and
+    /// what was wrong with the first rejected span.
     pub fn message(&self) -> String {
         match &self.first_rejection {
             None => String::new(),
-            Some(first) => format!("{} span(s) rejected; first: {first}", self.rejected_total()),
+            Some(first) => {
+                let reasons: Vec<String> = self
+                    .rejected
+                    .iter()
+                    .map(|(reason, n)| format!("{}: {n}", reason.as_str()))
+                    .collect();
+                format!(
+                    "{} span(s) rejected ({}); first: {first}",
+                    self.rejected_total(),
+                    reasons.join(", ")
+                )
+            }
         }
     }
 
-    fn reject(&mut self, reason: RejectReason, span: &otlp::Span) {
+    fn reject(
+        &mut self,
+        reason: RejectReason,
+        span: &otlp::Span,
+        limits: &SpanLimits,
+        now_unix_nano: u64,
+    ) {
         *self.rejected.entry(reason).or_default() += 1;
         if self.first_rejection.is_none() {
             let id = hex_or_empty(&span.span_id);
             self.first_rejection = Some(format!(
                 "span {:?} (span id {id}): {}",
                 span.name,
-                reason.describe()
+                reason.describe(span, limits, now_unix_nano)
             ));
         }
     }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 fn hex_or_empty(bytes: &[u8]) -> String {
@@ -139,8 +206,47 @@ pub fn check_span(span: &otlp::Span) -> Option<RejectReason> {
     None
 }
 
-/// Drops invalid spans and applies limits, in place. Empty scope and resource groups are removed.
+/// Checks a (valid) span's times against the time bounds of `limits`, relative to `now_unix_nano`; `None` when
+/// they are within them. Only ingest applies this: a WAL replay keeps what was accepted, however old it is by then.
+pub fn check_span_time(
+    span: &otlp::Span,
+    limits: &SpanLimits,
+    now_unix_nano: u64,
+) -> Option<RejectReason> {
+    if let Some(future) = limits.max_span_future {
+        let latest = now_unix_nano.saturating_add(nanos(future));
+        if span.start_time_unix_nano > latest || span.end_time_unix_nano > latest {
+            return Some(RejectReason::InFuture);
+        }
+    }
+    if let Some(age) = limits.max_span_age {
+        if span.start_time_unix_nano < now_unix_nano.saturating_sub(nanos(age)) {
+            return Some(RejectReason::TooOld);
+        }
+    }
+    None
+}
+
+/// The system clock in unix nanoseconds (0 before 1970).
+pub fn now_unix_nano() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Drops invalid spans and applies limits, in place, with time bounds relative to the system clock. Empty scope
+/// and resource groups are removed.
 pub fn sanitize(req: &mut ExportTraceServiceRequest, limits: &SpanLimits) -> SanitizeReport {
+    sanitize_at(req, limits, now_unix_nano())
+}
+
+/// [`sanitize`] with "now" given: spans are checked against the time bounds of `limits` relative to
+/// `now_unix_nano`.
+pub fn sanitize_at(
+    req: &mut ExportTraceServiceRequest,
+    limits: &SpanLimits,
+    now_unix_nano: u64,
+) -> SanitizeReport {
     let mut report = SanitizeReport::default();
     for rs in &mut req.resource_spans {
         if let Some(resource) = &mut rs.resource {
@@ -152,15 +258,19 @@ pub fn sanitize(req: &mut ExportTraceServiceRequest, limits: &SpanLimits) -> San
             );
         }
         for ss in &mut rs.scope_spans {
-            ss.spans.retain_mut(|span| match check_span(span) {
-                Some(reason) => {
-                    report.reject(reason, span);
-                    false
-                }
-                None => {
-                    limit_span(span, limits, &mut report);
-                    report.accepted += 1;
-                    true
+            ss.spans.retain_mut(|span| {
+                let problem =
+                    check_span(span).or_else(|| check_span_time(span, limits, now_unix_nano));
+                match problem {
+                    Some(reason) => {
+                        report.reject(reason, span, limits, now_unix_nano);
+                        false
+                    }
+                    None => {
+                        limit_span(span, limits, &mut report);
+                        report.accepted += 1;
+                        true
+                    }
                 }
             });
         }
@@ -247,6 +357,11 @@ fn truncate_value(value: &mut AnyValue, max: usize, report: &mut SanitizeReport)
 /// Converts a (sanitized) request into model spans, moving strings out of it. Spans that fail validation are
 /// skipped, so an unsanitized request never produces invalid rows.
 pub fn into_spans(req: ExportTraceServiceRequest) -> Vec<Span> {
+    into_spans_sharing(req, &mut Origins::default())
+}
+
+/// [`into_spans`], with resources and scopes equal to ones `origins` saw recently shared instead of copied.
+pub fn into_spans_sharing(req: ExportTraceServiceRequest, origins: &mut Origins) -> Vec<Span> {
     let count = req
         .resource_spans
         .iter()
@@ -255,9 +370,13 @@ pub fn into_spans(req: ExportTraceServiceRequest) -> Vec<Span> {
         .sum();
     let mut out = Vec::with_capacity(count);
     for rs in req.resource_spans {
-        let resource = Arc::new(resource_from_otlp(rs.resource, rs.schema_url));
+        let resource = origins
+            .resources
+            .share(resource_from_otlp(rs.resource, rs.schema_url));
         for ss in rs.scope_spans {
-            let scope = Arc::new(scope_from_otlp(ss.scope, ss.schema_url));
+            let scope = origins
+                .scopes
+                .share(scope_from_otlp(ss.scope, ss.schema_url));
             for span in ss.spans {
                 if check_span(&span).is_none() {
                     out.push(span_from_otlp(span, &resource, &scope));

@@ -13,7 +13,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 use tracewell_model::{TenantId, TraceId};
 
-use crate::block::{BlockStats, FORMAT_VERSION};
+use crate::block::{BlockFormat, BlockStats};
 use crate::error::Result;
 
 /// `meta.json` of one block.
@@ -24,6 +24,9 @@ pub struct BlockMeta {
     pub format: String,
     /// Size of `data.parquet` in bytes.
     pub size_bytes: u64,
+    /// Size of the block's other files (`index.bin`) in bytes.
+    #[serde(default)]
+    pub index_bytes: u64,
     /// 0 for blocks written by a flush; compaction writes `max(inputs) + 1`.
     pub compaction_level: u32,
     /// Blocks this one replaces (compaction); they are deleted once this block is durable.
@@ -35,10 +38,6 @@ pub struct BlockMeta {
 }
 
 impl BlockMeta {
-    pub fn dir(tenant: &TenantId, id: &str) -> Path {
-        Path::from(format!("{}/{}/{}", tenant.as_str(), FORMAT_VERSION, id))
-    }
-
     pub fn data_path(&self) -> Path {
         Path::from(format!(
             "{}/{}/{}/data.parquet",
@@ -129,8 +128,11 @@ pub async fn list_tenants(store: &Arc<dyn ObjectStore>) -> Result<Vec<TenantId>>
 /// Loads a tenant's catalog by listing its `meta.json` files. Unreadable metas are logged and skipped; blocks
 /// replaced by a finished compaction are deleted (the compaction was interrupted before it could).
 pub async fn load(store: &Arc<dyn ObjectStore>, tenant: &TenantId) -> Result<Catalog> {
-    let prefix = Path::from(format!("{}/{}", tenant.as_str(), FORMAT_VERSION));
-    let objects: Vec<_> = store.list(Some(&prefix)).try_collect().await?;
+    let mut objects = Vec::new();
+    for format in BlockFormat::ALL {
+        let prefix = Path::from(format!("{}/{}", tenant.as_str(), format.as_str()));
+        objects.extend(store.list(Some(&prefix)).try_collect::<Vec<_>>().await?);
+    }
     let mut metas = Vec::new();
     for object in objects
         .iter()
@@ -176,7 +178,10 @@ async fn read_meta(
 /// Deletes a block: meta first (so it stops being a block), then data. Failures are logged; an orphan data file
 /// is harmless.
 pub async fn delete_block(store: &Arc<dyn ObjectStore>, meta: &BlockMeta) {
-    for path in [meta.meta_path(), meta.data_path()] {
+    let side = BlockFormat::parse(&meta.format)
+        .map(|f| crate::block::side_files(f, &meta.data_path()))
+        .unwrap_or_default();
+    for path in [meta.meta_path(), meta.data_path()].into_iter().chain(side) {
         match store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
             Err(error) => {

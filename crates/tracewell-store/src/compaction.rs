@@ -1,19 +1,21 @@
 //! Compaction: merge small blocks whose data starts in the same time window into one larger block, dropping
 //! spans that retrying clients sent twice (same trace id and span id).
 //!
-//! A merge decodes its inputs in memory, so it takes at most `compaction_max_spans` spans: blocks are grouped in
-//! start order until the next would pass that bound, and a block holding more than half of it is left alone.
+//! A merge streams its inputs (`block::merge`): it holds a chunk of each input and one row group of output, so
+//! its memory does not grow with block sizes. Blocks are grouped in start order until the next would pass
+//! `compaction_max_spans` (the size of a merged block), and a block holding more than half of it is left alone.
 //!
 //! The merged block names the blocks it replaces in `compacted_from`; it is made durable before they are
 //! deleted, and start-up finishes deletions a crash interrupted, so every span stays readable exactly once.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use tracewell_model::{Span, SpanId, TraceId};
 
-use crate::block;
+use crate::block::{self, MergeInput, MergeLimits};
 use crate::catalog::{self, BlockMeta};
 use crate::error::Result;
 use crate::flush::now_unix_nano;
@@ -82,25 +84,38 @@ impl Store {
     }
 
     async fn merge_blocks(&self, tenant: &Arc<Tenant>, inputs: &[Arc<BlockMeta>]) -> Result<()> {
-        let mut spans = Vec::new();
-        for meta in inputs {
-            spans.extend(
-                block::read_all_sized(
-                    Arc::clone(&self.0.objects),
-                    &meta.data_path(),
-                    Some(meta.size_bytes),
-                )
-                .await?,
-            );
-        }
-        let before = spans.len();
-        let spans = dedupe(spans);
-        let dropped = (before - spans.len()) as u64;
+        let merge_inputs: Vec<MergeInput> = inputs
+            .iter()
+            .map(|meta| MergeInput {
+                path: meta.data_path(),
+                size: Some(meta.size_bytes),
+                rows: usize::try_from(meta.stats.span_count).unwrap_or(usize::MAX),
+            })
+            .collect();
+        let dropped = Arc::new(AtomicU64::new(0));
+        let encode = {
+            let objects = Arc::clone(&self.0.objects);
+            let handle = tokio::runtime::Handle::current();
+            let format = self.0.config.block_format;
+            let opts = self.0.config.block.clone();
+            let dropped = Arc::clone(&dropped);
+            move || {
+                let merged = block::merge_blocks(
+                    &handle,
+                    &objects,
+                    &merge_inputs,
+                    format,
+                    &opts,
+                    MergeLimits::default(),
+                )?;
+                dropped.store(merged.duplicates_dropped, Ordering::Relaxed);
+                Ok(merged.block)
+            }
+        };
         let level = inputs.iter().map(|m| m.compaction_level).max().unwrap_or(0) + 1;
         let ids: Vec<String> = inputs.iter().map(|m| m.id.clone()).collect();
-        let opts = self.0.config.block.clone();
-        let encode = move || block::write_block(spans, &opts);
         let merged = self.write_block(tenant, encode, level, ids.clone()).await?;
+        let dropped = dropped.load(Ordering::Relaxed);
         tracing::info!(
             tenant = %tenant.id, block = %merged.id, inputs = ids.len(), spans = merged.stats.span_count,
             duplicates_dropped = dropped, level, "compacted blocks"
@@ -160,6 +175,7 @@ mod tests {
             tenant: "t".into(),
             format: "v1".into(),
             size_bytes: 1,
+            index_bytes: 0,
             compaction_level: 0,
             compacted_from: vec![],
             created_unix_nano: 0,

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::block::WriteOptions;
+use crate::block::{BlockFormat, WriteOptions};
+use crate::overrides::OverridesHandle;
 
 /// Everything the store needs to know; validated by the binary before the store is built.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct StoreConfig {
     pub wal_max_record_bytes: u32,
     /// Parquet writer settings.
     pub block: WriteOptions,
+    /// Format of new blocks (flushes and compactions); every format stays readable.
+    pub block_format: BlockFormat,
     /// Raw spans are deleted once older than this.
     pub retention: Duration,
     /// Per tenant, the oldest blocks are deleted while blocks take more than this many bytes (0 = no size limit).
@@ -36,6 +39,10 @@ pub struct StoreConfig {
     pub rollup_retention: Duration,
     /// Memory for parsed rollup files kept between queries.
     pub rollup_cache_bytes: usize,
+    /// Distinct RED series `(service, operation, kind, status)` one head block's rollup holds (the head is the
+    /// tenant's rollup window: it is written as one rollup file); spans of further series are counted in an
+    /// `other` operation (see `rollup/cap.rs`).
+    pub max_rollup_series: usize,
     /// Compaction merges blocks whose data starts in the same window of this length.
     pub compaction_window: Duration,
     /// Blocks of at least this size are left alone by compaction.
@@ -46,6 +53,8 @@ pub struct StoreConfig {
     pub maintenance_interval: Duration,
     /// How often head blocks are checked for size and age.
     pub flush_check_interval: Duration,
+    /// Per-tenant overrides of `retention` and `max_spans_per_trace` (see `overrides.rs`).
+    pub overrides: OverridesHandle,
 }
 
 impl StoreConfig {
@@ -60,15 +69,18 @@ impl StoreConfig {
             wal_segment_max_bytes: 64 * 1024 * 1024,
             wal_max_record_bytes: 64 * 1024 * 1024,
             block: WriteOptions::default(),
+            block_format: BlockFormat::CURRENT,
             retention: Duration::from_secs(7 * 24 * 3600),
             retention_max_bytes: 0,
             rollup_retention: Duration::from_secs(90 * 24 * 3600),
             rollup_cache_bytes: 256 * 1024 * 1024,
+            max_rollup_series: 10_000,
             compaction_window: Duration::from_secs(3600),
             compaction_target_bytes: 256 * 1024 * 1024,
             compaction_max_spans: 500_000,
             maintenance_interval: Duration::from_secs(60),
             flush_check_interval: Duration::from_secs(1),
+            overrides: OverridesHandle::default(),
         }
     }
 
@@ -78,5 +90,23 @@ impl StoreConfig {
 
     pub fn blocks_dir(&self) -> PathBuf {
         self.data_dir.join("blocks")
+    }
+}
+
+impl StoreConfig {
+    /// `retention` for `tenant`, after its overrides.
+    pub fn retention_for(&self, tenant: &str) -> Duration {
+        self.overrides
+            .tenant(tenant)
+            .retention
+            .unwrap_or(self.retention)
+    }
+
+    /// `max_spans_per_trace` for `tenant`, after its overrides.
+    pub fn max_spans_per_trace_for(&self, tenant: &str) -> usize {
+        self.overrides
+            .tenant(tenant)
+            .max_spans_per_trace
+            .unwrap_or(self.max_spans_per_trace)
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutPayload};
 
-use crate::block::{BlockStats, FORMAT_VERSION};
+use crate::block::{self, WrittenBlock};
 use crate::catalog::{self, BlockMeta};
 use crate::error::{Result, StoreError};
 use crate::head::Head;
@@ -88,8 +88,14 @@ impl Store {
         if !head.block_written.load(Ordering::Acquire) {
             let opts = self.0.config.block.clone();
             let encoded = Arc::clone(head);
+            let format = self.0.config.block_format;
             let meta = self
-                .write_block(tenant, move || encoded.encode_block(&opts), 0, Vec::new())
+                .write_block(
+                    tenant,
+                    move || encoded.encode_block(format, &opts),
+                    0,
+                    Vec::new(),
+                )
                 .await?;
             tracing::info!(
                 tenant = %tenant.id, block = %meta.id, spans = meta.stats.span_count, traces = meta.stats.trace_count,
@@ -115,22 +121,34 @@ impl Store {
         compacted_from: Vec<String>,
     ) -> Result<BlockMeta>
     where
-        F: FnOnce() -> Result<(Bytes, BlockStats)> + Send + 'static,
+        F: FnOnce() -> Result<WrittenBlock> + Send + 'static,
     {
-        let (data, stats) = tokio::task::spawn_blocking(encode)
+        let written = tokio::task::spawn_blocking(encode)
             .await
             .map_err(|e| StoreError::Internal(format!("block encoder panicked: {e}")))??;
+        let WrittenBlock {
+            format,
+            data,
+            index,
+            stats,
+        } = written;
         let meta = BlockMeta {
             id: ulid::Ulid::new().to_string(),
             tenant: tenant.id.as_str().to_owned(),
-            format: FORMAT_VERSION.to_owned(),
+            format: format.as_str().to_owned(),
             size_bytes: data.len() as u64,
+            index_bytes: index.as_ref().map_or(0, |i| i.len() as u64),
             compaction_level,
             compacted_from,
             created_unix_nano: now_unix_nano(),
             stats,
         };
         self.put_durable(&meta.data_path(), data).await?;
+        if let (Some(index), Some(path)) =
+            (index, block::side_files(format, &meta.data_path()).first())
+        {
+            self.put_durable(path, index).await?;
+        }
         catalog::write_meta(&self.0.objects, &meta).await?;
         self.sync_local(&meta.meta_path()).await?;
         Ok(meta)
@@ -145,8 +163,12 @@ impl Store {
         self.sync_local(path).await
     }
 
-    /// The local object store does not fsync; do it here so a block is durable before WAL segments go.
+    /// The local object store does not fsync; do it here so a block is durable before WAL segments go. Other
+    /// object stores are durable once `put` returns.
     async fn sync_local(&self, path: &object_store::path::Path) -> Result<()> {
+        if !self.0.local_blocks {
+            return Ok(());
+        }
         let root = self.0.config.blocks_dir();
         let file = root.join(path.as_ref());
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {

@@ -3,7 +3,6 @@
 //! A head is written to by appenders that registered with it before it was sealed (see `tenant.rs`); the flush
 //! waits for those appenders with [`Head::wait_idle`] before reading it.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -11,13 +10,13 @@ use parking_lot::RwLock;
 use tokio::sync::Notify;
 use tracewell_model::{Span, TraceId};
 
-use crate::block::{self, BlockStats, WriteOptions};
+use crate::block::{self, BlockFormat, WriteOptions, WrittenBlock};
 use crate::error::Result;
-use bytes::Bytes;
+use crate::fast_hash::FastHashMap;
 
 #[derive(Default)]
 struct HeadData {
-    traces: HashMap<TraceId, Vec<Span>>,
+    traces: FastHashMap<TraceId, Vec<Span>>,
     bytes: usize,
     spans: usize,
     first_insert: Option<Instant>,
@@ -98,11 +97,11 @@ impl Head {
         }
     }
 
-    /// Encodes every span as a Parquet block without copying them; the head stays readable meanwhile.
-    pub fn encode_block(&self, opts: &WriteOptions) -> Result<(Bytes, BlockStats)> {
+    /// Encodes every span as a block without copying them; the head stays readable meanwhile.
+    pub fn encode_block(&self, format: BlockFormat, opts: &WriteOptions) -> Result<WrittenBlock> {
         let data = self.data.read();
         let spans: Vec<&Span> = data.traces.values().flatten().collect();
-        block::write_block_refs(spans, opts)
+        block::write(format, spans, opts)
     }
 
     pub fn bytes(&self) -> usize {

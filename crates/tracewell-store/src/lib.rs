@@ -5,8 +5,8 @@
 //! 1. **WAL** (`tracewell-wal`): every accepted export request is appended and fsynced before it is
 //!    acknowledged ([`Store::append`]). Records are the sanitized OTLP request (`wal_record.rs`).
 //! 2. **Head block** (`head.rs`): recent spans in memory, indexed by trace id, readable at once.
-//! 3. **Blocks** (`block/`): when a head reaches its size or age limit it is written as an immutable Parquet block
-//!    (format v1) through `object_store` (`file://<data-dir>/blocks` by default), with a `meta.json` and a
+//! 3. **Blocks** (`block/`): when a head reaches its size or age limit it is written as an immutable block
+//!    (format v2: Parquet data and an index file; v1 blocks stay readable) through `object_store` (`file://<data-dir>/blocks` by default), with a `meta.json` and a
 //!    per-tenant catalog (`catalog.rs`). WAL segments are deleted only after their block is durable (`flush.rs`,
 //!    protocol in `tenant.rs`).
 //! 4. **Maintenance**: compaction merges small blocks of a time window and drops duplicate spans
@@ -24,11 +24,14 @@ mod catalog;
 mod compaction;
 mod config;
 mod error;
+mod fast_hash;
 mod flush;
 mod head;
 pub mod live;
 mod metrics;
+pub mod overrides;
 mod recovery;
+mod reservation;
 mod retention;
 pub mod rollup;
 mod store;
@@ -40,5 +43,9 @@ pub use compaction::dedupe as dedupe_spans;
 pub use config::StoreConfig;
 pub use error::{Result, StoreError};
 pub use head::{Head, Inserted};
+pub use overrides::{
+    Overrides, OverridesError, OverridesHandle, OverridesWatcher, TenantOverrides,
+};
 pub use recovery::RecoveryReport;
-pub use store::Store;
+pub use reservation::Reservation;
+pub use store::{BlockStorage, Store};

@@ -1,4 +1,5 @@
-//! Prometheus metrics of the store: head size, WAL fsyncs, blocks, flushes, compaction and retention.
+//! Prometheus metrics of the store: head size, WAL fsyncs, blocks, flushes, compaction, retention and the rollup
+//! series cap.
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -19,6 +20,7 @@ pub struct StoreMetrics {
     pub head_bytes: Family<Labels, Gauge>,
     pub head_spans: Family<Labels, Gauge>,
     pub head_bytes_total: Gauge,
+    pub inflight_bytes: Gauge,
     pub wal_fsync_seconds: Histogram,
     pub wal_group_records: Histogram,
     pub wal_disk_bytes: Family<Labels, Gauge>,
@@ -34,6 +36,8 @@ pub struct StoreMetrics {
     pub block_read_errors: Counter,
     pub wal_replayed_spans: Counter,
     pub wal_truncations: Counter,
+    pub rollup_folded_spans: Family<Labels, Counter>,
+    pub rollup_series: Family<Labels, Gauge>,
 }
 
 impl StoreMetrics {
@@ -43,6 +47,7 @@ impl StoreMetrics {
             head_bytes: Family::default(),
             head_spans: Family::default(),
             head_bytes_total: Gauge::default(),
+            inflight_bytes: Gauge::default(),
             wal_fsync_seconds: seconds(),
             wal_group_records: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             wal_disk_bytes: Family::default(),
@@ -58,6 +63,8 @@ impl StoreMetrics {
             block_read_errors: Counter::default(),
             wal_replayed_spans: Counter::default(),
             wal_truncations: Counter::default(),
+            rollup_folded_spans: Family::default(),
+            rollup_series: Family::default(),
         };
         let r = registry;
         r.register(
@@ -74,6 +81,11 @@ impl StoreMetrics {
             "tracewell_head_bytes_all",
             "Bytes held by all head blocks (the memory budget applies to this)",
             m.head_bytes_total.clone(),
+        );
+        r.register(
+            "tracewell_inflight_bytes",
+            "Estimated bytes of export requests received and not yet in a head block (counted in the memory budget)",
+            m.inflight_bytes.clone(),
         );
         r.register(
             "tracewell_wal_fsync_duration_seconds",
@@ -145,6 +157,16 @@ impl StoreMetrics {
             "tracewell_wal_truncations",
             "Torn or corrupt WAL tails cut at start",
             m.wal_truncations.clone(),
+        );
+        r.register(
+            "tracewell_rollup_folded_spans",
+            "Spans counted in an `other` RED series because their tenant's rollup window held max_rollup_series series",
+            m.rollup_folded_spans.clone(),
+        );
+        r.register(
+            "tracewell_rollup_series",
+            "Distinct RED series in a tenant's active rollup window (capped by max_rollup_series, plus `other` series)",
+            m.rollup_series.clone(),
         );
         m
     }

@@ -64,7 +64,7 @@ pub(crate) fn replay_into(store: &Store, tenant: &Arc<Tenant>, replay: Replay) {
     for record in replay.records {
         match crate::wal_record::decode(&record.payload) {
             Ok(req) => {
-                let spans = otlp::into_spans(req);
+                let spans = otlp::into_spans_sharing(req, &mut tenant.origins.lock());
                 spans_total += spans.len();
                 store.insert(tenant, &head, spans);
             }

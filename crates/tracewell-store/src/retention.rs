@@ -43,7 +43,8 @@ impl Store {
 
     fn retention_victims(&self, tenant: &Tenant) -> (Vec<Arc<BlockMeta>>, Vec<Arc<BlockMeta>>) {
         let config = &self.0.config;
-        let cutoff = now_unix_nano().saturating_sub(config.retention.as_nanos() as u64);
+        let retention = config.retention_for(tenant.id.as_str());
+        let cutoff = now_unix_nano().saturating_sub(retention.as_nanos() as u64);
         let mut blocks = tenant.catalog.lock().blocks().to_vec();
         let (expired, mut kept): (Vec<_>, Vec<_>) = blocks
             .drain(..)

@@ -21,9 +21,30 @@ use crate::head::Inserted;
 use crate::metrics::{tenant_label, StoreMetrics};
 use crate::tenant::Tenant;
 
+/// Where blocks, metas, rollups and catalogs are kept.
+#[derive(Clone, Default)]
+pub enum BlockStorage {
+    /// `<data_dir>/blocks` on the local disk; writes are fsynced before they count as durable.
+    #[default]
+    LocalDisk,
+    /// Any object store (S3-compatible, in memory...), whose `put` is durable once it returns.
+    Objects(Arc<dyn ObjectStore>),
+}
+
+impl std::fmt::Debug for BlockStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BlockStorage::LocalDisk => f.write_str("LocalDisk"),
+            BlockStorage::Objects(store) => write!(f, "Objects({store})"),
+        }
+    }
+}
+
 pub(crate) struct Inner {
     pub config: StoreConfig,
     pub objects: Arc<dyn ObjectStore>,
+    /// Blocks are on the local disk (`config.blocks_dir()`), which needs explicit fsyncs.
+    pub local_blocks: bool,
     tenants: RwLock<HashMap<TenantId, Arc<Tenant>>>,
     /// Tenants whose WAL cannot be opened (e.g. permissions); appends to them fail until restart.
     pub metrics: StoreMetrics,
@@ -73,15 +94,32 @@ impl Store {
     /// Creates directories and the block object store (`file://<data_dir>/blocks`). Does not replay anything:
     /// call [`Store::recover`] before accepting writes.
     pub fn open(config: StoreConfig, registry: &mut Registry) -> Result<Self> {
+        Self::open_with(config, BlockStorage::LocalDisk, registry)
+    }
+
+    /// [`Store::open`] with blocks kept in `storage`; the WAL stays in `<data_dir>/wal`.
+    pub fn open_with(
+        config: StoreConfig,
+        storage: BlockStorage,
+        registry: &mut Registry,
+    ) -> Result<Self> {
         std::fs::create_dir_all(config.wal_dir())?;
         let lock = lock_data_dir(&config.data_dir)?;
-        std::fs::create_dir_all(config.blocks_dir())?;
-        let objects: Arc<dyn ObjectStore> =
-            Arc::new(LocalFileSystem::new_with_prefix(config.blocks_dir())?);
+        let (objects, local_blocks): (Arc<dyn ObjectStore>, bool) = match storage {
+            BlockStorage::LocalDisk => {
+                std::fs::create_dir_all(config.blocks_dir())?;
+                (
+                    Arc::new(LocalFileSystem::new_with_prefix(config.blocks_dir())?),
+                    true,
+                )
+            }
+            BlockStorage::Objects(objects) => (objects, false),
+        };
         let metrics = StoreMetrics::new(registry);
         Ok(Self(Arc::new(Inner {
             config,
             objects,
+            local_blocks,
             tenants: RwLock::new(HashMap::new()),
             metrics,
             head_bytes: AtomicUsize::new(0),
@@ -192,18 +230,44 @@ impl Store {
         }
     }
 
-    /// True while all heads together are over the memory budget (flushes are asked to catch up).
+    /// Memory counted against the budget: all heads plus requests in flight.
+    pub fn memory_used(&self) -> usize {
+        self.0.head_bytes.load(Ordering::Relaxed) + self.inflight_bytes()
+    }
+
+    /// Bytes of requests in flight ([`Store::reserve`]).
+    pub fn inflight_bytes(&self) -> usize {
+        self.0.metrics.inflight_bytes.get().max(0) as usize
+    }
+
+    /// True while heads and requests in flight together are over the memory budget (flushes are asked to
+    /// catch up).
     pub fn over_budget(&self) -> bool {
-        let over = self.0.head_bytes.load(Ordering::Relaxed) >= self.0.config.memory_budget_bytes;
+        let over = self.memory_used() >= self.0.config.memory_budget_bytes;
         if over {
             self.0.flush_wanted.notify_one();
         }
         over
     }
 
-    /// Refuses work when all heads together are over the memory budget.
+    /// Counts `bytes` of a request in flight (its body and decoded form) against the memory budget until the
+    /// returned reservation is dropped, or refuses when heads and requests in flight already fill the budget.
+    /// A request that is admitted may take the total past the budget by its own size; the next one is refused.
+    pub fn reserve(&self, tenant: &TenantId, bytes: usize) -> Result<crate::Reservation> {
+        self.refuse_over_budget(tenant, self.memory_used())?;
+        Ok(crate::Reservation::take(
+            &self.0.metrics.inflight_bytes,
+            bytes,
+        ))
+    }
+
+    /// Refuses work when all heads together are over the memory budget. Requests in flight are not counted:
+    /// the caller's own request is one of them ([`Store::reserve`] counts them before it gets here).
     pub fn check_budget(&self, tenant: &TenantId) -> Result<()> {
-        let used = self.0.head_bytes.load(Ordering::Relaxed);
+        self.refuse_over_budget(tenant, self.0.head_bytes.load(Ordering::Relaxed))
+    }
+
+    fn refuse_over_budget(&self, tenant: &TenantId, used: usize) -> Result<()> {
         let budget = self.0.config.memory_budget_bytes;
         if used >= budget {
             self.0.flush_wanted.notify_one();
@@ -235,7 +299,7 @@ impl Store {
             Some(bytes) => crate::wal_record::from_encoded(bytes),
             None => crate::wal_record::encode(&req),
         };
-        let spans = tracewell_model::otlp::into_spans(req);
+        let spans = tracewell_model::otlp::into_spans_sharing(req, &mut tenant.origins.lock());
         let guard = tenant.register();
         tenant.wal.append(wal_record).await?;
         self.0.live.publish(tenant_id, &spans);
@@ -253,14 +317,11 @@ impl Store {
         head: &crate::head::Head,
         spans: Vec<Span>,
     ) -> Inserted {
-        {
-            let mut join = tenant.edge_join.lock();
-            let mut rollup = head.rollup.lock();
-            for span in &spans {
-                join.observe(span, &mut rollup);
-            }
-        }
-        let inserted = head.insert(spans, self.0.config.max_spans_per_trace);
+        self.roll_up(tenant, head, &spans);
+        let inserted = head.insert(
+            spans,
+            self.0.config.max_spans_per_trace_for(tenant.id.as_str()),
+        );
         self.0
             .head_bytes
             .fetch_add(inserted.bytes, Ordering::Relaxed);

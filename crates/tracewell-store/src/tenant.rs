@@ -34,6 +34,9 @@ pub(crate) struct Tenant {
     pub wal: Wal,
     heads: RwLock<Heads>,
     pub catalog: Mutex<Catalog>,
+    /// Resources and scopes shared among the spans of this tenant's requests (most arrive from a few service
+    /// instances, each request with its own copy).
+    pub origins: Mutex<tracewell_model::Origins>,
     /// Joins spans to their parents' services for dependency edges.
     pub edge_join: Mutex<EdgeJoin>,
     pub rollup_files: RollupFiles,
@@ -68,6 +71,7 @@ impl Tenant {
                 flushing: Vec::new(),
             }),
             catalog: Mutex::new(catalog),
+            origins: Mutex::default(),
             edge_join: Mutex::default(),
             rollup_files: RollupFiles::default(),
             flush_lock: tokio::sync::Mutex::new(()),

@@ -87,6 +87,93 @@ fn invalid_spans_are_dropped_and_counted_by_reason() {
     assert_eq!(span_count(&req), 2);
 }
 
+const MINUTE: u64 = 60_000_000_000;
+
+fn time_limits() -> SpanLimits {
+    SpanLimits {
+        max_span_future: Some(Duration::from_secs(15 * 60)),
+        max_span_age: Some(Duration::from_secs(7 * 24 * 3600)),
+        ..SpanLimits::default()
+    }
+}
+
+#[test]
+fn spans_beyond_the_time_bounds_are_refused_relative_to_the_given_now() {
+    let now = 1_700_000_000_000_000_000;
+    let day = 24 * 60 * MINUTE;
+    let mut req = request(vec![
+        span(1, 1, now - MINUTE, now),
+        // At the bounds: kept.
+        span(1, 2, now + 15 * MINUTE, now + 15 * MINUTE),
+        span(1, 3, now - 7 * day, now - 7 * day + 1),
+        // Beyond them.
+        span(1, 4, now + 16 * MINUTE, now + 17 * MINUTE),
+        span(1, 5, now, now + 3 * 60 * MINUTE),
+        span(1, 6, now - 7 * day - 1, now),
+        span(1, 7, 1, 2),
+    ]);
+    let report = sanitize_at(&mut req, &time_limits(), now);
+    assert_eq!(report.accepted, 3);
+    assert_eq!(report.rejected[&RejectReason::InFuture], 2);
+    assert_eq!(report.rejected[&RejectReason::TooOld], 2);
+    let message = report.message();
+    assert!(
+        message.starts_with("4 span(s) rejected (in_future: 2, too_old: 2); first: span \"op-4\""),
+        "{message}"
+    );
+    assert!(
+        message.contains("starts 16m in the future, beyond the limit of 15m (max_span_future)"),
+        "{message}"
+    );
+    let kept: Vec<u8> = into_spans(req).iter().map(|s| s.span_id.0[0]).collect();
+    assert_eq!(kept, [1, 2, 3]);
+}
+
+#[test]
+fn the_time_bound_messages_name_the_end_and_the_age() {
+    let now = 1_700_000_000_000_000_000;
+    let mut req = request(vec![span(1, 5, now, now + 3 * 60 * MINUTE)]);
+    let message = sanitize_at(&mut req, &time_limits(), now).message();
+    assert!(
+        message.contains("ends 3h in the future, beyond the limit of 15m"),
+        "{message}"
+    );
+    let mut req = request(vec![span(1, 6, now - 30 * 24 * 60 * MINUTE, now)]);
+    let message = sanitize_at(&mut req, &time_limits(), now).message();
+    assert!(
+        message.contains("started 30d ago, older than the limit of 7d (max_span_age)"),
+        "{message}"
+    );
+    // Zipkin spans without a timestamp start at 0.
+    let mut req = request(vec![span(1, 7, 0, 5)]);
+    let message = sanitize_at(&mut req, &time_limits(), now).message();
+    assert!(
+        message.contains("has no start time, so is older than the limit of 7d"),
+        "{message}"
+    );
+}
+
+#[test]
+fn without_time_bounds_any_time_is_accepted_and_end_before_start_still_is_not() {
+    let now = 1_700_000_000_000_000_000;
+    let mut req = request(vec![
+        span(1, 1, 1, 2),
+        span(1, 2, u64::MAX - 1, u64::MAX),
+        span(1, 3, now + MINUTE, now),
+    ]);
+    let report = sanitize_at(&mut req, &SpanLimits::default(), now);
+    assert_eq!(report.accepted, 2);
+    assert_eq!(report.rejected[&RejectReason::EndBeforeStart], 1);
+    // A clock before 1970 or bounds past the end of time neither panic nor refuse.
+    let limits = SpanLimits {
+        max_span_future: Some(Duration::MAX),
+        max_span_age: Some(Duration::MAX),
+        ..SpanLimits::default()
+    };
+    let mut req = request(vec![span(1, 1, 0, u64::MAX)]);
+    assert_eq!(sanitize_at(&mut req, &limits, 0).accepted, 1);
+}
+
 #[test]
 fn a_request_with_only_invalid_spans_becomes_empty() {
     let mut req = request(vec![span(0, 1, 1, 2)]);
@@ -109,6 +196,7 @@ fn attribute_limits_truncate_values_and_drop_extra_attributes() {
     let limits = SpanLimits {
         max_attributes: 3,
         max_attribute_value_bytes: 5,
+        ..SpanLimits::default()
     };
     let report = sanitize(&mut req, &limits);
     assert_eq!(report.dropped_attributes, 2);

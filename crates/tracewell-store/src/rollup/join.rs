@@ -78,13 +78,20 @@ impl EdgeJoin {
         *previous = std::mem::take(current);
     }
 
-    /// Adds a span's RED point and every edge it completes to `rollup`.
+    /// Adds a span's RED point and every edge it completes to `rollup`, without a cap on RED series.
+    #[cfg(test)]
     pub fn observe(&mut self, span: &Span, rollup: &mut Rollup) {
+        self.observe_capped(span, rollup, usize::MAX);
+    }
+
+    /// Adds a span's RED point and every edge it completes to `rollup`; a RED point that would add a series past
+    /// `max_series` is folded into an `other` series (`cap.rs`). Returns whether it was.
+    pub fn observe_capped(&mut self, span: &Span, rollup: &mut Rollup, max_series: usize) -> bool {
         let minute = span.start_unix_nano / MINUTE_NANO;
         let service = span.service_name();
         let error = span.status.code == StatusCode::Error;
         let duration = span.duration_nano();
-        rollup.record_red(
+        let folded = rollup.record_red_capped(
             RedPoint {
                 minute,
                 service,
@@ -94,6 +101,7 @@ impl EdgeJoin {
             },
             duration,
             error,
+            max_series,
         );
         let destination = str_attr(span, "messaging.destination.name");
         let edge = |parent, parent_kind, child, child_kind| EdgePoint {
@@ -167,6 +175,7 @@ impl EdgeJoin {
                 }
             }
         }
+        folded
     }
 
     fn seen_service(&self, key: u64) -> Option<Arc<Resource>> {

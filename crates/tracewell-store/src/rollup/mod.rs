@@ -6,9 +6,12 @@
 //!   content is exactly what the head's spans contributed, so WAL replay rebuilds it.
 //! - `join.rs` finds the parent service of a span across export batches (services export separately), and
 //!   derives database and messaging-destination nodes from single spans.
+//! - `cap.rs` caps the distinct RED series of a head's rollup (`max_rollup_series`): spans of further series are
+//!   counted in an `other` operation of their service, or of an `other` service.
 //! - `files.rs` writes a head's rollup as `<tenant>/rollups/<min>-<max>-<ulid>.json` after its block is durable,
 //!   lists and caches those files, merges old ones per day and deletes them after the rollup retention.
 
+mod cap;
 mod files;
 mod histogram;
 mod join;
@@ -19,6 +22,7 @@ use std::hash::{BuildHasher, Hash};
 use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 
+pub use cap::OTHER;
 pub use files::{RollupFileRef, RollupFiles};
 pub use histogram::Histogram;
 pub(crate) use join::EdgeJoin;
@@ -142,6 +146,8 @@ pub struct Rollup {
     hasher: std::collections::hash_map::RandomState,
     red: HashTable<(RedKey, Stats)>,
     edges: HashTable<(EdgeKey, Stats)>,
+    /// The distinct RED series recorded through the cap (`cap.rs`); empty for rollups merged or read from files.
+    series: cap::Series,
 }
 
 impl std::fmt::Debug for Rollup {
@@ -163,6 +169,14 @@ impl Clone for Rollup {
 
 fn red_hash(h: &impl BuildHasher, p: (u64, &str, &str, u8, u8)) -> u64 {
     h.hash_one(p)
+}
+
+fn red_matches(k: &RedKey, p: &RedPoint<'_>) -> bool {
+    k.minute == p.minute
+        && k.kind == p.kind
+        && k.status == p.status
+        && k.service == p.service
+        && k.operation == p.operation
 }
 
 fn edge_hash(h: &impl BuildHasher, p: (u64, &str, NodeKind, &str, NodeKind)) -> u64 {
@@ -202,18 +216,23 @@ impl Rollup {
         stats.record(duration_nano, error);
     }
 
+    /// The statistics of an existing RED entry.
+    fn red_existing(&mut self, p: &RedPoint<'_>) -> Option<&mut Stats> {
+        let hash = red_hash(
+            &self.hasher,
+            (p.minute, p.service, p.operation, p.kind, p.status),
+        );
+        self.red
+            .find_mut(hash, |(k, _)| red_matches(k, p))
+            .map(|(_, s)| s)
+    }
+
     fn red_entry(&mut self, p: &RedPoint<'_>) -> &mut Stats {
         let hasher = &self.hasher;
         let hash = red_hash(hasher, (p.minute, p.service, p.operation, p.kind, p.status));
         let entry = self.red.entry(
             hash,
-            |(k, _)| {
-                k.minute == p.minute
-                    && k.kind == p.kind
-                    && k.status == p.status
-                    && k.service == p.service
-                    && k.operation == p.operation
-            },
+            |(k, _)| red_matches(k, p),
             |(k, _)| {
                 red_hash(
                     hasher,

@@ -20,7 +20,7 @@ use super::schema::{attr_fields, hot_index, hot_slot, tag, HotType, HOT_ATTRS};
 use crate::error::Result;
 
 /// Hot attribute values of one span, by [`HOT_ATTRS`] index.
-pub(super) type HotValues<'a> = [Option<&'a AttrValue>; HOT_ATTRS.len()];
+pub(in crate::block) type HotValues<'a> = [Option<&'a AttrValue>; HOT_ATTRS.len()];
 
 /// The type tag of a value.
 fn tag_of(value: &AttrValue) -> u8 {
@@ -37,7 +37,7 @@ fn tag_of(value: &AttrValue) -> u8 {
 }
 
 /// Builds a `List<Struct<key, type, str, int, double, bool, bytes>>` column.
-pub(super) struct AttrListBuilder {
+pub(in crate::block) struct AttrListBuilder {
     offsets: Offsets,
     keys: StringBuilder,
     tags: Vec<u8>,
@@ -49,7 +49,7 @@ pub(super) struct AttrListBuilder {
 }
 
 impl AttrListBuilder {
-    pub(super) fn new() -> Self {
+    pub(in crate::block) fn new() -> Self {
         Self {
             offsets: Offsets::new(),
             keys: StringBuilder::new(),
@@ -63,7 +63,7 @@ impl AttrListBuilder {
     }
 
     /// Appends one row holding `attrs` as they are.
-    pub(super) fn push_all(&mut self, attrs: &[Attribute]) -> Result<()> {
+    pub(in crate::block) fn push_all(&mut self, attrs: &[Attribute]) -> Result<()> {
         for a in attrs {
             self.append(&a.key, Some(&a.value));
         }
@@ -72,7 +72,10 @@ impl AttrListBuilder {
 
     /// Appends one row of span attributes, leaving a [`tag::DEDICATED`] entry (key and position only) for the first
     /// attribute of each hot key whose value has its column's type; returns those values for the hot columns.
-    pub(super) fn push_span_attrs<'a>(&mut self, attrs: &'a [Attribute]) -> Result<HotValues<'a>> {
+    pub(in crate::block) fn push_span_attrs<'a>(
+        &mut self,
+        attrs: &'a [Attribute],
+    ) -> Result<HotValues<'a>> {
         let mut hot: HotValues<'a> = [None; HOT_ATTRS.len()];
         for a in attrs {
             match hot_slot(&a.key, &a.value) {
@@ -88,7 +91,7 @@ impl AttrListBuilder {
     }
 
     /// Appends one entry: `value` in the field of its type, or (for `None`) a [`tag::DEDICATED`] entry.
-    fn append(&mut self, key: &str, value: Option<&AttrValue>) {
+    pub(in crate::block) fn append(&mut self, key: &str, value: Option<&AttrValue>) {
         self.keys.append_value(key);
         self.tags.push(value.map_or(tag::DEDICATED, tag_of));
         let value = value.unwrap_or(&AttrValue::Empty);
@@ -111,7 +114,12 @@ impl AttrListBuilder {
         }
     }
 
-    pub(super) fn finish(&mut self) -> Result<ArrayRef> {
+    /// Ends the current row after entries added with [`AttrListBuilder::append`].
+    pub(in crate::block) fn close_row(&mut self) -> Result<()> {
+        self.offsets.close_list(self.tags.len())
+    }
+
+    pub(in crate::block) fn finish(&mut self) -> Result<ArrayRef> {
         let children: Vec<ArrayRef> = vec![
             Arc::new(self.keys.finish()),
             Arc::new(UInt8Array::from(std::mem::take(&mut self.tags))),
@@ -126,11 +134,11 @@ impl AttrListBuilder {
     }
 }
 
-pub(super) fn opt_str(a: &StringArray, i: usize) -> Option<&str> {
+pub(in crate::block) fn opt_str(a: &StringArray, i: usize) -> Option<&str> {
     a.is_valid(i).then(|| a.value(i))
 }
 
-pub(super) fn opt<T: arrow::datatypes::ArrowPrimitiveType>(
+pub(in crate::block) fn opt<T: arrow::datatypes::ArrowPrimitiveType>(
     a: &arrow::array::PrimitiveArray<T>,
     i: usize,
 ) -> Option<T::Native> {
@@ -138,8 +146,8 @@ pub(super) fn opt<T: arrow::datatypes::ArrowPrimitiveType>(
 }
 
 /// An attribute list column.
-pub(super) struct Attrs<'a> {
-    list: List<'a>,
+pub(in crate::block) struct Attrs<'a> {
+    pub(in crate::block) list: List<'a>,
     keys: &'a StringArray,
     tags: &'a UInt8Array,
     strs: &'a StringArray,
@@ -150,7 +158,7 @@ pub(super) struct Attrs<'a> {
 }
 
 impl<'a> Attrs<'a> {
-    pub(super) fn new(list: &'a ListArray, name: &str) -> Dec<Self> {
+    pub(in crate::block) fn new(list: &'a ListArray, name: &str) -> Dec<Self> {
         let list = List::new(list, name)?;
         let v = list.values;
         Ok(Self {
@@ -165,16 +173,24 @@ impl<'a> Attrs<'a> {
         })
     }
 
-    pub(super) fn of(batch: &'a RecordBatch, name: &str) -> Dec<Self> {
+    pub(in crate::block) fn of(batch: &'a RecordBatch, name: &str) -> Dec<Self> {
         Self::new(column(batch, name)?, name)
     }
 
     /// The attributes of `row`; `hot` supplies values of [`tag::DEDICATED`] entries.
-    pub(super) fn decode(&self, row: usize, hot: Option<(&Hot<'_>, usize)>) -> Dec<Vec<Attribute>> {
+    pub(in crate::block) fn decode(
+        &self,
+        row: usize,
+        hot: Option<(&Hot<'_>, usize)>,
+    ) -> Dec<Vec<Attribute>> {
         self.list.range(row)?.map(|i| self.attr(i, hot)).collect()
     }
 
-    fn attr(&self, i: usize, hot: Option<(&Hot<'_>, usize)>) -> Dec<Attribute> {
+    pub(in crate::block) fn attr(
+        &self,
+        i: usize,
+        hot: Option<(&Hot<'_>, usize)>,
+    ) -> Dec<Attribute> {
         let key = self.keys.value(i);
         let missing = || {
             Corrupt(format!(
@@ -225,10 +241,10 @@ enum HotCol<'a> {
 }
 
 /// The dedicated attribute columns, in [`HOT_ATTRS`] order.
-pub(super) struct Hot<'a>(Vec<HotCol<'a>>);
+pub(in crate::block) struct Hot<'a>(Vec<HotCol<'a>>);
 
 impl<'a> Hot<'a> {
-    pub(super) fn of(batch: &'a RecordBatch) -> Dec<Self> {
+    pub(in crate::block) fn of(batch: &'a RecordBatch) -> Dec<Self> {
         let cols = HOT_ATTRS.iter().map(|h| match h.ty {
             HotType::Str => column(batch, h.column).map(HotCol::Str),
             HotType::Int => column(batch, h.column).map(HotCol::Int),

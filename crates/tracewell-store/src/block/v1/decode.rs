@@ -9,7 +9,7 @@ use arrow::array::{
     UInt32Array, UInt64Array, UInt8Array,
 };
 use tracewell_model::{
-    Event, Link, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode, TraceId,
+    Event, Link, Recent, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode, TraceId,
 };
 
 use super::attrs::{Attrs, Hot};
@@ -17,11 +17,11 @@ use super::schema::col;
 
 /// Why a block's contents could not be decoded.
 #[derive(Debug)]
-pub(super) struct Corrupt(pub String);
+pub(in crate::block) struct Corrupt(pub String);
 
-pub(super) type Dec<T> = std::result::Result<T, Corrupt>;
+pub(in crate::block) type Dec<T> = std::result::Result<T, Corrupt>;
 
-pub(super) fn corrupt<T>(reason: impl Into<String>) -> Dec<T> {
+pub(in crate::block) fn corrupt<T>(reason: impl Into<String>) -> Dec<T> {
     Err(Corrupt(reason.into()))
 }
 
@@ -32,14 +32,14 @@ fn typed<'a, T: 'static>(array: &'a dyn Array, name: &str) -> Dec<&'a T> {
     }
 }
 
-pub(super) fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Dec<&'a T> {
+pub(in crate::block) fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Dec<&'a T> {
     match batch.column_by_name(name) {
         Some(a) => typed(a.as_ref(), name),
         None => corrupt(format!("column {name} is missing")),
     }
 }
 
-pub(super) fn child<'a, T: 'static>(s: &'a StructArray, name: &str) -> Dec<&'a T> {
+pub(in crate::block) fn child<'a, T: 'static>(s: &'a StructArray, name: &str) -> Dec<&'a T> {
     match s.column_by_name(name) {
         Some(a) => typed(a.as_ref(), name),
         None => corrupt(format!("field {name} is missing")),
@@ -47,20 +47,20 @@ pub(super) fn child<'a, T: 'static>(s: &'a StructArray, name: &str) -> Dec<&'a T
 }
 
 /// A list column with its offsets checked against its values.
-pub(super) struct List<'a> {
+pub(in crate::block) struct List<'a> {
     list: &'a ListArray,
-    pub(super) values: &'a StructArray,
+    pub(in crate::block) values: &'a StructArray,
 }
 
 impl<'a> List<'a> {
-    pub(super) fn new(list: &'a ListArray, name: &str) -> Dec<Self> {
+    pub(in crate::block) fn new(list: &'a ListArray, name: &str) -> Dec<Self> {
         match list.values().as_struct_opt() {
             Some(values) => Ok(Self { list, values }),
             None => corrupt(format!("list {name} does not hold structs")),
         }
     }
 
-    pub(super) fn range(&self, row: usize) -> Dec<Range<usize>> {
+    pub(in crate::block) fn range(&self, row: usize) -> Dec<Range<usize>> {
         let offsets = self.list.value_offsets();
         let (Some(&start), Some(&end)) = (offsets.get(row), offsets.get(row + 1)) else {
             return corrupt(format!("list row {row} out of range"));
@@ -160,30 +160,25 @@ impl<'a> Links<'a> {
     }
 }
 
-/// Turns batches into spans, sharing one `Arc` between consecutive spans with equal resources (or scopes).
+/// Turns batches into spans, sharing one `Arc` between spans with equal resources (or scopes) among the most
+/// recently seen ones: spans of a trace alternate between services, and every span holding its own copy of its
+/// resource would multiply the memory of decoded spans.
 #[derive(Default)]
-pub(super) struct Decoder {
-    resource: Option<Arc<Resource>>,
-    scope: Option<Arc<Scope>>,
+pub(in crate::block) struct Decoder {
+    resources: Recent<Resource>,
+    scopes: Recent<Scope>,
 }
 
 impl Decoder {
-    pub(super) fn decode(&mut self, batch: &RecordBatch, out: &mut Vec<Span>) -> Dec<()> {
+    pub(in crate::block) fn decode(&mut self, batch: &RecordBatch, out: &mut Vec<Span>) -> Dec<()> {
         let c = Columns::of(batch)?;
         out.reserve(batch.num_rows());
         for row in 0..batch.num_rows() {
-            let resource = share(&mut self.resource, c.resource(row)?);
-            let scope = share(&mut self.scope, c.scope(row)?);
+            let resource = self.resources.share(c.resource(row)?);
+            let scope = self.scopes.share(c.scope(row)?);
             out.push(c.span(row, resource, scope)?);
         }
         Ok(())
-    }
-}
-
-fn share<T: PartialEq>(last: &mut Option<Arc<T>>, value: T) -> Arc<T> {
-    match last {
-        Some(prev) if **prev == value => Arc::clone(prev),
-        _ => Arc::clone(last.insert(Arc::new(value))),
     }
 }
 

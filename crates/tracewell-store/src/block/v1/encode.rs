@@ -17,15 +17,15 @@ use crate::error::{Result, StoreError};
 
 /// Offsets of a list column; starts with the leading 0.
 #[derive(Debug)]
-pub(super) struct Offsets(Vec<i32>);
+pub(in crate::block) struct Offsets(Vec<i32>);
 
 impl Offsets {
-    pub(super) fn new() -> Self {
+    pub(in crate::block) fn new() -> Self {
         Self(vec![0])
     }
 
     /// Ends the current list, which ends at child row `len`.
-    pub(super) fn close_list(&mut self, len: usize) -> Result<()> {
+    pub(in crate::block) fn close_list(&mut self, len: usize) -> Result<()> {
         let end = i32::try_from(len).map_err(|_| {
             StoreError::Internal("a row group's list column exceeds i32 offsets".into())
         })?;
@@ -34,7 +34,11 @@ impl Offsets {
     }
 
     /// Wraps `values` into a list array. Offsets are monotonic by construction.
-    pub(super) fn finish(&mut self, fields: Fields, values: ArrayRef) -> Result<ArrayRef> {
+    pub(in crate::block) fn finish(
+        &mut self,
+        fields: Fields,
+        values: ArrayRef,
+    ) -> Result<ArrayRef> {
         let offsets =
             OffsetBuffer::new(ScalarBuffer::from(std::mem::replace(&mut self.0, vec![0])));
         let list = ListArray::try_new(list_item(fields), offsets, values, None)?;
@@ -43,7 +47,7 @@ impl Offsets {
 }
 
 /// Builds the `events` column.
-pub(super) struct EventListBuilder {
+pub(in crate::block) struct EventListBuilder {
     offsets: Offsets,
     times: Vec<u64>,
     names: StringBuilder,
@@ -52,7 +56,7 @@ pub(super) struct EventListBuilder {
 }
 
 impl EventListBuilder {
-    pub(super) fn new() -> Self {
+    pub(in crate::block) fn new() -> Self {
         Self {
             offsets: Offsets::new(),
             times: Vec::new(),
@@ -62,7 +66,7 @@ impl EventListBuilder {
         }
     }
 
-    pub(super) fn push(&mut self, events: &[Event]) -> Result<()> {
+    pub(in crate::block) fn push(&mut self, events: &[Event]) -> Result<()> {
         for e in events {
             self.times.push(e.time_unix_nano);
             self.names.append_value(&e.name);
@@ -72,7 +76,7 @@ impl EventListBuilder {
         self.offsets.close_list(self.times.len())
     }
 
-    pub(super) fn finish(&mut self) -> Result<ArrayRef> {
+    pub(in crate::block) fn finish(&mut self) -> Result<ArrayRef> {
         let children: Vec<ArrayRef> = vec![
             Arc::new(UInt64Array::from(std::mem::take(&mut self.times))),
             Arc::new(self.names.finish()),
@@ -85,7 +89,7 @@ impl EventListBuilder {
 }
 
 /// Builds the `links` column.
-pub(super) struct LinkListBuilder {
+pub(in crate::block) struct LinkListBuilder {
     offsets: Offsets,
     trace_ids: FixedSizeBinaryBuilder,
     span_ids: FixedSizeBinaryBuilder,
@@ -96,7 +100,7 @@ pub(super) struct LinkListBuilder {
 }
 
 impl LinkListBuilder {
-    pub(super) fn new() -> Self {
+    pub(in crate::block) fn new() -> Self {
         Self {
             offsets: Offsets::new(),
             trace_ids: FixedSizeBinaryBuilder::new(16),
@@ -108,7 +112,7 @@ impl LinkListBuilder {
         }
     }
 
-    pub(super) fn push(&mut self, links: &[Link]) -> Result<()> {
+    pub(in crate::block) fn push(&mut self, links: &[Link]) -> Result<()> {
         for l in links {
             self.trace_ids.append_value(l.trace_id.0)?;
             self.span_ids.append_value(l.span_id.0)?;
@@ -120,7 +124,7 @@ impl LinkListBuilder {
         self.offsets.close_list(self.flags.len())
     }
 
-    pub(super) fn finish(&mut self) -> Result<ArrayRef> {
+    pub(in crate::block) fn finish(&mut self) -> Result<ArrayRef> {
         let children: Vec<ArrayRef> = vec![
             Arc::new(self.trace_ids.finish()),
             Arc::new(self.span_ids.finish()),

@@ -8,16 +8,16 @@
 //!
 //! The layout and the reasons for it are in `FORMAT.md` next to this file; the schema is in [`schema`].
 
-mod attrs;
-mod decode;
-mod encode;
-mod read;
-mod scan;
+pub(in crate::block) mod attrs;
+pub(in crate::block) mod decode;
+pub(in crate::block) mod encode;
+pub(in crate::block) mod read;
+pub(in crate::block) mod scan;
 pub mod schema;
-mod write;
+pub(in crate::block) mod write;
 
 #[cfg(test)]
-mod tests;
+pub(in crate::block) mod tests;
 
 pub use read::{read_all, read_all_sized, read_rows, read_trace, read_trace_sized};
 pub use scan::{scan, scan_type, RowPredicate, ScanRequest};
@@ -50,7 +50,7 @@ impl Default for WriteOptions {
 }
 
 impl WriteOptions {
-    fn validate(&self) -> Result<()> {
+    pub(in crate::block) fn validate(&self) -> Result<()> {
         if self.row_group_spans == 0 {
             return Err(StoreError::Internal(
                 "block row_group_spans must be positive".into(),
@@ -87,6 +87,14 @@ pub struct BlockStats {
     /// Resource attribute keys present, sorted; `None` as for `span_attribute_keys`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_attribute_keys: Option<Vec<String>>,
+    /// Attribute keys of span events, of span links and of instrumentation scopes, sorted; `None` as for
+    /// `span_attribute_keys` (and for blocks written before they were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_attribute_keys: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_attribute_keys: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope_attribute_keys: Option<Vec<String>>,
 }
 
 /// Most distinct attribute keys a block's stats record.
@@ -100,7 +108,26 @@ impl BlockStats {
         } else {
             &self.span_attribute_keys
         };
-        keys.as_ref()
-            .is_none_or(|k| k.binary_search_by(|x| x.as_str().cmp(key)).is_ok())
+        may_have(keys, key)
     }
+
+    /// Whether the block may hold span events with attribute `key`.
+    pub fn may_have_event_key(&self, key: &str) -> bool {
+        may_have(&self.event_attribute_keys, key)
+    }
+
+    /// Whether the block may hold span links with attribute `key`.
+    pub fn may_have_link_key(&self, key: &str) -> bool {
+        may_have(&self.link_attribute_keys, key)
+    }
+
+    /// Whether the block may hold instrumentation scopes with attribute `key`.
+    pub fn may_have_scope_key(&self, key: &str) -> bool {
+        may_have(&self.scope_attribute_keys, key)
+    }
+}
+
+fn may_have(keys: &Option<Vec<String>>, key: &str) -> bool {
+    keys.as_ref()
+        .is_none_or(|k| k.binary_search_by(|x| x.as_str().cmp(key)).is_ok())
 }

@@ -31,7 +31,7 @@ use super::schema::{block_schema, FORMAT_KEY, TRACE_ID_LEAF};
 use super::FORMAT_VERSION;
 use crate::error::{Result, StoreError};
 
-pub(super) type Builder = ParquetRecordBatchStreamBuilder<BlockReader>;
+pub(in crate::block) type Builder = ParquetRecordBatchStreamBuilder<BlockReader>;
 
 /// Reads every span of a block, in block order. Consecutive spans with equal resources (or scopes) share one `Arc`.
 pub async fn read_all(store: Arc<dyn ObjectStore>, path: &Path) -> Result<Vec<Span>> {
@@ -97,7 +97,10 @@ async fn read_trace_unguarded(
 
 /// Runs a read, turning a panic of the Parquet decoder (it asserts on some malformed pages, and v1 pages carry no
 /// checksum) into a [`StoreError::CorruptBlock`]. The read's state is all local, so nothing outlives the panic.
-async fn guarded<T>(path: &Path, read: impl Future<Output = Result<T>>) -> Result<T> {
+pub(in crate::block) async fn guarded<T>(
+    path: &Path,
+    read: impl Future<Output = Result<T>>,
+) -> Result<T> {
     match AssertUnwindSafe(read).catch_unwind().await {
         Ok(result) => result,
         Err(panic) => {
@@ -112,7 +115,7 @@ async fn guarded<T>(path: &Path, read: impl Future<Output = Result<T>>) -> Resul
     }
 }
 
-pub(super) fn corrupt_block(path: &Path, reason: impl Into<String>) -> StoreError {
+pub(in crate::block) fn corrupt_block(path: &Path, reason: impl Into<String>) -> StoreError {
     StoreError::CorruptBlock {
         block: path.to_string(),
         reason: reason.into(),
@@ -126,7 +129,7 @@ async fn open(store: Arc<dyn ObjectStore>, path: &Path, size: Option<u64>) -> Re
 }
 
 /// [`open`] with reader options (e.g. a schema hint).
-pub(super) async fn open_with(
+pub(in crate::block) async fn open_with(
     store: Arc<dyn ObjectStore>,
     path: &Path,
     size: Option<u64>,
@@ -148,7 +151,8 @@ pub(super) async fn open_with(
         Some(metadata) => ArrowReaderMetadata::try_new(metadata, options)?,
         None => {
             let loaded = ArrowReaderMetadata::load_async(&mut reader, options).await?;
-            check_format(loaded.metadata()).map_err(|reason| corrupt_block(path, reason))?;
+            check_format(loaded.metadata(), FORMAT_VERSION)
+                .map_err(|reason| corrupt_block(path, reason))?;
             let mut cache = metadata_cache().lock();
             if cache.len() >= METADATA_CACHE_BLOCKS {
                 cache.clear();
@@ -164,9 +168,9 @@ pub(super) async fn open_with(
 
 /// Footers (with page indexes) of blocks read lately, by path and size: blocks never change once written, and
 /// parsing a footer costs more than reading one trace. Emptied when it holds this many blocks.
-const METADATA_CACHE_BLOCKS: usize = 1024;
+pub(in crate::block) const METADATA_CACHE_BLOCKS: usize = 1024;
 
-fn metadata_cache(
+pub(in crate::block) fn metadata_cache(
 ) -> &'static parking_lot::Mutex<std::collections::HashMap<String, Arc<ParquetMetaData>>> {
     static CACHE: std::sync::OnceLock<
         parking_lot::Mutex<std::collections::HashMap<String, Arc<ParquetMetaData>>>,
@@ -216,14 +220,16 @@ pub async fn read_rows(
     .await
 }
 
-fn check_format(metadata: &ParquetMetaData) -> std::result::Result<(), String> {
+/// Checks the format marker in a block's key/value metadata.
+pub(in crate::block) fn check_format(
+    metadata: &ParquetMetaData,
+    expected: &str,
+) -> std::result::Result<(), String> {
     let kvs = metadata.file_metadata().key_value_metadata();
     let format = kvs.and_then(|kvs| kvs.iter().find(|kv| kv.key == FORMAT_KEY));
     match format.and_then(|kv| kv.value.as_deref()) {
-        Some(FORMAT_VERSION) => Ok(()),
-        other => Err(format!(
-            "{FORMAT_KEY} is {other:?}, expected {FORMAT_VERSION:?}"
-        )),
+        Some(found) if found == expected => Ok(()),
+        other => Err(format!("{FORMAT_KEY} is {other:?}, expected {expected:?}")),
     }
 }
 
@@ -381,10 +387,10 @@ fn page_rows(locations: &[PageLocation], rows: usize) -> Result<Vec<usize>, Stri
 /// Bytes of a block in an object store, for the async Parquet reader. The prefetch hint usually brings the footer
 /// and the page index in with one request. (The size comes from a `head` request: parquet 59 misplaces the page
 /// index when the footer is found with a suffix request, so the size must be known.)
-pub(super) struct BlockReader {
-    store: Arc<dyn ObjectStore>,
-    path: Path,
-    size: u64,
+pub(in crate::block) struct BlockReader {
+    pub(in crate::block) store: Arc<dyn ObjectStore>,
+    pub(in crate::block) path: Path,
+    pub(in crate::block) size: u64,
 }
 
 const FOOTER_PREFETCH: usize = 64 * 1024;
@@ -436,7 +442,7 @@ impl AsyncFileReader for BlockReader {
 
 /// The row groups and the number of rows [`read_trace`] would decode before its row filter.
 #[cfg(test)]
-pub(super) async fn plan_trace_read_for_test(
+pub(in crate::block) async fn plan_trace_read_for_test(
     store: Arc<dyn ObjectStore>,
     path: &Path,
     trace_id: TraceId,

@@ -27,6 +27,8 @@ pub struct ScanRequest<'a> {
     pub batch_rows: usize,
     /// Decides which rows to keep from a few (cheap) columns before the other columns are decoded.
     pub filter: Option<RowPredicate>,
+    /// Only these row groups are read (e.g. those whose value filters admit a search); `None`: all.
+    pub row_groups: Option<Vec<usize>>,
 }
 
 /// Decides, per batch of a filter's columns, which rows to keep.
@@ -103,6 +105,12 @@ pub async fn scan(
                 let max = stats.and_then(|s| s.max_bytes_opt()).and_then(le_u64);
                 max.is_none_or(|max| max >= from) && min.is_none_or(|min| min <= to)
             }
+        })
+        .filter(|rg| {
+            request
+                .row_groups
+                .as_ref()
+                .is_none_or(|keep| keep.contains(rg))
         })
         .collect();
     let builder = match request.filter {

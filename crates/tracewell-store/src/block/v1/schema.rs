@@ -122,7 +122,19 @@ pub fn hot_slot(key: &str, value: &AttrValue) -> Option<usize> {
 
 /// Index of `key` in [`HOT_ATTRS`].
 pub fn hot_index(key: &str) -> Option<usize> {
-    HOT_ATTRS.iter().position(|h| h.key == key)
+    // Asked for every attribute of every span written: a map lookup instead of up to 13 string comparisons.
+    static BY_KEY: std::sync::OnceLock<crate::fast_hash::FastHashMap<&'static str, usize>> =
+        std::sync::OnceLock::new();
+    BY_KEY
+        .get_or_init(|| {
+            HOT_ATTRS
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.key, i))
+                .collect()
+        })
+        .get(key)
+        .copied()
 }
 
 /// Fields of one attribute: key, type tag, and one nullable field per value kind.

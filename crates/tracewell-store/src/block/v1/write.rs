@@ -1,6 +1,5 @@
 //! Encoding spans into a v1 block.
 
-use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -96,57 +95,12 @@ fn distinct_traces(sorted: &[&Span]) -> usize {
     sorted.chunk_by(|a, b| a.trace_id == b.trace_id).count()
 }
 
-fn stats_of_sorted(spans: &[&Span]) -> BlockStats {
-    let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
-        return BlockStats::default();
-    };
-    // Hash first (cheap per span), order the few distinct values afterwards.
-    let services: HashSet<&str> = spans.iter().map(|s| s.service_name()).collect();
-    let operations: HashSet<(&str, &str)> = spans
-        .iter()
-        .map(|s| (s.service_name(), s.name.as_str()))
-        .collect();
-    let services: BTreeSet<&str> = services.into_iter().collect();
-    let operations: BTreeSet<(&str, &str)> = operations.into_iter().collect();
-    BlockStats {
-        min_start_unix_nano: spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0),
-        max_end_unix_nano: spans.iter().map(|s| s.end_unix_nano).max().unwrap_or(0),
-        min_trace_id: first.trace_id.to_hex(),
-        max_trace_id: last.trace_id.to_hex(),
-        span_count: spans.len() as u64,
-        trace_count: distinct_traces(spans) as u64,
-        services: services.into_iter().map(str::to_owned).collect(),
-        operations: operations
-            .into_iter()
-            .map(|(s, n)| (s.to_owned(), n.to_owned()))
-            .collect(),
-        span_attribute_keys: recorded_keys(spans.iter().flat_map(|s| &s.attributes)),
-        resource_attribute_keys: {
-            let mut seen: HashSet<*const tracewell_model::Resource> = HashSet::new();
-            let resources = spans
-                .iter()
-                .filter(|s| seen.insert(Arc::as_ptr(&s.resource)))
-                .map(|s| &s.resource);
-            recorded_keys(resources.flat_map(|r| &r.attributes))
-        },
+pub(in crate::block) fn stats_of_sorted(spans: &[&Span]) -> BlockStats {
+    let mut stats = crate::block::stats::StatsBuilder::default();
+    for s in spans {
+        stats.push(s);
     }
-}
-
-/// Distinct keys, sorted; `None` past [`super::MAX_RECORDED_KEYS`].
-fn recorded_keys<'a>(
-    attrs: impl Iterator<Item = &'a tracewell_model::Attribute>,
-) -> Option<Vec<String>> {
-    let mut keys: HashSet<&str> = HashSet::new();
-    for a in attrs {
-        if !keys.contains(a.key.as_str()) {
-            if keys.len() == super::MAX_RECORDED_KEYS {
-                return None;
-            }
-            keys.insert(&a.key);
-        }
-    }
-    let sorted: BTreeSet<&str> = keys.into_iter().collect();
-    Some(sorted.into_iter().map(str::to_owned).collect())
+    stats.finish()
 }
 
 /// Spans as one record batch of the block schema (in the given order), for readers that query heads and blocks

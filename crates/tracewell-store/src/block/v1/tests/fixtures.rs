@@ -8,7 +8,7 @@ use tracewell_model::{
 };
 
 /// splitmix64: deterministic test data without a rand dependency.
-pub(super) struct Rng(pub(super) u64);
+pub(in crate::block) struct Rng(pub(in crate::block) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -23,7 +23,7 @@ impl Rng {
         self.next() % n
     }
 
-    pub(super) fn trace_id(&mut self) -> TraceId {
+    pub(in crate::block) fn trace_id(&mut self) -> TraceId {
         let mut id = [0u8; 16];
         id[..8].copy_from_slice(&self.next().to_be_bytes());
         id[8..].copy_from_slice(&self.next().to_be_bytes());
@@ -80,7 +80,7 @@ const SERVICES: [&str; 6] = [
 ];
 
 /// Spans shaped like a small microservice shop: HTTP servers and clients, database calls, messaging.
-pub(super) fn realistic_spans(traces: usize, seed: u64) -> Vec<Span> {
+pub(in crate::block) fn realistic_spans(traces: usize, seed: u64) -> Vec<Span> {
     let mut rng = Rng(seed);
     let resources: Vec<_> = SERVICES
         .iter()
@@ -219,7 +219,7 @@ fn value_zoo() -> Vec<Attribute> {
 }
 
 /// Spans exercising every field and value kind, given out of order.
-pub(super) fn varied_spans() -> Vec<Span> {
+pub(in crate::block) fn varied_spans() -> Vec<Span> {
     let mut rng = Rng(7);
     let odd_resource = Arc::new(Resource {
         service_name: "odd".into(),

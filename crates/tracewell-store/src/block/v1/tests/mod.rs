@@ -13,7 +13,7 @@ use super::*;
 use crate::error::StoreError;
 use fixtures::{realistic_spans, varied_spans, Rng};
 
-mod fixtures;
+pub(in crate::block) mod fixtures;
 
 fn sorted(mut spans: Vec<Span>) -> Vec<Span> {
     spans.sort_by_key(|s| (s.trace_id, s.start_unix_nano, s.span_id));
@@ -335,4 +335,35 @@ async fn blocks_read_back_from_the_local_file_system() {
         read_trace(store, &path, id).await.expect("read_trace"),
         trace_of(&expected, id)
     );
+}
+
+/// A v1 block written by the release before v2 (`tests/fixtures/v1/data.parquet`, spans of
+/// `realistic_spans(150, 7)`) reads back identically, through the version dispatch as the store reads it.
+/// `TRACEWELL_WRITE_V1_FIXTURE=1` rewrites the file (only ever with the v1 writer).
+#[tokio::test]
+async fn committed_v1_blocks_read_back_identically() {
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1/data.parquet");
+    let spans = realistic_spans(150, 7);
+    if std::env::var_os("TRACEWELL_WRITE_V1_FIXTURE").is_some() {
+        let (bytes, _) = write_block(spans.clone(), &WriteOptions::default()).expect("write");
+        std::fs::create_dir_all(file.parent().unwrap()).expect("mkdir");
+        std::fs::write(&file, &bytes).expect("write fixture");
+    }
+    let bytes = std::fs::read(&file).expect("the committed v1 fixture");
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let path = Path::from("tenant/v1/01JV1FIXTURE/data.parquet");
+    store
+        .put(&path, PutPayload::from(bytes))
+        .await
+        .expect("put");
+    let read = crate::block::read_all(Arc::clone(&store), &path, None)
+        .await
+        .expect("read");
+    assert_eq!(read, sorted(spans.clone()));
+    let id = spans[10].trace_id;
+    let trace = crate::block::read_trace(store, &path, None, id)
+        .await
+        .expect("trace");
+    assert_eq!(trace, trace_of(&sorted(spans), id));
 }
