@@ -93,19 +93,19 @@ impl QueryService {
                 req.limit
             )));
         }
-        let found = self.search(tenant, req).await?;
-        let ids: Vec<_> = found.traces.iter().map(|t| t.trace_id).collect();
-        let traces: Vec<Vec<Span>> = self
-            .bounded(async {
-                Ok(futures::stream::iter(ids)
-                    .map(|id| async move { self.trace(tenant, id).await.map(|t| t.spans) })
-                    .buffer_unordered(8)
-                    .filter_map(|r| async move { r.ok().filter(|s| !s.is_empty()) })
-                    .collect()
-                    .await)
-            })
-            .await?;
-        Ok(analyse(&traces))
+        // One permit for the search and the reads of its traces.
+        self.limited(async {
+            let found = self.search(tenant, req).await?;
+            let ids: Vec<_> = found.traces.iter().map(|t| t.trace_id).collect();
+            let traces: Vec<Vec<Span>> = futures::stream::iter(ids)
+                .map(|id| async move { self.trace(tenant, id).await.map(|t| t.spans) })
+                .buffer_unordered(8)
+                .filter_map(|r| async move { r.ok().filter(|s| !s.is_empty()) })
+                .collect()
+                .await;
+            Ok(analyse(&traces))
+        })
+        .await
     }
 }
 

@@ -328,6 +328,7 @@ impl QueryService {
                 start_range: Some((range.start_unix_nano, range.end_unix_nano)),
                 batch_rows: 8192,
                 filter: None,
+                row_groups: None,
             };
             let stream = block::scan(
                 self.store.objects(),

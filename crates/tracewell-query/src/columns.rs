@@ -97,7 +97,11 @@ pub(crate) struct Attrs<'a> {
 
 impl<'a> Attrs<'a> {
     pub fn of(batch: &'a RecordBatch, name: &str) -> Result<Self> {
-        let list = lists(batch, name)?;
+        Self::of_list(lists(batch, name)?, name)
+    }
+
+    /// The attributes behind a list array (`name` is for errors), e.g. the `attributes` field of events.
+    pub fn of_list(list: &'a ListArray, name: &str) -> Result<Self> {
         let items: &StructArray = list.values().as_struct_opt().ok_or_else(|| wrong(name))?;
         let field = |i: usize| items.column(i);
         Ok(Self {

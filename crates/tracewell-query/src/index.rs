@@ -1,5 +1,6 @@
-//! Per-block trace indexes: the block's trace ids, sorted, each with its summary (start, end, span and error
-//! counts, root span, services). Built once per block by a column scan and cached within a memory budget.
+//! Per-block trace indexes (`tracewell_store::block::TraceIndex`): the block's trace ids, sorted, each with its
+//! rows and summary. Loaded from the block (v2 persists it) or built by a column scan (v1), and cached within a
+//! memory budget.
 //!
 //! A trace lookup checks each block's index with a binary search instead of reading the block's bloom filters,
 //! and a search takes its result summaries from the indexes instead of reading the traces.
@@ -13,217 +14,86 @@ use futures::TryStreamExt;
 use parking_lot::Mutex;
 use tokio::sync::OnceCell;
 use tracewell_model::{StatusCode, TraceId};
-use tracewell_store::block::{self, schema::col, ScanRequest};
+use tracewell_store::block::{
+    self, schema::col, IndexedSpan, ScanRequest, TraceIndex, TraceIndexBuilder,
+};
 use tracewell_store::{BlockMeta, Store};
 
 use crate::columns::{fixed, u64s, u8s, Dict};
 use crate::error::Result;
 use crate::summary::{ServiceStats, TraceSummary};
 
-const NONE: u32 = u32::MAX;
-
-/// The trace index of one block.
-#[derive(Debug, Default)]
-pub(crate) struct TraceIndex {
-    ids: Vec<TraceId>,
-    /// Block row of each trace's first span (a trace's spans are consecutive rows).
-    first_row: Vec<u32>,
-    start: Vec<u64>,
-    end: Vec<u64>,
-    spans: Vec<u32>,
-    errors: Vec<u32>,
-    root_service: Vec<u32>,
-    root_name: Vec<u32>,
-    /// `service_offsets[i]..service_offsets[i + 1]` are trace `i`'s entries in `services`.
-    service_offsets: Vec<u32>,
-    /// `(service string, spans, errors)`.
-    services: Vec<(u32, u32, u32)>,
-    strings: Vec<String>,
+/// The summary of the trace at `pos` of a block's index, as far as that block knows it.
+pub(crate) fn summary(index: &TraceIndex, pos: usize) -> TraceSummary {
+    let mut s = TraceSummary::new(index.ids[pos]);
+    s.start_unix_nano = index.start[pos];
+    s.duration_nano = index.end[pos].saturating_sub(index.start[pos]);
+    s.span_count = index.spans[pos];
+    s.error_count = index.errors[pos];
+    s.root_service = index.string(index.root_service[pos]).map(str::to_owned);
+    s.root_operation = index.string(index.root_name[pos]).map(str::to_owned);
+    for &(svc, spans, errors) in index.services_of(pos) {
+        if let Some(name) = index.string(svc) {
+            s.services
+                .insert(name.to_owned(), ServiceStats { spans, errors });
+        }
+    }
+    s
 }
 
-impl TraceIndex {
-    pub fn position(&self, id: &TraceId) -> Option<usize> {
-        self.ids.binary_search(id).ok()
+/// The trace index of a block: persisted with it (v2), or built by scanning its summary columns (v1; rows are
+/// sorted by trace id).
+async fn load(store: &Store, meta: &BlockMeta) -> Result<TraceIndex> {
+    let objects = store.objects();
+    let path = meta.data_path();
+    if let Some(index) = block::trace_index(&objects, &path).await? {
+        return Ok(index);
     }
-
-    /// The block rows holding a trace's spans.
-    pub fn rows(&self, id: &TraceId) -> Option<std::ops::Range<usize>> {
-        let pos = self.position(id)?;
-        let first = self.first_row[pos] as usize;
-        Some(first..first + self.spans[pos] as usize)
+    let request = ScanRequest {
+        columns: &[
+            col::TRACE_ID,
+            col::PARENT_SPAN_ID,
+            col::START,
+            col::DURATION,
+            col::STATUS_CODE,
+            col::SERVICE_NAME,
+            col::NAME,
+        ],
+        start_range: None,
+        batch_rows: 8192,
+        filter: None,
+        row_groups: None,
+    };
+    let mut stream = block::scan(objects, &path, Some(meta.size_bytes), request).await?;
+    let mut builder = TraceIndexBuilder::default();
+    while let Some(batch) = stream.try_next().await? {
+        add_batch(&mut builder, &batch)?;
     }
-
-    pub fn approx_bytes(&self) -> usize {
-        self.ids.len() * (16 + 4 + 8 + 8 + 4 + 4 + 4 + 4 + 4)
-            + self.services.len() * 12
-            + self.strings.iter().map(|s| s.len() + 24).sum::<usize>()
-    }
-
-    fn string(&self, i: u32) -> Option<String> {
-        (i != NONE).then(|| self.strings[i as usize].clone())
-    }
-
-    /// The summary of the trace at `pos` as far as this block knows it.
-    pub fn summary(&self, pos: usize) -> TraceSummary {
-        let mut s = TraceSummary::new(self.ids[pos]);
-        s.start_unix_nano = self.start[pos];
-        s.duration_nano = self.end[pos].saturating_sub(self.start[pos]);
-        s.span_count = self.spans[pos];
-        s.error_count = self.errors[pos];
-        s.root_service = self.string(self.root_service[pos]);
-        s.root_operation = self.string(self.root_name[pos]);
-        let range = self.service_offsets[pos] as usize..self.service_offsets[pos + 1] as usize;
-        for &(svc, spans, errors) in &self.services[range] {
-            s.services.insert(
-                self.strings[svc as usize].clone(),
-                ServiceStats { spans, errors },
-            );
-        }
-        s
-    }
-
-    /// Builds the index by scanning a block's summary columns (rows are sorted by trace id).
-    pub async fn build(store: &Store, meta: &BlockMeta) -> Result<Self> {
-        let request = ScanRequest {
-            columns: &[
-                col::TRACE_ID,
-                col::PARENT_SPAN_ID,
-                col::START,
-                col::DURATION,
-                col::STATUS_CODE,
-                col::SERVICE_NAME,
-                col::NAME,
-            ],
-            start_range: None,
-            batch_rows: 8192,
-            filter: None,
-        };
-        let mut stream = block::scan(
-            store.objects(),
-            &meta.data_path(),
-            Some(meta.size_bytes),
-            request,
-        )
-        .await?;
-        let mut builder = Builder::default();
-        while let Some(batch) = stream.try_next().await? {
-            builder.add_batch(&batch)?;
-        }
-        Ok(builder.finish())
-    }
+    Ok(builder.finish())
 }
 
-#[derive(Default)]
-struct Builder {
-    index: TraceIndex,
-    string_ids: HashMap<String, u32>,
-    /// Services of the current trace.
-    current: Vec<(u32, u32, u32)>,
-    /// Rows seen so far.
-    row: u32,
-}
-
-impl Builder {
-    fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.string_ids.get(s) {
-            return id;
-        }
-        let id = self.index.strings.len() as u32;
-        self.index.strings.push(s.to_owned());
-        self.string_ids.insert(s.to_owned(), id);
-        id
+fn add_batch(builder: &mut TraceIndexBuilder, batch: &arrow::array::RecordBatch) -> Result<()> {
+    let ids = fixed(batch, col::TRACE_ID)?;
+    let parents = fixed(batch, col::PARENT_SPAN_ID)?;
+    let starts = u64s(batch, col::START)?;
+    let durations = u64s(batch, col::DURATION)?;
+    let statuses = u8s(batch, col::STATUS_CODE)?;
+    let services = Dict::of(batch, col::SERVICE_NAME)?;
+    let names = Dict::of(batch, col::NAME)?;
+    for row in 0..batch.num_rows() {
+        let start = starts.value(row);
+        builder.push(IndexedSpan {
+            trace_id: TraceId(ids.value(row).try_into().unwrap_or([0; 16])),
+            start,
+            end: start.saturating_add(durations.value(row)),
+            error: statuses.value(row) == StatusCode::Error as u8,
+            service: services.values.value(services.key(row)),
+            root_name: parents
+                .is_null(row)
+                .then(|| names.values.value(names.key(row))),
+        });
     }
-
-    fn close_trace(&mut self) {
-        if self.index.ids.is_empty() {
-            return;
-        }
-        self.current.sort_unstable_by_key(|e| e.0);
-        self.index.services.append(&mut self.current);
-        self.index
-            .service_offsets
-            .push(self.index.services.len() as u32);
-    }
-
-    fn add_batch(&mut self, batch: &arrow::array::RecordBatch) -> Result<()> {
-        let ids = fixed(batch, col::TRACE_ID)?;
-        let parents = fixed(batch, col::PARENT_SPAN_ID)?;
-        let starts = u64s(batch, col::START)?;
-        let durations = u64s(batch, col::DURATION)?;
-        let statuses = u8s(batch, col::STATUS_CODE)?;
-        let services = Dict::of(batch, col::SERVICE_NAME)?;
-        let names = Dict::of(batch, col::NAME)?;
-        // Dictionary keys of this batch → interned string ids.
-        let service_ids: Vec<u32> = (0..services.values.len())
-            .map(|k| self.intern(services.values.value(k)))
-            .collect();
-        let mut name_ids: Vec<Option<u32>> = vec![None; names.values.len()];
-        for row in 0..batch.num_rows() {
-            let id = TraceId(ids.value(row).try_into().unwrap_or([0; 16]));
-            if self.index.ids.last() != Some(&id) {
-                if self.index.service_offsets.is_empty() {
-                    self.index.service_offsets.push(0);
-                } else {
-                    self.close_trace();
-                }
-                let ix = &mut self.index;
-                ix.ids.push(id);
-                ix.first_row.push(self.row + row as u32);
-                ix.start.push(u64::MAX);
-                ix.end.push(0);
-                ix.spans.push(0);
-                ix.errors.push(0);
-                ix.root_service.push(NONE);
-                ix.root_name.push(NONE);
-            }
-            let start = starts.value(row);
-            let end = start.saturating_add(durations.value(row));
-            let error = statuses.value(row) == StatusCode::Error as u8;
-            let service = service_ids[services.key(row)];
-            let is_root = parents.is_null(row);
-            let root_name = if is_root {
-                let k = names.key(row);
-                let id = match name_ids[k] {
-                    Some(id) => id,
-                    None => {
-                        let id = self.intern(names.values.value(k));
-                        name_ids[k] = Some(id);
-                        id
-                    }
-                };
-                Some(id)
-            } else {
-                None
-            };
-            let ix = &mut self.index;
-            let t = ix.ids.len() - 1;
-            ix.start[t] = ix.start[t].min(start);
-            ix.end[t] = ix.end[t].max(end);
-            ix.spans[t] += 1;
-            ix.errors[t] += u32::from(error);
-            if let (Some(name), NONE) = (root_name, ix.root_service[t]) {
-                ix.root_service[t] = service;
-                ix.root_name[t] = name;
-            }
-            match self.current.iter_mut().find(|e| e.0 == service) {
-                Some(e) => {
-                    e.1 += 1;
-                    e.2 += u32::from(error);
-                }
-                None => self.current.push((service, 1, u32::from(error))),
-            }
-        }
-        self.row += batch.num_rows() as u32;
-        Ok(())
-    }
-
-    fn finish(mut self) -> TraceIndex {
-        self.close_trace();
-        if self.index.service_offsets.is_empty() {
-            self.index.service_offsets.push(0);
-        }
-        self.index
-    }
+    Ok(())
 }
 
 struct Entry {
@@ -260,7 +130,7 @@ impl IndexCache {
             Arc::clone(&entry.cell)
         };
         let built = cell
-            .get_or_try_init(|| async { TraceIndex::build(store, meta).await.map(Arc::new) })
+            .get_or_try_init(|| async { load(store, meta).await.map(Arc::new) })
             .await?;
         let built = Arc::clone(built);
         self.evict(&meta.id);

@@ -8,6 +8,8 @@
 //! - **Search** (`search.rs`, conditions in `request.rs`, evaluation in `matcher.rs`): span conditions evaluated
 //!   on the heads and on column scans of the blocks, newest first, stopping once older blocks cannot change the
 //!   answer; results are [`TraceSummary`]s, most recent first.
+//! - **TraceQL** (`traceql/`): queries compiled by `tracewell-traceql`; their span conditions become a search,
+//!   the candidate traces are evaluated whole.
 //! - **Catalog** (`catalog.rs`): services, operations with span kind, attribute names and values.
 //! - **RED metrics and dependencies** (`metrics.rs`): from the store's per-minute rollups, never from raw spans.
 //! - **Insights** (`insights/`): changes against a baseline from the rollups, their origin named from a sample of
@@ -15,6 +17,7 @@
 //! - **Breakdown** (`breakdown.rs`): where the time goes across the traces a search matches, and the attribute
 //!   values over-represented in slow or failing ones.
 
+mod admission;
 pub mod breakdown;
 mod catalog;
 mod columns;
@@ -31,6 +34,7 @@ pub mod shape;
 mod sql;
 mod summary;
 mod trace;
+pub mod traceql;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +43,7 @@ use tracewell_store::Store;
 
 pub use breakdown::{AttributeLift, Breakdown, OperationTime};
 pub use catalog::{Operation, TagNames, TagValue, TagValues, ValueKind};
-pub use error::{QueryError, Result};
+pub use error::{retry_seconds, QueryError, Result};
 pub use insights::{
     Finding, FindingKind, InsightsConfig, InsightsRequest, InsightsResult, OperationRef,
 };
@@ -53,6 +57,11 @@ pub use search::{SearchMetrics, SearchResult};
 pub use sql::{SqlColumn, SqlResult};
 pub use summary::{MatchedSpan, ServiceStats, TraceSummary};
 pub use trace::TraceResult;
+pub use traceql::{
+    is_metrics_query, SpansetResult, SpansetSpan, TraceqlMetricsRequest, TraceqlMetricsResult,
+    TraceqlRequest, TraceqlResult, TraceqlTrace,
+};
+pub use tracewell_traceql as traceql_lang;
 
 /// Limits and defaults of the query service.
 #[derive(Debug, Clone)]
@@ -75,8 +84,24 @@ pub struct QueryConfig {
     pub sql_max_rows: usize,
     /// Longest SQL text accepted.
     pub sql_max_query_bytes: usize,
+    /// Candidate traces a TraceQL search reads and evaluates at most; the answer says when this cut it.
+    pub traceql_max_traces: usize,
     /// Windows, thresholds and sample sizes of the insights engine.
     pub insights: InsightsConfig,
+    /// Expensive queries (searches, SQL, TraceQL, heatmaps, breakdowns, insights) running at once; one more is
+    /// refused with [`QueryError::Busy`] (see `admission.rs`).
+    pub max_concurrent: usize,
+    /// What refused clients are told to wait before retrying.
+    pub retry_after: Duration,
+}
+
+/// The default of [`QueryConfig::max_concurrent`]: twice the CPUs, at least 4. Queries alternate between decoding
+/// (CPU) and reading blocks (I/O), so twice the cores keeps the CPUs busy; more only makes each query slower while
+/// multiplying the memory held (each may hold thousands of decoded traces, a SQL query up to its memory limit). The
+/// floor of 4 lets a UI page or a Grafana dashboard run its few queries side by side on a small machine.
+pub fn default_max_concurrent_queries() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    (2 * cpus).max(4)
 }
 
 impl Default for QueryConfig {
@@ -91,7 +116,10 @@ impl Default for QueryConfig {
             sql_memory_bytes: 512 * 1024 * 1024,
             sql_max_rows: 10_000,
             sql_max_query_bytes: 64 * 1024,
+            traceql_max_traces: 5_000,
             insights: InsightsConfig::default(),
+            max_concurrent: default_max_concurrent_queries(),
+            retry_after: Duration::from_secs(1),
         }
     }
 }
@@ -129,16 +157,26 @@ pub struct QueryService {
     pub(crate) indexes: Arc<index::IndexCache>,
     /// Traces insights read recently.
     pub(crate) samples: Arc<insights::samples::SampleCache>,
+    /// Permits of expensive queries.
+    pub(crate) admission: Arc<admission::Admission>,
+    /// Expensive queries wait for a permit instead of being refused ([`QueryService::queued`]).
+    pub(crate) queued: bool,
 }
 
 impl QueryService {
     pub fn new(store: Store, config: QueryConfig) -> Self {
         let indexes = Arc::new(index::IndexCache::new(config.index_cache_bytes));
+        let admission = Arc::new(admission::Admission::new(
+            config.max_concurrent,
+            config.retry_after,
+        ));
         Self {
             store,
             config: Arc::new(config),
             indexes,
             samples: Arc::default(),
+            admission,
+            queued: false,
         }
     }
 

@@ -1,23 +1,27 @@
 //! Evaluating a search's span conditions, on head spans ([`SpanMatcher::matches`]) and on scanned block batches
-//! ([`BatchMatcher`]). Both follow the semantics documented in `request.rs`.
+//! ([`BatchMatcher`]). Both follow the semantics documented in `request.rs`: a tag condition looks in every place
+//! of a span (span, resource, event, link and scope attributes).
 //!
 //! Block scans run in two stages: [`row_predicate`] decides on the cheap columns (service, name, kind, status,
 //! times, dedicated attribute columns) which rows can match, and only those rows get their attribute lists
-//! decoded for the remaining conditions. Attributes with a dedicated column (`http.response.status_code`,
-//! `db.system`, ...) are matched in that column.
+//! decoded for the remaining conditions. A span's own attribute with a dedicated column (`http.response.status_code`,
+//! `db.system`, ...) is matched in that column; a hit there decides the condition in the first stage, a miss
+//! leaves it to the lists of the other places. Which lists a block scan reads is decided per block from the keys
+//! its stats record per place ([`SpanMatcher::lists_for`]): event, link and scope attributes are read only when a
+//! condition's key may be there.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use arrow::array::{Array, BooleanArray, RecordBatch};
+use arrow::array::{Array, AsArray, BooleanArray, ListArray, RecordBatch};
 use arrow::error::ArrowError;
 use tracewell_model::{AttrValue, Attribute, Span, StatusCode};
 use tracewell_store::block::schema::{col, hot_index, tag, HotType, HOT_ATTRS};
-use tracewell_store::block::{BlockStats, RowPredicate};
+use tracewell_store::block::{BlockStats, RowPredicate, ValueCondition};
 
-use crate::columns::{i64s, strings, u64s, u8s, Attrs, Dict};
-use crate::error::Result;
-use crate::request::{AttrCondition, CondTarget, DurationScope, SearchRequest};
+use crate::columns::{i64s, lists, strings, u64s, u8s, Attrs, Dict};
+use crate::error::{QueryError, Result};
+use crate::request::{AttrCondition, CondTarget, DurationScope, MatchOp, SearchRequest};
 
 /// The span-level part of a search request.
 pub(crate) struct SpanMatcher<'a> {
@@ -56,29 +60,88 @@ impl<'a> SpanMatcher<'a> {
             && r.attributes.iter().all(|c| condition_holds(c, span))
     }
 
-    /// Which attribute lists the conditions need in a block with these stats (keys a block lacks need none).
+    /// Which attribute lists the conditions need in a block with these stats (keys a block lacks in a place need
+    /// no list there; a dedicated key's span attributes are in its column).
     pub fn lists_for(&self, stats: &BlockStats) -> Lists {
         let mut lists = Lists::default();
         for c in &self.req.attributes {
             if let CondTarget::Attribute(key) = &c.target {
-                if hot_index(key).is_none() {
-                    lists.span |= stats.may_have_key(key, false);
-                    lists.resource |= stats.may_have_key(key, true);
-                }
+                lists.span |= hot_index(key).is_none() && stats.may_have_key(key, false);
+                lists.resource |= stats.may_have_key(key, true);
+                lists.event |= stats.may_have_event_key(key);
+                lists.link |= stats.may_have_link_key(key);
+                lists.scope |= stats.may_have_scope_key(key);
             }
         }
         lists
     }
 
+    /// Per attribute condition: whether its key may be found in a block with these stats anywhere but the span's
+    /// own attributes (resource, events, links, scope). When not, a dedicated column's answer is final.
+    pub fn elsewhere(&self, stats: &BlockStats) -> Vec<bool> {
+        self.req
+            .attributes
+            .iter()
+            .map(|c| match &c.target {
+                CondTarget::Attribute(key) => {
+                    stats.may_have_key(key, true)
+                        || stats.may_have_event_key(key)
+                        || stats.may_have_link_key(key)
+                        || stats.may_have_scope_key(key)
+                }
+                _ => false,
+            })
+            .collect()
+    }
+
     /// Whether a block with these stats can hold a matching span: every positive condition on an attribute
-    /// without a dedicated column needs its key somewhere in the block.
+    /// without a dedicated column needs its key in some place in the block.
     pub fn block_may_match(&self, stats: &BlockStats) -> bool {
         self.req.attributes.iter().all(|c| match &c.target {
             CondTarget::Attribute(key) if hot_index(key).is_none() && !c.negated() => {
-                stats.may_have_key(key, false) || stats.may_have_key(key, true)
+                stats.may_have_key(key, false)
+                    || stats.may_have_key(key, true)
+                    || stats.may_have_event_key(key)
+                    || stats.may_have_link_key(key)
+                    || stats.may_have_scope_key(key)
             }
             _ => true,
         })
+    }
+
+    /// The conditions a block's value filters can rule out: positive `=` conditions on attributes, and the
+    /// operation (span name). Sound because a v2 row group's filter holds the values of every place a condition
+    /// looks in (span, resource, event, link and scope attributes), in the text the matcher compares.
+    pub fn value_conditions(&self) -> Vec<ValueCondition> {
+        let mut out: Vec<ValueCondition> = self
+            .req
+            .attributes
+            .iter()
+            .filter(|c| c.op == MatchOp::Eq)
+            .filter_map(|c| match &c.target {
+                CondTarget::Attribute(key) => {
+                    let mut texts = c.values.clone();
+                    // Integer attributes are filtered by their canonical decimal form ("007" finds 7).
+                    texts.extend(c.ints.iter().map(i64::to_string));
+                    // Doubles are filtered by their text ("72.50" finds 72.5).
+                    texts.extend(c.double_filter_texts());
+                    texts.sort_unstable();
+                    texts.dedup();
+                    Some(ValueCondition {
+                        key: key.clone(),
+                        texts,
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        if let Some(operation) = &self.req.operation {
+            out.push(ValueCondition {
+                key: String::new(),
+                texts: vec![operation.clone()],
+            });
+        }
+        out
     }
 
     /// Block columns a batch must carry for [`BatchMatcher`] with `lists`.
@@ -100,6 +163,15 @@ impl<'a> SpanMatcher<'a> {
         if lists.resource {
             cols.push(col::RESOURCE_ATTRIBUTES);
         }
+        if lists.event {
+            cols.push(col::EVENTS);
+        }
+        if lists.link {
+            cols.push(col::LINKS);
+        }
+        if lists.scope {
+            cols.push(col::SCOPE_ATTRIBUTES);
+        }
         cols
     }
 }
@@ -119,16 +191,23 @@ fn hot_columns(req: &SearchRequest) -> Vec<&'static str> {
     cols
 }
 
-/// The generic attribute lists a full-stage evaluation decodes.
+/// The generic attribute lists a full-stage evaluation decodes, one per place.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Lists {
     pub span: bool,
     pub resource: bool,
+    pub event: bool,
+    pub link: bool,
+    pub scope: bool,
 }
 
 /// The first scan stage: keeps the rows whose cheap columns meet every condition that can be decided on them, and
-/// counts the rows it looked at into `inspected`.
-pub(crate) fn row_predicate(req: &SearchRequest, inspected: Arc<AtomicU64>) -> RowPredicate {
+/// counts the rows it looked at into `inspected`. `elsewhere` is [`SpanMatcher::elsewhere`] of the block.
+pub(crate) fn row_predicate(
+    req: &SearchRequest,
+    inspected: Arc<AtomicU64>,
+    elsewhere: Vec<bool>,
+) -> RowPredicate {
     let mut columns = vec![
         col::NAME,
         col::KIND,
@@ -144,8 +223,9 @@ pub(crate) fn row_predicate(req: &SearchRequest, inspected: Arc<AtomicU64>) -> R
         keep: Box::new(move |batch: &RecordBatch| {
             inspected.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
             let m = SpanMatcher::new(&req);
-            let rows = BatchMatcher::build(&m, batch, Stage::Cheap, Lists::default())
+            let mut rows = BatchMatcher::build(&m, batch, Stage::Cheap, Lists::default())
                 .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+            rows.elsewhere.clone_from(&elsewhere);
             Ok((0..batch.num_rows())
                 .map(|r| Some(rows.matches(r)))
                 .collect::<BooleanArray>())
@@ -166,14 +246,29 @@ fn value_hits(c: &AttrCondition, value: &AttrValue) -> bool {
     match value {
         AttrValue::Str(s) => c.text_hits(s),
         AttrValue::Int(i) => c.int_hits(*i),
-        AttrValue::Double(d) => c.text_hits(&d.to_string()),
-        AttrValue::Bool(b) => c.text_hits(if *b { "true" } else { "false" }),
+        AttrValue::Double(d) => c.double_hits(*d),
+        AttrValue::Bool(b) => c.text_hits(bool_text(*b)),
         _ => false,
     }
 }
 
+fn bool_text(b: bool) -> &'static str {
+    if b {
+        "true"
+    } else {
+        "false"
+    }
+}
+
 fn attrs_hit(c: &AttrCondition, key: &str, attrs: &[Attribute]) -> bool {
-    // Dedicated keys are matched only in their column on blocks; heads do the same for identical answers.
+    attrs
+        .iter()
+        .any(|a| a.key == key && value_hits(c, &a.value))
+}
+
+/// The span's own attributes: a dedicated key is matched only with its column's type, as blocks hold it in that
+/// column (heads answer as blocks do).
+fn span_attrs_hit(c: &AttrCondition, key: &str, attrs: &[Attribute]) -> bool {
     if hot_index(key).is_some() {
         return attrs.iter().any(|a| {
             a.key == key
@@ -181,9 +276,16 @@ fn attrs_hit(c: &AttrCondition, key: &str, attrs: &[Attribute]) -> bool {
                 && value_hits(c, &a.value)
         });
     }
-    attrs
-        .iter()
-        .any(|a| a.key == key && value_hits(c, &a.value))
+    attrs_hit(c, key, attrs)
+}
+
+/// Whether any place of the span holds `key` with a value hitting `c`.
+fn places_hit(c: &AttrCondition, key: &str, span: &Span) -> bool {
+    span_attrs_hit(c, key, &span.attributes)
+        || attrs_hit(c, key, &span.resource.attributes)
+        || span.events.iter().any(|e| attrs_hit(c, key, &e.attributes))
+        || span.links.iter().any(|l| attrs_hit(c, key, &l.attributes))
+        || attrs_hit(c, key, &span.scope.attributes)
 }
 
 fn condition_holds(c: &AttrCondition, span: &Span) -> bool {
@@ -195,9 +297,7 @@ fn condition_holds(c: &AttrCondition, span: &Span) -> bool {
         }),
         CondTarget::Kind => kind_hits(c, span.kind as u8),
         CondTarget::Status => status_hits(c, span.status.code as u8),
-        CondTarget::Attribute(key) => {
-            attrs_hit(c, key, &span.attributes) || attrs_hit(c, key, &span.resource.attributes)
-        }
+        CondTarget::Attribute(key) => places_hit(c, key, span),
     };
     hit != c.negated()
 }
@@ -237,11 +337,14 @@ pub(crate) struct BatchMatcher<'m, 'b> {
     services: Dict<'b>,
     name_ok: Vec<bool>,
     names: Dict<'b>,
-    span_attrs: Option<Attrs<'b>>,
-    resource_attrs: Option<Attrs<'b>>,
+    /// The decoded lists of the places, in [`Lists`] order (absent when not read).
+    places: Vec<PlaceAttrs<'b>>,
     stage: Stage,
     /// Per condition: its dedicated column, if its key has one.
     hot: Vec<Option<HotColumn<'b>>>,
+    /// Per condition (cheap stage): whether the key may be in a place other than the span's own attributes, so
+    /// that a miss in the dedicated column cannot decide.
+    elsewhere: Vec<bool>,
 }
 
 enum HotColumn<'b> {
@@ -279,13 +382,10 @@ impl<'m, 'b> BatchMatcher<'m, 'b> {
                     .is_none_or(|o| o == names.values.value(k))
             })
             .collect();
-        let full = stage == Stage::Full;
-        let span_attrs = (full && lists.span)
-            .then(|| Attrs::of(batch, col::ATTRIBUTES))
-            .transpose()?;
-        let resource_attrs = (full && lists.resource)
-            .then(|| Attrs::of(batch, col::RESOURCE_ATTRIBUTES))
-            .transpose()?;
+        let places = match stage {
+            Stage::Full => PlaceAttrs::decode(batch, lists)?,
+            Stage::Cheap => Vec::new(),
+        };
         let mut hot = Vec::with_capacity(m.req.attributes.len());
         for c in &m.req.attributes {
             let column = match &c.target {
@@ -310,10 +410,10 @@ impl<'m, 'b> BatchMatcher<'m, 'b> {
             services,
             name_ok,
             names,
-            span_attrs,
-            resource_attrs,
+            places,
             stage,
             hot,
+            elsewhere: Vec::new(),
         })
     }
 
@@ -342,22 +442,35 @@ impl<'m, 'b> BatchMatcher<'m, 'b> {
             }
             CondTarget::Kind => kind_hits(c, self.kinds.value(row)),
             CondTarget::Status => status_hits(c, self.statuses.value(row)),
-            CondTarget::Attribute(key) => match &self.hot[i] {
-                Some(HotColumn::Str(a)) => a.is_valid(row) && c.text_hits(a.value(row)),
-                Some(HotColumn::Int(a)) => a.is_valid(row) && c.int_hits(a.value(row)),
-                // Decided in the full stage.
-                None if self.stage == Stage::Cheap => return true,
-                // A list the block lacks the key in is not decoded: no hit there.
-                None => {
-                    self.span_attrs
-                        .as_ref()
-                        .is_some_and(|a| list_hit(c, key, a, row))
-                        || self
-                            .resource_attrs
-                            .as_ref()
-                            .is_some_and(|a| list_hit(c, key, a, row))
+            CondTarget::Attribute(key) => {
+                let hot_hit = match &self.hot[i] {
+                    Some(HotColumn::Str(a)) => a.is_valid(row) && c.text_hits(a.value(row)),
+                    Some(HotColumn::Int(a)) => a.is_valid(row) && c.int_hits(a.value(row)),
+                    None => false,
+                };
+                match self.stage {
+                    // A hit in the dedicated column decides; a miss does too unless the key may be in another place
+                    // of this block (or the key has no column), which the full stage's lists answer.
+                    Stage::Cheap
+                        if !hot_hit
+                            && (self.hot[i].is_none()
+                                || self.elsewhere.get(i).copied().unwrap_or(true)) =>
+                    {
+                        return true
+                    }
+                    Stage::Cheap => hot_hit,
+                    // A list the block lacks the key in is not decoded: no hit there.
+                    Stage::Full => {
+                        let dedicated = self.hot[i].is_some();
+                        hot_hit
+                            || self
+                                .places
+                                .iter()
+                                .filter(|p| !(dedicated && p.own))
+                                .any(|p| p.hit(c, key, row))
+                    }
                 }
-            },
+            }
         };
         hit != c.negated()
     }
@@ -371,22 +484,89 @@ impl<'m, 'b> BatchMatcher<'m, 'b> {
     }
 }
 
-/// Whether an attribute list holds `key` with a value hitting `c`.
-fn list_hit(c: &AttrCondition, key: &str, attrs: &Attrs<'_>, row: usize) -> bool {
-    attrs.range(row).any(|j| {
-        attrs.keys.value(j) == key
-            && match attrs.types.value(j) {
-                tag::STR => c.text_hits(attrs.strs.value(j)),
-                tag::INT => c.int_hits(attrs.ints.value(j)),
-                tag::DOUBLE => c.text_hits(&attrs.doubles.value(j).to_string()),
-                tag::BOOL => c.text_hits(if attrs.bools.value(j) {
-                    "true"
-                } else {
-                    "false"
-                }),
-                _ => false,
+/// One place's attributes in a scanned batch: a row's entries are one contiguous range of `attrs`.
+struct PlaceAttrs<'b> {
+    attrs: Attrs<'b>,
+    /// For events and links: the per-row lists of items (each with an attribute list in `attrs`).
+    items: Option<&'b ListArray>,
+    /// The span's own attributes (where a dedicated key is matched in its column instead).
+    own: bool,
+}
+
+impl<'b> PlaceAttrs<'b> {
+    /// The lists `lists` names, from a batch carrying their columns.
+    fn decode(batch: &'b RecordBatch, lists: Lists) -> Result<Vec<Self>> {
+        let mut places = Vec::new();
+        let flat = |name| -> Result<Self> {
+            Ok(Self {
+                attrs: Attrs::of(batch, name)?,
+                items: None,
+                own: name == col::ATTRIBUTES,
+            })
+        };
+        if lists.span {
+            places.push(flat(col::ATTRIBUTES)?);
+        }
+        if lists.resource {
+            places.push(flat(col::RESOURCE_ATTRIBUTES)?);
+        }
+        if lists.event {
+            places.push(Self::nested(batch, col::EVENTS)?);
+        }
+        if lists.link {
+            places.push(Self::nested(batch, col::LINKS)?);
+        }
+        if lists.scope {
+            places.push(flat(col::SCOPE_ATTRIBUTES)?);
+        }
+        Ok(places)
+    }
+
+    /// The attributes of the items (events, links) of list column `name`.
+    fn nested(batch: &'b RecordBatch, name: &str) -> Result<Self> {
+        let items = lists(batch, name)?;
+        let attributes = items
+            .values()
+            .as_struct_opt()
+            .and_then(|s| s.column_by_name(col::ATTRIBUTES))
+            .and_then(|a| a.as_list_opt::<i32>())
+            .ok_or_else(|| {
+                QueryError::Internal(format!("block column {name} has no attribute lists"))
+            })?;
+        Ok(Self {
+            attrs: Attrs::of_list(attributes, name)?,
+            items: Some(items),
+            own: false,
+        })
+    }
+
+    /// Entry indexes of the row's attributes in this place.
+    fn range(&self, row: usize) -> std::ops::Range<usize> {
+        match self.items {
+            None => self.attrs.range(row),
+            Some(items) => {
+                let outer = items.value_offsets();
+                let inner = self.attrs.list.value_offsets();
+                let (first, last) = (outer[row] as usize, outer[row + 1] as usize);
+                inner[first] as usize..inner[last] as usize
             }
-    })
+        }
+    }
+
+    /// Whether the row holds `key` here with a value hitting `c`.
+    fn hit(&self, c: &AttrCondition, key: &str, row: usize) -> bool {
+        let a = &self.attrs;
+        self.range(row).any(|j| {
+            a.keys.value(j) == key
+                && match a.types.value(j) {
+                    tag::STR => c.text_hits(a.strs.value(j)),
+                    tag::INT => c.int_hits(a.ints.value(j)),
+                    tag::DOUBLE => c.double_hits(a.doubles.value(j)),
+                    tag::BOOL => c.text_hits(bool_text(a.bools.value(j))),
+                    _ => false,
+                }
+        })
+    }
 }
 
 /// The span conditions of a search, applied to single spans (live tail).

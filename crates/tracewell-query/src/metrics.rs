@@ -1,5 +1,7 @@
 //! RED metrics (rate, errors, duration quantiles) and the service dependency graph, answered from the store's
-//! per-minute rollups for any range, never by rescanning spans.
+//! per-minute rollups for any range, never by rescanning spans. The graph comes in two shapes: the native one
+//! with queue and database nodes ([`QueryService::dependencies`]), and Jaeger's, services only
+//! ([`QueryService::service_dependencies`]).
 
 use std::collections::BTreeMap;
 
@@ -235,7 +237,19 @@ impl QueryService {
         })
     }
 
-    /// The dependency graph over a range, from rollups.
+    /// The dependency graph over services only, as Jaeger draws it: a message through a queue
+    /// (`producer service → queue → consumer service`) becomes `producer → consumer` with the consumer side's
+    /// figures (split between the queue's producers by their share of the messages produced); edges to databases
+    /// and other nodes that are not services are left out.
+    pub async fn service_dependencies(
+        &self,
+        tenant: &TenantId,
+        range: &TimeRange,
+    ) -> Result<Vec<Dependency>> {
+        Ok(service_edges(self.dependencies(tenant, range).await?))
+    }
+
+    /// The dependency graph over a range, from rollups, with its queue and database nodes.
     pub async fn dependencies(
         &self,
         tenant: &TenantId,
@@ -288,5 +302,109 @@ impl QueryService {
                 }
             })
             .collect())
+    }
+}
+
+/// Service → service edges of a graph: direct calls as they are, and each `producer → queue → consumer` path as
+/// `producer → consumer`; see [`QueryService::service_dependencies`].
+fn service_edges(graph: Vec<Dependency>) -> Vec<Dependency> {
+    let mut out = Vec::new();
+    // Per queue: its producers and the messages each produced.
+    let mut producers: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
+    let mut consumed = Vec::new();
+    for d in graph {
+        match (d.parent_kind, d.child_kind) {
+            (NodeKind::Service, NodeKind::Service) => out.push(d),
+            (NodeKind::Service, NodeKind::Messaging) => producers
+                .entry(d.child)
+                .or_default()
+                .push((d.parent, d.calls)),
+            (NodeKind::Messaging, NodeKind::Service) => consumed.push(d),
+            _ => {}
+        }
+    }
+    for consumer in consumed {
+        let Some(from) = producers.get(&consumer.parent) else {
+            continue;
+        };
+        out.extend(through_queue(from, &consumer));
+    }
+    out
+}
+
+/// The `producer → consumer` edges of one consumer edge `queue → consumer`, given the queue's producers.
+fn through_queue(producers: &[(String, u64)], consumer: &Dependency) -> Vec<Dependency> {
+    let produced: u64 = producers.iter().map(|(_, n)| n).sum();
+    producers
+        .iter()
+        .filter(|(service, _)| *service != consumer.child)
+        .filter_map(|(service, n)| {
+            let share = if produced == 0 {
+                1.0 / producers.len() as f64
+            } else {
+                *n as f64 / produced as f64
+            };
+            let part = |count: u64| (count as f64 * share).round() as u64;
+            let calls = part(consumer.calls);
+            (calls > 0).then(|| Dependency {
+                parent: service.clone(),
+                parent_kind: NodeKind::Service,
+                calls,
+                errors: part(consumer.errors),
+                rate_per_second: consumer.rate_per_second * share,
+                ..consumer.clone()
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edge(parent: (&str, NodeKind), child: (&str, NodeKind), calls: u64) -> Dependency {
+        Dependency {
+            parent: parent.0.into(),
+            parent_kind: parent.1,
+            child: child.0.into(),
+            child_kind: child.1,
+            calls,
+            errors: calls / 10,
+            rate_per_second: calls as f64,
+            error_rate: 0.1,
+            p50_nano: Some(1.0),
+            p90_nano: Some(2.0),
+            p99_nano: Some(3.0),
+        }
+    }
+
+    #[test]
+    fn queues_collapse_into_producer_consumer_edges_and_databases_go() {
+        use NodeKind::{Database, Messaging, Service};
+        let graph = vec![
+            edge(("web", Service), ("api", Service), 7),
+            edge(("api", Service), ("postgres", Database), 9),
+            edge(("api", Service), ("orders", Messaging), 30),
+            edge(("billing", Service), ("orders", Messaging), 10),
+            edge(("orders", Messaging), ("worker", Service), 40),
+            edge(("orphans", Messaging), ("worker", Service), 5),
+        ];
+        let got: Vec<(String, String, u64, u64)> = service_edges(graph)
+            .into_iter()
+            .map(|d| {
+                assert_eq!((d.parent_kind, d.child_kind), (Service, Service));
+                (d.parent, d.child, d.calls, d.errors)
+            })
+            .collect();
+        let want = [
+            ("web", "api", 7, 0),
+            ("api", "worker", 30, 3),
+            ("billing", "worker", 10, 1),
+        ];
+        let want: Vec<(String, String, u64, u64)> = want
+            .iter()
+            .map(|(p, c, n, e)| (p.to_string(), c.to_string(), *n, *e))
+            .collect();
+        assert_eq!(got, want);
     }
 }

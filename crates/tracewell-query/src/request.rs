@@ -5,16 +5,21 @@
 //!
 //! | form            | a span matches when                                                        |
 //! |-----------------|----------------------------------------------------------------------------|
-//! | `key=v`         | the attribute exists and equals `v`                                        |
-//! | `key=v1\|v2`    | ... equals any of the values (OR); write `\|` for a literal bar            |
-//! | `key!=v`        | the attribute is missing or equals none of the values                      |
-//! | `key=~re`       | the attribute exists and the whole value matches the regular expression    |
-//! | `key!~re`       | the attribute is missing or the whole value does not match                 |
+//! | `key=v`         | some place of the span holds `key` with the value `v`                      |
+//! | `key=v1\|v2`    | ... with any of the values (OR); write `\|` for a literal bar              |
+//! | `key!=v`        | no place holds `key` with any of the values (missing keys match)           |
+//! | `key=~re`       | some place holds `key` with a value the whole regular expression matches   |
+//! | `key!~re`       | no place holds `key` with a value the regular expression matches           |
 //!
-//! Keys are looked up in span attributes, then resource attributes. Values compare as text (an integer
-//! attribute `500` equals `500`; booleans are `true`/`false`). Three keys are span fields rather than attributes:
-//! `error` (`true` when the span status is ERROR), `span.kind` (`server`, `client`, ...), and `otel.status_code`
-//! / `status` (`ok`, `error`, `unset`).
+//! As in Jaeger, a key is looked up in every place of a span: its attributes, its resource's (process)
+//! attributes, the attributes of its events (logs), of its links, and of its instrumentation scope. A condition
+//! holds when any place holds a hit, and a negated one when no place does; several conditions must all hold on
+//! the same span, each in any place. Values compare by their text: strings as they are, integers in decimal (and
+//! `007` finds 7), doubles as Rust formats them (`72.5`, `1` for 1.0; a typed number equal to the double, such as
+//! `72.50`, finds it too), booleans as `true`/`false`. Keys with a dedicated span column (`http.route`, ...)
+//! are matched there for the span's own attributes when the value has the column's type. Three keys are span
+//! fields rather than attributes: `error` (`true` when the span status is ERROR), `span.kind` (`server`,
+//! `client`, ...), and `otel.status_code` / `status` (`ok`, `error`, `unset`).
 
 use regex::Regex;
 use tracewell_model::{SpanKind, StatusCode};
@@ -33,7 +38,7 @@ pub enum MatchOp {
 /// What a condition's key refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CondTarget {
-    /// A span or resource attribute.
+    /// An attribute in any place of a span (span, resource, events, links, scope).
     Attribute(String),
     /// The span status is ERROR (`error` key).
     Error,
@@ -52,6 +57,8 @@ pub struct AttrCondition {
     pub values: Vec<String>,
     /// Integer forms of `values` that parse as integers, for integer attributes.
     pub(crate) ints: Vec<i64>,
+    /// Numbers among `values` (`72.5`, `1e3`), for double attributes.
+    pub(crate) doubles: Vec<f64>,
     /// The anchored regular expression of `=~` / `!~`.
     pub regex: Option<Regex>,
 }
@@ -117,11 +124,17 @@ impl AttrCondition {
             }
         }
         let ints = values.iter().filter_map(|v| v.parse().ok()).collect();
+        let doubles = values
+            .iter()
+            .filter_map(|v| v.trim().parse::<f64>().ok())
+            .filter(|d| !d.is_nan())
+            .collect();
         Ok(Self {
             target,
             op,
             values,
             ints,
+            doubles,
             regex,
         })
     }
@@ -142,10 +155,40 @@ impl AttrCondition {
         }
     }
 
+    /// Whether a present double value satisfies the positive form of the condition: by its text
+    /// ([`double_text`]), or as equal to a number among the values.
+    pub(crate) fn double_hits(&self, value: f64) -> bool {
+        match &self.regex {
+            Some(re) => re.is_match(&double_text(value)),
+            None => {
+                self.doubles.contains(&value)
+                    || self.values.iter().any(|v| *v == double_text(value))
+            }
+        }
+    }
+
+    /// The texts a value filter is probed with for a double equal to one of the values: its [`double_text`]
+    /// (both signs of zero, which compare equal).
+    pub(crate) fn double_filter_texts(&self) -> impl Iterator<Item = String> + '_ {
+        self.doubles.iter().flat_map(|&d| {
+            if d == 0.0 {
+                vec!["0".to_owned(), "-0".to_owned()]
+            } else {
+                vec![double_text(d)]
+            }
+        })
+    }
+
     /// True for `!=` and `!~`: the span matches when no value hits.
     pub(crate) fn negated(&self) -> bool {
         matches!(self.op, MatchOp::NotEq | MatchOp::NotRegex)
     }
+}
+
+/// The text of a double attribute value, as conditions and block value filters see it: Rust's shortest
+/// round-trip decimal form without exponent (`72.5`, `1` for 1.0, `-0`, `NaN`, `inf`).
+pub(crate) fn double_text(value: f64) -> String {
+    value.to_string()
 }
 
 fn split_condition(text: &str) -> Option<(&str, MatchOp, &str)> {
@@ -330,6 +373,24 @@ mod tests {
             let err = AttrCondition::parse(bad).unwrap_err().to_string();
             assert!(!err.is_empty(), "{bad}");
         }
+    }
+
+    #[test]
+    fn doubles_compare_by_their_text_or_as_numbers() {
+        let c = AttrCondition::parse("ratio=72.5").unwrap();
+        assert!(c.double_hits(72.5) && !c.double_hits(72.25));
+        assert!(AttrCondition::parse("ratio=72.50")
+            .unwrap()
+            .double_hits(72.5));
+        assert!(AttrCondition::parse("ratio=1").unwrap().double_hits(1.0));
+        assert!(AttrCondition::parse("ratio=~7[0-9]\\.5")
+            .unwrap()
+            .double_hits(72.5));
+        let zero = AttrCondition::parse("ratio=0").unwrap();
+        assert!(zero.double_hits(-0.0));
+        assert_eq!(zero.double_filter_texts().collect::<Vec<_>>(), ["0", "-0"]);
+        assert_eq!(double_text(72.5), "72.5");
+        assert_eq!(double_text(1.0), "1");
     }
 
     #[test]

@@ -76,15 +76,26 @@ impl Candidate {
 }
 
 impl QueryService {
+    /// The largest search `limit` `tenant` may ask for: its `query_max_limit` override, else `max_limit`.
+    pub fn max_limit(&self, tenant: &TenantId) -> usize {
+        self.store
+            .config()
+            .overrides
+            .tenant(tenant.as_str())
+            .query_max_limit
+            .unwrap_or(self.config.max_limit)
+    }
+
     /// Checks a search request's bounds.
-    pub fn validate_search(&self, req: &SearchRequest) -> Result<()> {
+    pub fn validate_search(&self, tenant: &TenantId, req: &SearchRequest) -> Result<()> {
         if req.limit == 0 {
             return Err(QueryError::bad("limit must be at least 1"));
         }
-        if req.limit > self.config.max_limit {
+        let max_limit = self.max_limit(tenant);
+        if req.limit > max_limit {
             return Err(QueryError::bad(format!(
-                "limit {} exceeds the maximum of {}",
-                req.limit, self.config.max_limit
+                "limit {} exceeds the maximum of {max_limit}",
+                req.limit
             )));
         }
         if let (Some(min), Some(max)) = (req.min_duration_nano, req.max_duration_nano) {
@@ -103,11 +114,11 @@ impl QueryService {
 
     /// Runs a search under the query timeout.
     pub async fn search(&self, tenant: &TenantId, req: &SearchRequest) -> Result<SearchResult> {
-        self.validate_search(req)?;
-        self.bounded(self.search_unbounded(tenant, req)).await
+        self.validate_search(tenant, req)?;
+        self.limited(self.search_unbounded(tenant, req)).await
     }
 
-    async fn search_unbounded(
+    pub(crate) async fn search_unbounded(
         &self,
         tenant: &TenantId,
         req: &SearchRequest,
@@ -137,7 +148,7 @@ impl QueryService {
                     let start = spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0);
                     let c = found.entry(*id).or_insert_with(|| Candidate::new(start));
                     c.start = c.start.min(start);
-                    let span = matched_from_span(span);
+                    let span = MatchedSpan::of(span);
                     if let Some(sink) = sink.as_mut() {
                         sink(span.start_unix_nano, span.duration_nano);
                     }
@@ -241,12 +252,12 @@ impl QueryService {
         req: &SearchRequest,
         time_buckets: usize,
     ) -> Result<crate::heatmap::Heatmap> {
-        self.validate_search(req)?;
+        self.validate_search(tenant, req)?;
         let (Some(start), Some(end)) = (req.start_unix_nano, req.end_unix_nano) else {
             return Err(QueryError::bad("a heatmap needs a time range"));
         };
         let mut heat = crate::heatmap::Heatmap::new(start, end, time_buckets)?;
-        self.bounded(async {
+        self.limited(async {
             let mut result = SearchResult::default();
             let mut add = |s: u64, d: u64| heat.add(s, d);
             self.candidates(tenant, req, &mut result, Some(&mut add))
@@ -270,13 +281,27 @@ impl QueryService {
         let lists = matcher.lists_for(&meta.stats);
         let columns = matcher.columns(lists);
         let inspected = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let conditions = matcher.value_conditions();
+        let row_groups = match conditions.is_empty() {
+            true => None,
+            false => {
+                let path = meta.data_path();
+                block::row_groups_holding(&self.store.objects(), &path, &conditions).await?
+            }
+        };
+        if row_groups.as_ref().is_some_and(Vec::is_empty) {
+            // The block's value filters rule every row group out.
+            return Ok(0);
+        }
         let request = ScanRequest {
             columns: &columns,
             start_range: Some((matcher.from, matcher.to)),
+            row_groups,
             batch_rows: 8192,
             filter: Some(crate::matcher::row_predicate(
                 matcher.req,
                 Arc::clone(&inspected),
+                matcher.elsewhere(&meta.stats),
             )),
         };
         let mut stream = block::scan(
@@ -323,7 +348,9 @@ impl QueryService {
             if let Ok(index) = self.indexes.get(&self.store, meta).await {
                 for id in matched_here {
                     if let (Some(pos), Some(c)) = (index.position(&id), found.get_mut(&id)) {
-                        c.start = c.start.min(index.summary(pos).start_unix_nano);
+                        c.start = c
+                            .start
+                            .min(crate::index::summary(&index, pos).start_unix_nano);
                     }
                 }
             }
@@ -353,7 +380,7 @@ impl QueryService {
             match self.indexes.get(&self.store, meta).await {
                 Ok(index) => {
                     if let Some(pos) = index.position(&id) {
-                        summary.merge(index.summary(pos), 0);
+                        summary.merge(crate::index::summary(&index, pos), 0);
                     }
                 }
                 Err(error) => {
@@ -374,17 +401,6 @@ pub(crate) fn add_span(summary: &mut TraceSummary, span: &Span) {
         span.duration_nano(),
         span.status.code == tracewell_model::StatusCode::Error,
     );
-}
-
-fn matched_from_span(span: &Span) -> MatchedSpan {
-    MatchedSpan {
-        span_id: span.span_id,
-        service: span.service_name().to_owned(),
-        name: span.name.clone(),
-        start_unix_nano: span.start_unix_nano,
-        duration_nano: span.duration_nano(),
-        status: span.status.code,
-    }
 }
 
 /// Whether a block's `meta.json` admits the search: time overlap, the service, the operation.

@@ -28,10 +28,12 @@ use datafusion::logical_expr::{
     BinaryExpr, Expr, Operator, TableProviderFilterPushDown, TableType,
 };
 use datafusion::physical_plan::coop::CooperativeExec;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{execute_stream, ExecutionPlan};
 use datafusion::prelude::{SessionConfig, SessionContext};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use parking_lot::Mutex;
 use serde_json::Value;
 use tracewell_model::{Span, TenantId};
@@ -216,6 +218,16 @@ impl Pruning {
         }
     }
 
+    /// The start-time bounds, if any, for pruning row groups.
+    fn start_range(&self) -> Option<(u64, u64)> {
+        (self.min_start.is_some() || self.max_start.is_some()).then(|| {
+            (
+                self.min_start.unwrap_or(0),
+                self.max_start.unwrap_or(u64::MAX),
+            )
+        })
+    }
+
     fn admits_span(&self, span: &Span) -> bool {
         self.min_start.is_none_or(|lo| span.start_unix_nano >= lo)
             && self.max_start.is_none_or(|hi| span.start_unix_nano <= hi)
@@ -264,14 +276,14 @@ impl TableProvider for SpansTable {
             .filter(|h| !h.block_written())
             .collect();
         let all_blocks = self.store.blocks(&self.tenant);
-        let blocks: Vec<_> = all_blocks
+        let (blocks, v2_blocks): (Vec<_>, Vec<_>) = all_blocks
             .iter()
             .filter(|b| pruning.admits_block(b))
-            .collect();
+            .partition(|b| b.format == block::BlockFormat::V1.as_str());
         {
             let mut stats = self.stats.lock();
             stats.blocks_total = all_blocks.len();
-            stats.blocks_scanned += blocks.len();
+            stats.blocks_scanned += blocks.len() + v2_blocks.len();
         }
         let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
         if !blocks.is_empty() {
@@ -296,6 +308,31 @@ impl TableProvider for SpansTable {
                 .build();
             inputs.push(DataSourceExec::from_data_source(config));
         }
+        if !v2_blocks.is_empty() {
+            let projected = match projection {
+                Some(p) => Arc::new(schema.project(p)?),
+                None => Arc::clone(&schema),
+            };
+            let partitions: Vec<Arc<dyn PartitionStream>> = v2_blocks
+                .iter()
+                .map(|meta| -> Arc<dyn PartitionStream> {
+                    Arc::new(BlockPartition {
+                        store: self.store.clone(),
+                        meta: Arc::clone(meta),
+                        schema: Arc::clone(&projected),
+                        start_range: pruning.start_range(),
+                    })
+                })
+                .collect();
+            inputs.push(Arc::new(StreamingTableExec::try_new(
+                projected,
+                partitions,
+                None,
+                Vec::new(),
+                false,
+                limit,
+            )?));
+        }
         let mut head_batches = Vec::new();
         for head in &heads {
             let mut spans: Vec<Span> = Vec::new();
@@ -315,6 +352,75 @@ impl TableProvider for SpansTable {
             )?);
         }
         UnionExec::try_new(inputs)
+    }
+}
+
+/// One block read through the store's logical scan (formats DataFusion cannot read as plain Parquet).
+#[derive(Debug)]
+struct BlockPartition {
+    store: Store,
+    meta: Arc<BlockMeta>,
+    /// The projected columns of the `spans` table.
+    schema: SchemaRef,
+    start_range: Option<(u64, u64)>,
+}
+
+impl PartitionStream for BlockPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(
+        &self,
+        _ctx: Arc<datafusion::execution::TaskContext>,
+    ) -> datafusion::execution::SendableRecordBatchStream {
+        let (store, meta, schema) = (
+            self.store.clone(),
+            Arc::clone(&self.meta),
+            Arc::clone(&self.schema),
+        );
+        let start_range = self.start_range;
+        let batches = futures::stream::once(async move {
+            let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            let request = block::ScanRequest {
+                columns: &columns,
+                start_range,
+                batch_rows: 8192,
+                filter: None,
+                row_groups: None,
+            };
+            let stream = block::scan(
+                store.objects(),
+                &meta.data_path(),
+                Some(meta.size_bytes),
+                request,
+            )
+            .await
+            .map_err(df_error)?;
+            let schema = Arc::clone(&schema);
+            Ok::<_, datafusion::error::DataFusionError>(stream.map(move |batch| {
+                let batch = batch.map_err(df_error)?;
+                // Scans hand strings out as dictionaries; the table's columns are plain.
+                let columns = batch
+                    .columns()
+                    .iter()
+                    .zip(schema.fields())
+                    .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                let options =
+                    arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+                Ok(RecordBatch::try_new_with_options(
+                    Arc::clone(&schema),
+                    columns,
+                    &options,
+                )?)
+            }))
+        })
+        .try_flatten();
+        Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            batches,
+        ))
     }
 }
 
@@ -434,15 +540,15 @@ impl QueryService {
             }
             Ok(out)
         };
-        // On its own task, so the timeout answers the caller even while the query computes without pause.
-        let mut task = AbortOnDrop(tokio::spawn(run));
+        // On its own task (started once admitted), so the timeout answers the caller even while the query
+        // computes without pause; the task is aborted when the caller stops waiting.
         let joined = async {
+            let mut task = AbortOnDrop(tokio::spawn(run));
             (&mut task.0)
                 .await
                 .map_err(|e| QueryError::Internal(format!("SQL task failed: {e}")))?
         };
-        let mut result = self.bounded(joined).await?;
-        drop(task);
+        let mut result = self.limited(joined).await?;
         let stats = stats.lock();
         result.blocks_total = stats.blocks_total;
         result.blocks_scanned = stats.blocks_scanned;

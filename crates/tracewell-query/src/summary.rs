@@ -16,6 +16,19 @@ pub struct MatchedSpan {
     pub status: StatusCode,
 }
 
+impl MatchedSpan {
+    pub fn of(span: &tracewell_model::Span) -> Self {
+        Self {
+            span_id: span.span_id,
+            service: span.service_name().to_owned(),
+            name: span.name.clone(),
+            start_unix_nano: span.start_unix_nano,
+            duration_nano: span.duration_nano(),
+            status: span.status.code,
+        }
+    }
+}
+
 /// Spans and errors of one service within a trace.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServiceStats {

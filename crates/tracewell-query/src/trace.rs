@@ -50,7 +50,7 @@ impl QueryService {
                 let (path, size) = (meta.data_path(), Some(meta.size_bytes));
                 let found = match rows {
                     Some(rows) => block::read_rows(objects, &path, size, rows.clone()).await,
-                    None => block::read_trace_sized(objects, &path, size, id).await,
+                    None => block::read_trace(objects, &path, size, id).await,
                 };
                 (meta, found)
             }

@@ -281,7 +281,7 @@ impl QueryService {
             end_unix_nano: req.end_unix_nano,
         };
         self.check_range(&range)?;
-        self.bounded(self.insights_unbounded(tenant, req, windows))
+        self.limited(self.insights_unbounded(tenant, req, windows))
             .await
     }
 
