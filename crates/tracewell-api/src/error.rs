@@ -1,6 +1,9 @@
-//! API errors as JSON responses: `{"error": "...", "status": N}` with the matching HTTP status.
+//! API errors as JSON responses: `{"error": "...", "status": N}` with the matching HTTP status (and `Retry-After`
+//! on 429).
 
-use axum::http::StatusCode;
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +16,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Timeout(String),
+    /// The server is at a concurrency limit; the client may retry after `retry_after`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: Duration,
+    },
     #[error("internal error")]
     Internal,
 }
@@ -23,6 +32,10 @@ impl From<tracewell_query::QueryError> for ApiError {
         match error {
             QueryError::BadRequest(message) => Self::BadRequest(message),
             QueryError::Timeout(_) => Self::Timeout(error.to_string()),
+            QueryError::Busy { retry_after, .. } => Self::TooManyRequests {
+                message: error.to_string(),
+                retry_after,
+            },
             QueryError::Store(_) | QueryError::Internal(_) => {
                 tracing::error!(%error, "query failed");
                 Self::Internal
@@ -38,8 +51,22 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+}
+
+impl ApiError {
+    /// Adds `Retry-After` (whole seconds, at least 1) to an error response when the client should retry.
+    pub(crate) fn with_retry_after(&self, mut response: Response) -> Response {
+        if let Self::TooManyRequests { retry_after, .. } = self {
+            let secs = tracewell_query::retry_seconds(*retry_after);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 
@@ -47,6 +74,6 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let body = serde_json::json!({ "error": self.to_string(), "status": status.as_u16() });
-        (status, axum::Json(body)).into_response()
+        self.with_retry_after((status, axum::Json(body)).into_response())
     }
 }

@@ -5,6 +5,7 @@
 //! - `GET /api/v1/traces/{trace_id}`: one trace as OTLP JSON (`{"resourceSpans": [...]}`), merged from head
 //!   and blocks, or `?format=compact` for the UI; 400 for a malformed id, 404 when unknown.
 //! - `GET /api/v1/traces/{trace_id}/spans/{span_id}`: one span as OTLP JSON.
+//! - `GET`/`POST /api/v1/traceql`: TraceQL search (`traceql.rs`).
 //! - `GET /api/v1/insights`, `GET /api/v1/breakdown` (`diagnosis.rs`) and `GET /api/v1/tail` (`tail.rs`, live spans
 //!   as Server-Sent Events), `GET /api/v1/alerts` (`alerts.rs`).
 //! - `/mcp`: the Model Context Protocol endpoint for agents (`mcp/`).
@@ -12,9 +13,11 @@
 //! - every other `GET`: the embedded web UI (`ui/dist`), `index.html` for the UI's own routes.
 //! - `GET /healthz` (the process is up) and `GET /readyz` (the WAL is replayed and writes are accepted).
 //!
-//! Handlers are thin: they parse parameters, call the store, and shape the response.
+//! Handlers are thin: they parse parameters, call the store, and shape the response. With a token file, the
+//! [`auth`] layer in front of them (and of the receivers) checks bearer tokens and sets the tenant from them.
 
 mod alerts;
+pub mod auth;
 mod compact;
 mod diagnosis;
 mod error;
@@ -26,6 +29,7 @@ mod params;
 pub mod recent;
 pub mod tail;
 mod tempo;
+mod traceql;
 mod traces;
 mod ui;
 
@@ -69,6 +73,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .merge(traces::routes())
         .merge(native::routes())
+        .merge(traceql::routes())
         .merge(diagnosis::routes())
         .merge(tail::routes())
         .merge(alerts::routes())

@@ -47,6 +47,11 @@ impl Params {
         Ok(Self(pairs))
     }
 
+    /// Parameters given as pairs (e.g. from a JSON body).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self(pairs)
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()

@@ -26,6 +26,14 @@ pub enum IngestError {
     NotReady { retry_after: Duration },
     #[error("{0}")]
     TenantLimit(String),
+    #[error("tenant {tenant:?} is over its ingest rate limit of {rate} spans/s (burst {burst}); {spans} span(s) refused, retry after {}s", .retry_after.as_secs().max(1))]
+    RateLimited {
+        tenant: String,
+        rate: u64,
+        burst: u64,
+        spans: u64,
+        retry_after: Duration,
+    },
     #[error("internal error while storing spans")]
     Internal,
 }
@@ -52,7 +60,7 @@ impl IngestError {
             Self::UnsupportedMediaType { .. } | Self::UnsupportedEncoding(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
-            Self::Overloaded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded { .. } | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -66,7 +74,7 @@ impl IngestError {
             Self::UnsupportedMediaType { .. } | Self::UnsupportedEncoding(_) => {
                 tonic::Code::InvalidArgument
             }
-            Self::Overloaded { .. } => tonic::Code::ResourceExhausted,
+            Self::Overloaded { .. } | Self::RateLimited { .. } => tonic::Code::ResourceExhausted,
             Self::NotReady { .. } => tonic::Code::Unavailable,
             Self::Internal => tonic::Code::Internal,
         }
@@ -75,7 +83,9 @@ impl IngestError {
     /// How long a client should wait before retrying, for retryable errors.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::Overloaded { retry_after } | Self::NotReady { retry_after } => Some(*retry_after),
+            Self::Overloaded { retry_after }
+            | Self::NotReady { retry_after }
+            | Self::RateLimited { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -91,6 +101,7 @@ impl IngestError {
             Self::UnsupportedMediaType { .. } => "unsupported_media_type",
             Self::UnsupportedEncoding(_) => "unsupported_encoding",
             Self::Overloaded { .. } => "overloaded",
+            Self::RateLimited { .. } => "rate_limited",
             Self::NotReady { .. } => "not_ready",
             Self::Internal => "internal",
         }

@@ -16,6 +16,7 @@ mod decode;
 mod error;
 mod metrics;
 mod pipeline;
+mod rate;
 pub mod receivers;
 mod tenant;
 

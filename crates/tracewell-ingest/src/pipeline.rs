@@ -15,6 +15,7 @@ use tracewell_store::Store;
 use crate::config::IngestConfig;
 use crate::error::IngestError;
 use crate::metrics::IngestMetrics;
+use crate::rate::RateLimiter;
 use crate::tenant::tenant_from_header;
 
 /// Which receiver a request came through (a metrics label).
@@ -61,6 +62,8 @@ struct Inner {
     store: Store,
     config: IngestConfig,
     metrics: IngestMetrics,
+    /// Per-tenant token buckets for the `ingest_rate_spans` overrides.
+    rate: RateLimiter,
 }
 
 /// The ingest service shared by all receivers; cheap to clone.
@@ -75,6 +78,10 @@ impl std::fmt::Debug for Ingester {
     }
 }
 
+/// Memory one request takes while it is processed, per byte of its protobuf encoding: the body, the decoded
+/// request (prost structs) and the spans it becomes before the head owns them.
+const IN_FLIGHT_BYTES_PER_ENCODED_BYTE: usize = 4;
+
 impl Ingester {
     pub fn new(store: Store, config: IngestConfig, registry: &mut Registry) -> Self {
         let metrics = IngestMetrics::new(registry);
@@ -84,11 +91,54 @@ impl Ingester {
             store,
             config,
             metrics,
+            rate: RateLimiter::default(),
         }))
     }
 
     pub fn config(&self) -> &IngestConfig {
         &self.0.config
+    }
+
+    /// Largest request body for the tenant named by a `X-Scope-OrgID` value: its `max_request_bytes` override,
+    /// else the server's limit.
+    pub fn max_request_bytes(&self, header: Option<&[u8]>) -> usize {
+        let default = self.0.config.max_request_bytes;
+        match self.tenant(header) {
+            Ok(tenant) => self
+                .0
+                .store
+                .config()
+                .overrides
+                .tenant(tenant.as_str())
+                .max_request_bytes
+                .unwrap_or(default),
+            Err(_) => default,
+        }
+    }
+
+    /// Refuses a request of `spans` spans when the tenant's `ingest_rate_spans` override is exhausted.
+    fn check_rate(&self, tenant: &TenantId, spans: u64) -> Result<(), IngestError> {
+        let overrides = self.0.store.config().overrides.tenant(tenant.as_str());
+        let Some(rate) = overrides.ingest_rate_spans else {
+            return Ok(());
+        };
+        let burst = overrides.ingest_burst_spans.unwrap_or(rate);
+        let now = std::time::Instant::now();
+        if self
+            .0
+            .rate
+            .try_take(tenant.as_str(), rate, burst, spans, now)
+        {
+            Ok(())
+        } else {
+            Err(IngestError::RateLimited {
+                tenant: tenant.to_string(),
+                rate,
+                burst,
+                spans,
+                retry_after: self.0.config.retry_after,
+            })
+        }
     }
 
     /// Resolves the tenant of a request from its `X-Scope-OrgID` value.
@@ -167,6 +217,21 @@ impl Ingester {
         let received = span_count(req) as u64;
         metrics.received(name, received);
         self.check_capacity()?;
+        if let Err(error) = self.check_rate(tenant, received) {
+            metrics.rejected(name, "rate_limited", received);
+            return Err(error);
+        }
+        let encoded_len = encoded
+            .as_ref()
+            .map_or_else(|| prost::Message::encoded_len(&*req), Bytes::len);
+        let _in_flight = self
+            .0
+            .store
+            .reserve(
+                tenant,
+                encoded_len.saturating_mul(IN_FLIGHT_BYTES_PER_ENCODED_BYTE),
+            )
+            .map_err(|e| IngestError::from_store(e, retry_after))?;
         let report = sanitize(req, &self.0.config.span_limits);
         metrics.truncated_values.inc_by(report.truncated_values);
         metrics.dropped_attributes.inc_by(report.dropped_attributes);
@@ -193,7 +258,11 @@ impl Ingester {
                 metrics.rejected(name, "trace_span_limit", over);
                 outcome.accepted -= over;
                 outcome.rejected += over;
-                let limit = self.0.store.config().max_spans_per_trace;
+                let limit = self
+                    .0
+                    .store
+                    .config()
+                    .max_spans_per_trace_for(tenant.as_str());
                 let note =
                     format!("{over} span(s) rejected: trace reached the limit of {limit} spans");
                 outcome.message = if outcome.message.is_empty() {
@@ -205,5 +274,117 @@ impl Ingester {
         }
         metrics.accepted(name, outcome.accepted);
         Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use tracewell_store::StoreConfig;
+
+    use super::*;
+
+    fn request(spans: usize) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: (0..spans)
+                        .map(|i| Span {
+                            trace_id: vec![1; 16],
+                            span_id: (i as u64 + 1).to_be_bytes().to_vec(),
+                            name: format!("op {i}"),
+                            start_time_unix_nano: 1_000,
+                            end_time_unix_nano: 2_000,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn spans_per_trace_and_rate_follow_the_tenant_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = StoreConfig::new(dir.path());
+        let overrides = tracewell_store::Overrides::parse(
+            "[tenants.small]\nmax_spans_per_trace = 2\ningest_rate_spans = 1\ningest_burst_spans = 3\n",
+            std::path::Path::new("overrides.toml"),
+        )
+        .unwrap();
+        config.overrides = tracewell_store::OverridesHandle::new(overrides);
+        let mut registry = Registry::default();
+        let store = Store::open(config, &mut registry).unwrap();
+        store.recover().await.unwrap();
+        let ingester = Ingester::new(store.clone(), IngestConfig::default(), &mut registry);
+        let small = TenantId::new("small").unwrap();
+
+        let outcome = ingester
+            .export(Receiver::OtlpHttp, &small, request(3))
+            .await
+            .unwrap();
+        assert_eq!((outcome.accepted, outcome.rejected), (2, 1));
+        assert!(
+            outcome.message.contains("limit of 2 spans"),
+            "{}",
+            outcome.message
+        );
+        let refused = ingester
+            .export(Receiver::OtlpHttp, &small, request(3))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, IngestError::RateLimited { .. }),
+            "{refused}"
+        );
+        assert_eq!(refused.http_status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.grpc_code(), tonic::Code::ResourceExhausted);
+
+        let other = TenantId::new("other").unwrap();
+        for _ in 0..3 {
+            let outcome = ingester
+                .export(Receiver::OtlpHttp, &other, request(3))
+                .await
+                .unwrap();
+            assert_eq!(outcome.rejected, 0, "server defaults for other tenants");
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_in_flight_fill_the_budget_and_refuse_more_until_they_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = StoreConfig::new(dir.path());
+        config.memory_budget_bytes = 64 * 1024;
+        let mut registry = Registry::default();
+        let store = Store::open(config, &mut registry).unwrap();
+        store.recover().await.unwrap();
+        let ingester = Ingester::new(store.clone(), IngestConfig::default(), &mut registry);
+        let tenant = TenantId::default_tenant();
+
+        // Another request's body is being decoded: it holds the whole budget.
+        let other = store.reserve(&tenant, 64 * 1024).unwrap();
+        let refused = ingester
+            .export(Receiver::OtlpGrpc, &tenant, request(3))
+            .await;
+        assert!(
+            matches!(refused, Err(IngestError::Overloaded { .. })),
+            "{refused:?}"
+        );
+        assert_eq!(store.head_spans(&tenant), 0);
+
+        drop(other);
+        let accepted = ingester
+            .export(Receiver::OtlpGrpc, &tenant, request(3))
+            .await
+            .expect("accepted once the other request ended");
+        assert_eq!(accepted.accepted, 3);
+        assert_eq!(
+            store.inflight_bytes(),
+            0,
+            "the request's own reservation ended with it"
+        );
     }
 }

@@ -31,6 +31,17 @@ pub(crate) fn trace_id(param: &str, raw: &str, allow_base64: bool) -> Result<Tra
     }
 }
 
+/// The number of traces a Jaeger search returns: `requested` (absent or 0: `default`), capped at the query
+/// service's maximum (`--query-max-limit`) instead of refused, since the Jaeger UI offers limits up to 1500 and
+/// Jaeger itself serves any.
+pub(crate) fn capped_limit(requested: Option<u64>, default: usize, max: usize) -> usize {
+    let limit = match requested {
+        None | Some(0) => default,
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    limit.min(max)
+}
+
 /// Tag filters from a JSON object (`{"http.status_code":"500"}`, numbers and booleans taken as text) or logfmt
 /// (`http.status_code=500 error=true`).
 pub(crate) fn tag_pairs(param: &str, raw: &str) -> Result<Vec<(String, String)>, ApiError> {
@@ -114,6 +125,15 @@ mod tests {
         assert!(trace_id("id", "AAAAAAAAAAAAAAAAAAAAAQ==", false).is_err());
         assert!(trace_id("id", "zz", true).is_err());
         assert!(trace_id("id", "0", false).is_err());
+    }
+
+    #[test]
+    fn limits_are_capped_at_the_maximum() {
+        assert_eq!(capped_limit(None, 100, 1000), 100);
+        assert_eq!(capped_limit(Some(0), 100, 1000), 100);
+        assert_eq!(capped_limit(Some(1500), 100, 1000), 1000);
+        assert_eq!(capped_limit(Some(u64::MAX), 20, 1000), 1000);
+        assert_eq!(capped_limit(None, 100, 50), 50);
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl IntoResponse for V1Error {
             "data": null, "total": 0, "limit": 0, "offset": 0,
             "errors": [{"code": status.as_u16(), "msg": self.0.to_string()}],
         });
-        json_response(status, &body, false)
+        self.0.with_retry_after(json_response(status, &body, false))
     }
 }
 
@@ -85,6 +85,6 @@ impl IntoResponse for V3Error {
     fn into_response(self) -> Response {
         let status = self.0.status();
         let body = json!({"error": {"httpCode": status.as_u16(), "message": self.0.to_string()}});
-        json_response(status, &body, false)
+        self.0.with_retry_after(json_response(status, &body, false))
     }
 }

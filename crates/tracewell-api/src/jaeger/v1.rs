@@ -1,7 +1,8 @@
 //! Jaeger's v1 JSON API (what Grafana's Jaeger data source calls): `/api/services`,
 //! `/api/services/{service}/operations`, `/api/operations`, `/api/traces` (search, or multi-get with
-//! `traceID`), `/api/traces/{id}` and `/api/dependencies`. Times are microseconds (search, trace hints) and
-//! milliseconds (dependencies), as in Jaeger.
+//! `traceID`), `/api/traces/{id}` and `/api/dependencies` (services only: queues collapse into producer →
+//! consumer). Times are microseconds (search, trace hints) and milliseconds (dependencies), as in Jaeger. A
+//! search `limit` above the query maximum is capped, not refused.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use serde_json::{json, Value};
 use tracewell_query::{parse_kind, SearchRequest, TimeRange};
 
 use super::convert;
-use super::query::{add_tags, find_traces, tag_pairs, trace_id};
+use super::query::{add_tags, capped_limit, find_traces, tag_pairs, trace_id};
 use super::response::{envelope, envelope_with_errors, V1Error};
 use crate::native::{now_nanos, Params};
 use crate::params::{bad, duration_nanos, number, tenant, unix_time};
@@ -103,7 +104,7 @@ pub(crate) async fn traces(
     if params.get("traceID").is_some() {
         return multi_get(&state, &tenant, &params).await;
     }
-    let req = search_request(&params)?;
+    let req = search_request(&params, state.query.max_limit(&tenant))?;
     let (found, _warnings) = find_traces(&state, &tenant, &req).await?;
     let data: Vec<Value> = found
         .iter()
@@ -153,11 +154,13 @@ fn unreadable(blocks: &[String]) -> Vec<String> {
     }
 }
 
-fn search_request(params: &Params) -> Result<SearchRequest, ApiError> {
-    let limit = match number("limit", params.get("limit"))? {
-        None | Some(0) => SEARCH_LIMIT,
-        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
-    };
+/// A search from `/api/traces` parameters; `limit` is capped at `max_limit`.
+fn search_request(params: &Params, max_limit: usize) -> Result<SearchRequest, ApiError> {
+    let limit = capped_limit(
+        number("limit", params.get("limit"))?,
+        SEARCH_LIMIT,
+        max_limit,
+    );
     let mut req = SearchRequest::recent(limit);
     let text = |key: &str| params.non_empty(key).map(str::to_owned);
     req.service = text("service");
@@ -250,7 +253,8 @@ pub(crate) async fn dependencies(
     };
     let service = params.non_empty("service");
     let mut links: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for d in state.query.dependencies(&tenant, &range).await? {
+    // Jaeger's graph has services only: queues collapse into producer → consumer, databases are left out.
+    for d in state.query.service_dependencies(&tenant, &range).await? {
         if service.is_none_or(|s| s == d.parent || s == d.child) {
             *links.entry((d.parent, d.child)).or_default() += d.calls;
         }

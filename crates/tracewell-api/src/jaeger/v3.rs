@@ -1,7 +1,8 @@
 //! Jaeger's api_v3 over HTTP (what the current Jaeger UI calls): `/api/v3/services`, `/api/v3/operations`,
 //! `/api/v3/traces/{trace_id}`, `/api/v3/traces` and `/api/v3/trace-summaries`. Traces are OTLP JSON wrapped in
 //! `{"result": ...}`; errors are `{"error":{"httpCode","message"}}`; `query.*` parameters are accepted in
-//! camelCase and in the deprecated snake_case; times are RFC 3339.
+//! camelCase and in the deprecated snake_case; times are RFC 3339. A `query.searchDepth` above the query maximum
+//! is capped, not refused.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -11,7 +12,7 @@ use serde_json::{json, Value};
 use tracewell_model::{otlp, Span};
 use tracewell_query::{parse_kind, SearchRequest, TraceSummary};
 
-use super::query::{add_tags, find_traces, tag_pairs, trace_id};
+use super::query::{add_tags, capped_limit, find_traces, tag_pairs, trace_id};
 use super::response::{json_response, V3Error};
 use crate::native::Params;
 use crate::params::{bad, duration_nanos, number, rfc3339, tenant};
@@ -117,18 +118,17 @@ pub(crate) async fn trace(
     Ok(ok(traces_data(&[&found.spans])))
 }
 
-fn search_request(params: &Params) -> Result<SearchRequest, ApiError> {
-    let depth = match number(
+/// A search from `query.*` parameters; `query.searchDepth` is capped at `max_limit`.
+fn search_request(params: &Params, max_limit: usize) -> Result<SearchRequest, ApiError> {
+    let requested = number(
         "query.searchDepth",
         params.any(&[
             "query.searchDepth",
             "query.search_depth",
             "query.num_traces",
         ]),
-    )? {
-        None | Some(0) => SEARCH_DEPTH,
-        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
-    };
+    )?;
+    let depth = capped_limit(requested, SEARCH_DEPTH, max_limit);
     let mut req = SearchRequest::recent(depth);
     let text = |keys: &[&str]| {
         params
@@ -196,7 +196,7 @@ pub(crate) async fn find(
 ) -> Result<Response, V3Error> {
     let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(query)?;
-    let req = search_request(&params)?;
+    let req = search_request(&params, state.query.max_limit(&tenant))?;
     let (found, _warnings) = find_traces(&state, &tenant, &req).await?;
     if found.is_empty() {
         return Err(no_traces().into());
@@ -212,7 +212,7 @@ pub(crate) async fn summaries(
 ) -> Result<Response, V3Error> {
     let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(query)?;
-    let req = search_request(&params)?;
+    let req = search_request(&params, state.query.max_limit(&tenant))?;
     let result = state.query.search(&tenant, &req).await?;
     let list: Vec<Value> = result.traces.iter().map(summary_json).collect();
     Ok(ok(json!({ "summaries": list })))

@@ -17,12 +17,13 @@ impl<E: Into<ApiError>> From<E> for TempoError {
 
 impl IntoResponse for TempoError {
     fn into_response(self) -> Response {
-        (
+        let response = (
             self.0.status(),
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             format!("{}\n", self.0),
         )
-            .into_response()
+            .into_response();
+        self.0.with_retry_after(response)
     }
 }
 

@@ -4,7 +4,9 @@
 //! - `GET /api/traces/{id}` (`{"batches": [...]}` or `tempopb.Trace`) and `GET /api/v2/traces/{id}`
 //!   (`tempopb.TraceByIDResponse`), as JSON or, with `Accept: application/protobuf`, as protobuf (`trace.rs`).
 //! - `GET /api/search` with `tags` (logfmt), `minDuration`/`maxDuration` (whole trace), `start`/`end` (unix
-//!   seconds), `limit`, `spss`; `q` only as the match-all `{}` (`search.rs`).
+//!   seconds), `limit`, `spss`; or TraceQL in `q` (`search.rs`).
+//! - `GET /api/metrics/query_range` and `/api/metrics/query`: TraceQL metrics (`metrics.rs`).
+//! - gRPC `tempopb.StreamingQuerier` (search, tags, tag values, metrics) on the same port (`grpc.rs`).
 //! - `GET /api/search/tags`, `/api/v2/search/tags`, `/api/search/tag/{tag}/values`,
 //!   `/api/v2/search/tag/{tag}/values` (`tags.rs`).
 //!
@@ -12,7 +14,9 @@
 
 pub(crate) mod base64;
 mod error;
+mod grpc;
 pub(crate) mod logfmt;
+mod metrics;
 pub(crate) mod otlp_json;
 mod proto;
 pub(crate) mod search;
@@ -31,10 +35,13 @@ use crate::{ApiError, ApiState};
 
 pub(crate) fn routes() -> Router<ApiState> {
     Router::new()
+        .merge(grpc::routes())
         .route("/api/echo", get(echo))
         .route("/api/traces/{trace_id}", get(trace::v1))
         .route("/api/v2/traces/{trace_id}", get(trace::v2))
         .route("/api/search", get(search::search))
+        .route("/api/metrics/query_range", get(metrics::query_range))
+        .route("/api/metrics/query", get(metrics::query_instant))
         .route("/api/search/tags", get(tags::names_v1))
         .route("/api/v2/search/tags", get(tags::names_v2))
         .route("/api/search/tag/{tag}/values", get(tags::values_v1))

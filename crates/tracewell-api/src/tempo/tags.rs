@@ -2,7 +2,9 @@
 //! `GET /api/v2/search/tags` (`scopes`), `GET /api/search/tag/{tag}/values` (`tagValues` as strings) and
 //! `GET /api/v2/search/tag/{tag}/values` (`tagValues` with TraceQL types; `{tag}` is a TraceQL identifier such as
 //! `resource.service.name`, `span.http.method`, `.service.name`, `name`, `status` or `kind`). `start`/`end` are
-//! unix seconds (default: the last 24 hours); `q` is accepted and does not narrow the answer.
+//! unix seconds (default: the last 24 hours). A TraceQL query in `q` narrows tag names and v2 tag values to the
+//! spans it selects (in the newest 500 matching traces). The gRPC streaming querier (`grpc.rs`) answers through the
+//! same functions.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -29,7 +31,7 @@ const MAX_VALUES: usize = 10_000;
 const INTRINSICS: [&str; 4] = ["duration", "kind", "name", "status"];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Scope {
+pub(crate) enum Scope {
     All,
     Resource,
     Span,
@@ -56,16 +58,18 @@ fn scope(params: &Params) -> Result<Scope, ApiError> {
     })
 }
 
-async fn names(
+pub(crate) async fn names(
     state: &ApiState,
     headers: &HeaderMap,
-    query: Option<String>,
-) -> Result<(Scope, TagNames), TempoError> {
+    params: &Params,
+) -> Result<(Scope, TagNames), ApiError> {
     let tenant = tenant(headers, &state.allowed_tenants)?;
-    let params = Params::parse(query)?;
-    let scope = scope(&params)?;
-    let range = seconds_range(&params, LOOKBACK)?;
-    let mut names = state.query.tag_names(&tenant, &range).await?;
+    let scope = scope(params)?;
+    let range = seconds_range(params, LOOKBACK)?;
+    let mut names = match narrowing_query(params) {
+        Some(q) => state.query.traceql_tag_names(&tenant, q, &range).await?,
+        None => state.query.tag_names(&tenant, &range).await?,
+    };
     if let Some(limit) = number("limit", params.get("limit"))?.filter(|&l| l > 0) {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         names.span.truncate(limit);
@@ -74,13 +78,9 @@ async fn names(
     Ok((scope, names))
 }
 
-pub(crate) async fn names_v1(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Result<Response, TempoError> {
-    let (scope, names) = names(&state, &headers, query).await?;
-    let list: Vec<String> = match scope {
+/// The names of one scope (v1 lists all scopes' names together).
+pub(crate) fn names_of_scope(scope: Scope, names: TagNames) -> Vec<String> {
+    match scope {
         Scope::All => {
             let all: BTreeSet<String> = names.span.into_iter().chain(names.resource).collect();
             all.into_iter().collect()
@@ -89,7 +89,34 @@ pub(crate) async fn names_v1(
         Scope::Span => names.span,
         Scope::Intrinsic => INTRINSICS.iter().map(|s| (*s).to_owned()).collect(),
         Scope::Empty => Vec::new(),
-    };
+    }
+}
+
+/// The names by scope (v2).
+pub(crate) fn scopes_of(scope: Scope, names: TagNames) -> Vec<(&'static str, Vec<String>)> {
+    let mut scopes = Vec::new();
+    if matches!(scope, Scope::All | Scope::Resource) {
+        scopes.push(("resource", names.resource));
+    }
+    if matches!(scope, Scope::All | Scope::Span) {
+        scopes.push(("span", names.span));
+    }
+    if matches!(scope, Scope::All | Scope::Intrinsic) {
+        scopes.push((
+            "intrinsic",
+            INTRINSICS.iter().map(|s| (*s).to_owned()).collect(),
+        ));
+    }
+    scopes
+}
+
+pub(crate) async fn names_v1(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, TempoError> {
+    let (scope, names) = names(&state, &headers, &Params::parse(query)?).await?;
+    let list = names_of_scope(scope, names);
     Ok(Json(json!({ "tagNames": list, "metrics": {} })).into_response())
 }
 
@@ -98,38 +125,64 @@ pub(crate) async fn names_v2(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, TempoError> {
-    let (scope, names) = names(&state, &headers, query).await?;
-    let mut scopes = Vec::new();
-    if matches!(scope, Scope::All | Scope::Resource) {
-        scopes.push(json!({"name": "resource", "tags": names.resource}));
-    }
-    if matches!(scope, Scope::All | Scope::Span) {
-        scopes.push(json!({"name": "span", "tags": names.span}));
-    }
-    if matches!(scope, Scope::All | Scope::Intrinsic) {
-        scopes.push(json!({"name": "intrinsic", "tags": INTRINSICS}));
-    }
+    let (scope, names) = names(&state, &headers, &Params::parse(query)?).await?;
+    let scopes: Vec<Value> = scopes_of(scope, names)
+        .into_iter()
+        .map(|(name, tags)| json!({"name": name, "tags": tags}))
+        .collect();
     Ok(Json(json!({ "scopes": scopes, "metrics": {} })).into_response())
 }
 
-async fn values(
+/// The TraceQL query in `q`, unless it is absent or matches everything (`{}`).
+fn narrowing_query(params: &Params) -> Option<&str> {
+    params.get("q").map(str::trim).filter(|q| {
+        !q.is_empty() && q.chars().filter(|c| !c.is_whitespace()).collect::<String>() != "{}"
+    })
+}
+
+/// Values of a TraceQL identifier narrowed by the TraceQL query in `q`, or `None` when `q` is absent or matches
+/// everything (`{}`).
+pub(crate) async fn values_for_query(
+    state: &ApiState,
+    headers: &HeaderMap,
+    tag: &str,
+    params: &Params,
+) -> Result<Option<TagValues>, ApiError> {
+    let Some(q) = narrowing_query(params) else {
+        return Ok(None);
+    };
+    let tenant: TenantId = tenant(headers, &state.allowed_tenants)?;
+    let range = seconds_range(params, LOOKBACK)?;
+    let limit = value_limit(params)?;
+    Ok(Some(
+        state
+            .query
+            .traceql_tag_values(&tenant, q, tag, &range, limit)
+            .await?,
+    ))
+}
+
+fn value_limit(params: &Params) -> Result<usize, ApiError> {
+    Ok(match number("limit", params.get("limit"))? {
+        None | Some(0) => DEFAULT_VALUES,
+        Some(n) if n as usize > MAX_VALUES => {
+            return Err(bad("limit", format!("must be at most {MAX_VALUES}")))
+        }
+        Some(n) => n as usize,
+    })
+}
+
+pub(crate) async fn values(
     state: &ApiState,
     headers: &HeaderMap,
     key: &str,
-    query: Option<String>,
-) -> Result<TagValues, TempoError> {
+    params: &Params,
+) -> Result<TagValues, ApiError> {
     let tenant: TenantId = tenant(headers, &state.allowed_tenants)?;
-    let params = Params::parse(query)?;
-    let range = seconds_range(&params, LOOKBACK)?;
-    let limit = match number("limit", params.get("limit"))? {
-        None | Some(0) => DEFAULT_VALUES,
-        Some(n) if n as usize > MAX_VALUES => {
-            return Err(bad("limit", format!("must be at most {MAX_VALUES}")).into())
-        }
-        Some(n) => n as usize,
-    };
+    let range = seconds_range(params, LOOKBACK)?;
+    let limit = value_limit(params)?;
     if key.is_empty() {
-        return Err(bad("tag", "is empty").into());
+        return Err(bad("tag", "is empty"));
     }
     Ok(state.query.tag_values(&tenant, key, &range, limit).await?)
 }
@@ -140,13 +193,13 @@ pub(crate) async fn values_v1(
     Path(tag): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, TempoError> {
-    let found = values(&state, &headers, &tag, query).await?;
+    let found = values(&state, &headers, &tag, &Params::parse(query)?).await?;
     let list: Vec<&str> = found.values.iter().map(|v| v.value.as_str()).collect();
     Ok(Json(json!({ "tagValues": list, "metrics": {} })).into_response())
 }
 
 /// The attribute key a TraceQL identifier names, and whether its values are TraceQL keywords.
-fn traceql_key(tag: &str) -> (&str, bool) {
+pub(crate) fn traceql_key(tag: &str) -> (&str, bool) {
     match tag {
         "kind" | "span:kind" => ("span.kind", true),
         "status" | "span:status" => ("status", true),
@@ -168,7 +221,11 @@ pub(crate) async fn values_v2(
     RawQuery(query): RawQuery,
 ) -> Result<Response, TempoError> {
     let (key, keyword) = traceql_key(&tag);
-    let found = values(&state, &headers, key, query).await?;
+    let params = Params::parse(query)?;
+    let found = match values_for_query(&state, &headers, &tag, &params).await? {
+        Some(found) => found,
+        None => values(&state, &headers, key, &params).await?,
+    };
     let list: Vec<Value> = found
         .values
         .iter()

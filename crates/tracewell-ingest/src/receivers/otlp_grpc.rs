@@ -55,7 +55,12 @@ where
             let status = Status::unimplemented(format!("no such method {}", request.uri().path()));
             return Box::pin(async move { Ok(status.into_http()) });
         }
-        let limit = self.ingester.config().max_request_bytes;
+        let limit = self.ingester.max_request_bytes(
+            request
+                .headers()
+                .get(TENANT_HEADER)
+                .map(http::HeaderValue::as_bytes),
+        );
         let handler = ExportHandler {
             ingester: self.ingester.clone(),
         };

@@ -105,18 +105,59 @@ pub(crate) async fn read_body(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Bytes, IngestError> {
-    let limit = ingester.config().max_request_bytes;
-    let raw = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| IngestError::TooLarge {
-            limit,
-            decompressed: false,
-        })?;
+    let limit = ingester.max_request_bytes(super::tenant_header(headers));
+    let raw = read_limited(body, limit).await?;
     decode_body(
         header_str(headers, header::CONTENT_ENCODING.as_str()),
         raw,
         limit,
     )
+}
+
+/// Bytes of an oversize body read and dropped before the refusal is sent: a client writes its whole body before it
+/// reads the answer, so a server that stops reading at the limit and closes the connection leaves it with a broken
+/// pipe instead of the 413. Past this much, the connection is closed anyway.
+const OVERSIZE_DRAIN_BYTES: usize = 64 * 1024 * 1024;
+
+/// The body, or `TooLarge` once it passes `limit` bytes (after draining up to [`OVERSIZE_DRAIN_BYTES`] more).
+async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, IngestError> {
+    use http_body::Body as _;
+    let too_large = IngestError::TooLarge {
+        limit,
+        decompressed: false,
+    };
+    let mut collected = bytes::BytesMut::new();
+    let mut over = false;
+    let mut drained = 0usize;
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        let Ok(frame) = frame else {
+            return Err(if over {
+                too_large
+            } else {
+                IngestError::Malformed("the request body could not be read".into())
+            });
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if over {
+            drained += data.len();
+            if drained > OVERSIZE_DRAIN_BYTES {
+                break;
+            }
+        } else if collected.len() + data.len() > limit {
+            over = true;
+            collected = bytes::BytesMut::new();
+        } else {
+            collected.extend_from_slice(&data);
+        }
+    }
+    if over {
+        return Err(too_large);
+    }
+    Ok(collected.freeze())
 }
 
 fn content_format(headers: &HeaderMap) -> Result<Format, IngestError> {
