@@ -67,14 +67,18 @@ export function tracesData(spans, resourceAttrs = {}) {
   };
 }
 
-/** POSTs OTLP JSON to {otlp}/v1/traces, retrying 429/503; throws on rejection. */
-export async function sendOtlp(otlp, body, { tenant } = {}) {
+/** POSTs OTLP JSON to {otlp}/v1/traces (with a bearer `token` and/or `tenant` if given), retrying 429/503; throws on rejection. */
+export async function sendOtlp(otlp, body, { tenant, token } = {}) {
   const url = `${otlp.replace(/\/$/, '')}/v1/traces`;
   const payload = typeof body === 'string' ? body : JSON.stringify(body);
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(tenant ? { 'X-Scope-OrgID': tenant } : {}) },
+      headers: {
+        'Content-Type': 'application/json',
+        ...(tenant ? { 'X-Scope-OrgID': tenant } : {}),
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      },
       body: payload,
     });
     const text = await res.text();

@@ -220,6 +220,21 @@ async function goto(path) {
   await page.goto(BASE + path, { waitUntil: 'domcontentloaded' });
 }
 
+// Fills the TraceQL box once the page has settled: a fill that lands while the lazily loaded TraceQL form
+// mounts is reset with it, so it is repeated until the text stays and Run is enabled.
+async function fillTraceql(text) {
+  const box = page.locator('[data-testid=traceql-input]');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await box.fill(text);
+    await page.waitForTimeout(100);
+    if ((await box.inputValue()) === text) {
+      await page.locator('[data-testid=traceql-run]:not([disabled])').waitFor();
+      return box;
+    }
+  }
+  throw new Error(`the TraceQL box did not keep its text: ${JSON.stringify(await box.inputValue())}`);
+}
+
 // ---- main ----
 
 console.log(`Tracewell UI end-to-end tests against ${BASE} (OTLP ${args.otlp}), run ${run}`);
@@ -319,6 +334,95 @@ await check('tag autocomplete offers names and values', async () => {
   eq(await input.inputValue(), 'e2e.run=', 'picked tag name');
   await page.locator('.suggest li', { hasText: run }).first().waitFor();
   await shot('search-autocomplete');
+});
+
+await check('TraceQL: mode in the URL, autocomplete, traces with span sets opening their span', async () => {
+  await goto(`/search?tag=${tag}&lookback=1h`);
+  await page.click('[data-testid=mode-traceql]');
+  await page.waitForURL(/mode=traceql/);
+  eq(new URL(page.url()).searchParams.get('lookback'), '1h', 'time range kept across modes');
+  const box = page.locator('[data-testid=traceql-input]');
+  const items = page.locator('[data-testid=traceql-suggest] li');
+  const active = () => page.locator('[data-testid=traceql-suggest] li[aria-selected=true]').innerText();
+  await box.click();
+  await page.keyboard.type('{ span.e2e.r');
+  await items.filter({ hasText: 'span.e2e.run' }).first().waitFor();
+  await shot('search-traceql-autocomplete');
+  await page.keyboard.press('Enter');
+  eq(await box.inputValue(), '{ span.e2e.run', 'Enter accepts the attribute name');
+  await page.keyboard.type(` = "${run.slice(0, 6)}`);
+  await waitFor(async () => (await items.allInnerTexts()).some((t) => t.startsWith(run)), 'the run id among the values', 10000);
+  await page.keyboard.press('Tab');
+  eq(await box.inputValue(), `{ span.e2e.run = "${run}"`, 'Tab accepts the quoted value');
+  await page.keyboard.type(' && sta');
+  await items.first().waitFor();
+  expect((await active()).startsWith('status'), `first suggestion active: ${await active()}`);
+  await page.keyboard.press('ArrowDown');
+  expect((await active()).startsWith('statusMessage'), `ArrowDown moves to the next: ${await active()}`);
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('Escape');
+  eq(await items.count(), 0, 'Escape closes the list');
+  await page.keyboard.press('Control+Space');
+  await items.first().waitFor();
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(' = e');
+  await items.filter({ hasText: 'error' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.keyboard.type(' } | select(span.payment.method)');
+  const query = `{ span.e2e.run = "${run}" && status = error } | select(span.payment.method)`;
+  eq(await box.inputValue(), query, 'the query typed with autocomplete');
+  await page.keyboard.press('Control+Enter');
+  await page.waitForURL((u) => u.searchParams.get('q') === query);
+  await page.locator('[data-testid=results-view][data-state=done] [data-testid=spanset]').first().waitFor();
+  const rows = await page.$$eval('[data-testid=result]', (els) => els.map((e) => e.dataset.traceId).sort());
+  eq(rows, [A, C].sort(), 'the two traces with a failing span of this run');
+  const row = page.locator(`[data-testid=result][data-trace-id="${A}"]`);
+  eq((await row.locator('[data-testid=span-count]').innerText()).trim(), `${spansA.length} spans`, 'trace summary as in the builder');
+  eq(await row.locator('[data-testid=spanset-matched]').allInnerTexts(), ['1'], 'one span set with one matching span');
+  const span = row.locator('[data-testid=spanset-span]');
+  eq(await span.getAttribute('href'), `/trace/${A}?span=${ids.validate}`, 'the span links to the trace at that span');
+  const spanText = await span.innerText();
+  expect(spanText.includes('validate payment') && spanText.includes('span.payment.method="card"'), `span with its select() value: ${spanText}`);
+  await shot('search-traceql');
+  // a link to the query shows the same answer
+  await page.reload();
+  await page.locator(`[data-testid=result][data-trace-id="${A}"] [data-testid=spanset]`).waitFor();
+  await span.click();
+  await page.waitForURL(new RegExp(`/trace/${A}\\?span=${ids.validate}`));
+  await waitFor(async () => (await page.locator('[data-testid=panel-span-id]').innerText()) === ids.validate, 'the span selected in the trace');
+});
+
+await check('TraceQL: a syntax error is shown at its position', async () => {
+  const broken = `{ span.e2e.run = "${run}" && name = }`;
+  await goto(`/search?mode=traceql&lookback=1h`);
+  const box = await fillTraceql(broken);
+  await page.click('[data-testid=traceql-run]');
+  const err = page.locator('[data-testid=traceql-error]');
+  await err.waitFor();
+  const at = broken.lastIndexOf('}');
+  const text = await err.innerText();
+  expect(text.includes(`line 1, column ${at + 1}`) && /expected/.test(text), `error message: ${text}`);
+  eq([await err.getAttribute('data-line'), await err.getAttribute('data-column')], ['1', String(at + 1)], 'error position');
+  eq(await page.locator('[data-testid=traceql-error-where] mark').innerText(), '}', 'the offending token marked');
+  eq(await box.evaluate((e) => [e.selectionStart, e.selectionEnd]), [at, at + 1], 'the offending token selected in the box');
+  eq(await page.locator('[data-testid=results]').count(), 0, 'no results for a refused query');
+  await shot('search-traceql-error');
+});
+
+await check('TraceQL: a metrics query draws a chart with a legend and the last values', async () => {
+  await goto(`/search?mode=traceql&lookback=1h`);
+  const box = await fillTraceql('{ } | rate() by (resource.service.name)');
+  await box.press('Control+Enter');
+  await page.locator('[data-testid=traceql-chart] canvas').first().waitFor();
+  const label = `resource.service.name="${svc('orders')}"`;
+  await page.locator('[data-testid=traceql-chart] .u-legend', { hasText: label }).waitFor();
+  const series = await page.locator('[data-testid=traceql-series] tbody tr').allInnerTexts();
+  const orders = series.find((r) => r.includes(label));
+  expect(orders && /\/s|\/min/.test(orders), `a last value for ${label}: ${series.join(' | ')}`);
+  await shot('search-traceql-metrics');
+  await page.click('[data-testid=mode-builder]');
+  await page.locator('[data-testid=search-form]').waitFor();
+  expect(!new URL(page.url()).searchParams.has('q'), 'the builder leaves the query out');
 });
 
 await check('scatter plot dot opens the trace', async () => {

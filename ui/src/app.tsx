@@ -2,7 +2,8 @@ import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { navigate, useRoute } from './lib/router';
 import { resolvedTheme, setTheme, themeChoice, onThemeChange, type ThemeChoice } from './lib/theme';
-import { get, setTenant, tenant } from './api/client';
+import { get, setTenant, setToken, tenant, token } from './api/client';
+import { UNAUTHORIZED_EVENT } from './api/auth';
 import { ErrorBox, Loading } from './components/common';
 import { SearchPage } from './pages/search';
 import { isTraceId } from './api/trace';
@@ -115,6 +116,78 @@ function TenantField() {
   );
 }
 
+/** With a token the token decides the tenant; this forgets it (and asks again on the next 401). */
+function ForgetToken() {
+  return (
+    <button
+      type="button"
+      class="forget-token"
+      data-testid="forget-token"
+      title="Forget the API token kept in this browser"
+      onClick={() => {
+        setToken('');
+        location.reload();
+      }}
+    >
+      Sign out
+    </button>
+  );
+}
+
+/**
+ * Asks for an API token when the server answers 401 (it runs with --auth-tokens). The token is kept in
+ * localStorage and sent as `Authorization: Bearer` from then on; the page reloads to use it.
+ */
+function TokenGate() {
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const [value, setValue] = useState('');
+  useEffect(() => {
+    const on = (e: Event) => setRefusal((e as CustomEvent<string>).detail ?? '');
+    window.addEventListener(UNAUTHORIZED_EVENT, on);
+    return () => window.removeEventListener(UNAUTHORIZED_EVENT, on);
+  }, []);
+  if (refusal === null) return null;
+  const had = token() !== '';
+  return (
+    <div class="token-gate" role="dialog" aria-modal="true" aria-labelledby="token-title" data-testid="token-form">
+      <form
+        class="card token-card"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const v = value.trim();
+          if (!v) return;
+          setToken(v);
+          location.reload();
+        }}
+      >
+        <h2 id="token-title">This server requires a token</h2>
+        {had && (
+          <p class="token-refused" data-testid="token-refused">
+            The saved token was refused: {refusal || 'unauthorized'}.
+          </p>
+        )}
+        <p class="muted">
+          Enter an API token with the <code>read</code> scope. It is kept in this browser and sent as <code>Authorization: Bearer</code> with
+          every request; the token decides the tenant.
+        </p>
+        <input
+          type="password"
+          autoFocus
+          autoComplete="off"
+          aria-label="API token"
+          placeholder="API token"
+          data-testid="token-input"
+          value={value}
+          onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+        />
+        <button type="submit" class="primary" data-testid="token-save" disabled={!value.trim()}>
+          Use this token
+        </button>
+      </form>
+    </div>
+  );
+}
+
 function TraceIdJump() {
   const [v, setV] = useState('');
   return (
@@ -195,9 +268,10 @@ export function App() {
         </nav>
         <span class="spacer" />
         <TraceIdJump />
-        <TenantField />
+        {token() ? <ForgetToken /> : <TenantField />}
         <ThemeToggle />
       </header>
+      <TokenGate />
       <main class={`page page-${page}`}>
         {page === 'home' ? (
           <Loading />

@@ -13,7 +13,10 @@ export class ApiError extends Error {
   }
 }
 
+import { authHeaders, UNAUTHORIZED_EVENT } from './auth';
+
 const TENANT_KEY = 'tracewell.tenant';
+const TOKEN_KEY = 'tracewell.token';
 
 export function tenant(): string {
   return localStorage.getItem(TENANT_KEY) ?? '';
@@ -24,8 +27,30 @@ export function setTenant(t: string) {
   else localStorage.removeItem(TENANT_KEY);
 }
 
+/** The API token, when the server requires one (see api/auth.ts). */
+export function token(): string {
+  return localStorage.getItem(TOKEN_KEY) ?? '';
+}
+
+export function setToken(t: string) {
+  if (t) localStorage.setItem(TOKEN_KEY, t);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+/** Sets the token or tenant header on `headers`. */
+export function identify(headers: Headers): Headers {
+  for (const [k, v] of Object.entries(authHeaders(token(), tenant()))) headers.set(k, v);
+  return headers;
+}
+
+/** Tells the UI the server wants a (different) token. */
+export function reportUnauthorized(message: string) {
+  window.dispatchEvent(new CustomEvent(UNAUTHORIZED_EVENT, { detail: message }));
+}
+
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad request',
+  401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not found',
   413: 'Too large',
@@ -82,9 +107,7 @@ async function readBody(res: Response, stats?: RequestStats): Promise<string> {
 
 export async function request<T>(path: string, init: RequestInit = {}, signal?: AbortSignal, stats?: RequestStats): Promise<T> {
   const t0 = performance.now();
-  const headers = new Headers(init.headers);
-  const t = tenant();
-  if (t) headers.set('X-Scope-OrgID', t);
+  const headers = identify(new Headers(init.headers));
   headers.set('Accept', 'application/json');
   let res: Response;
   try {
@@ -108,6 +131,7 @@ export async function request<T>(path: string, init: RequestInit = {}, signal?: 
     } catch {
       /* not JSON */
     }
+    if (res.status === 401) reportUnauthorized(message);
     throw new ApiError(res.status, message || res.statusText || statusText(res.status), path, bare);
   }
   try {

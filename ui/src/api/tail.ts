@@ -1,7 +1,7 @@
-// The live tail (/api/v1/tail, Server-Sent Events) read with fetch, so the tenant header goes along
-// and refusals keep their status. Reconnects with backoff when the stream ends or the server is busy.
+// The live tail (/api/v1/tail, Server-Sent Events) read with fetch, so the token or tenant header goes
+// along and refusals keep their status. Reconnects with backoff when the stream ends or the server is busy.
 
-import { ApiError, query, tenant } from './client';
+import { ApiError, identify, query, reportUnauthorized } from './client';
 import { SseParser, readEventStream } from '../lib/sse';
 import { parseTailEvent, retryDelay, type TailMessage } from '../lib/live';
 
@@ -53,12 +53,11 @@ export function openTail(filters: TailFilters, onMessage: (m: TailMessage) => vo
       onState({ state: 'connecting' });
       let error: ApiError;
       try {
-        const headers: Record<string, string> = { Accept: 'text/event-stream' };
-        const t = tenant();
-        if (t) headers['X-Scope-OrgID'] = t;
+        const headers = identify(new Headers({ Accept: 'text/event-stream' }));
         const res = await fetch(url, { headers, signal: ctl.signal, cache: 'no-store' });
         if (!res.ok || !res.body) {
           error = await errorOf(res, url);
+          if (res.status === 401) reportUnauthorized(error.message);
           // a bad filter or an unknown route will not get better by retrying
           if (res.status !== 429 && res.status < 500) {
             onState({ state: 'failed', error });

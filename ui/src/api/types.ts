@@ -35,6 +35,45 @@ export interface SearchResponse {
   warnings: string[];
 }
 
+/** A TraceQL value: numbers, strings and booleans as themselves, durations in nanoseconds, enums by name. */
+export type TraceqlValue = string | number | boolean | null;
+
+export interface TraceqlAttribute {
+  key: string;
+  value: TraceqlValue;
+}
+
+export interface TraceqlSpan extends MatchedSpan {
+  /** Values of select(). */
+  attributes: TraceqlAttribute[];
+}
+
+export interface SpanSet {
+  matched: number;
+  /** by() and aggregate values of the set. */
+  attributes: TraceqlAttribute[];
+  spans: TraceqlSpan[];
+}
+
+/** /api/v1/traceql for a search query. */
+export interface TraceqlSearchResponse {
+  traces: (TraceSummary & { spanSets: SpanSet[] })[];
+  inspectedTraces: number;
+  metrics: SearchResponse['metrics'];
+  /** `limit` traces matched before every candidate was evaluated: more may match. */
+  limitHit: boolean;
+  /** Why the answer may be incomplete, if it may be. */
+  cut: string | null;
+}
+
+/** /api/v1/traceql for a metrics query: one series per by() group, points at unix ns. */
+export interface TraceqlMetricsResponse {
+  series: { labels: TraceqlAttribute[]; points: [string, number][] }[];
+  stepNano: number;
+  inspectedSpans: number;
+  warnings: string[];
+}
+
 export interface Operation {
   service: string;
   name: string;

@@ -2,36 +2,17 @@
 // /api/v1/tags/{key}/values once an operator is typed.
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { get } from '../api/client';
-import type { TagNames, TagValues } from '../api/types';
-import { parseDuration } from '../trace/format';
+import { catalogRange, tagNames as loadTagNames, tagValues as loadTagValues } from '../api/catalog';
 import { splitCondition } from '../lib/tags';
 
 const SPECIAL_KEYS = ['error', 'span.kind', 'status'];
 
-const namesCache = new Map<string, Promise<string[]>>();
-const valuesCache = new Map<string, Promise<string[]>>();
-
 function tagNames(range: Record<string, string | undefined>): Promise<string[]> {
-  const key = JSON.stringify(range);
-  let p = namesCache.get(key);
-  if (!p) {
-    p = get<TagNames>('/api/v1/tags', range).then((r) => [...new Set([...SPECIAL_KEYS, ...r.span, ...r.resource])]);
-    namesCache.set(key, p);
-    p.catch(() => namesCache.delete(key));
-  }
-  return p;
+  return loadTagNames(range).then((r) => [...new Set([...SPECIAL_KEYS, ...r.span, ...r.resource])]);
 }
 
 function tagValues(tag: string, range: Record<string, string | undefined>): Promise<string[]> {
-  const key = tag + JSON.stringify(range);
-  let p = valuesCache.get(key);
-  if (!p) {
-    p = get<TagValues>(`/api/v1/tags/${encodeURIComponent(tag)}/values`, { ...range, limit: 500 }).then((r) => r.values.map((v) => v.value));
-    valuesCache.set(key, p);
-    p.catch(() => valuesCache.delete(key));
-  }
-  return p;
+  return loadTagValues(tag, range).then((values) => values.map((v) => v.value));
 }
 
 interface Props {
@@ -48,13 +29,13 @@ export function TagInput({ tags, onChange, range }: Props) {
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(-1);
   const input = useRef<HTMLInputElement>(null);
-  const catalogRange = range.start || range.end ? range : { lookback: range.lookback && range.lookback !== 'all' ? maxLookback(range.lookback) : '24h' };
-  const rangeKey = JSON.stringify(catalogRange);
+  const lookupRange = catalogRange(range);
+  const rangeKey = JSON.stringify(lookupRange);
 
   useEffect(() => {
     if (!open) return;
     let live = true;
-    tagNames(catalogRange).then((n) => live && setNames(n), () => live && setNames(SPECIAL_KEYS));
+    tagNames(lookupRange).then((n) => live && setNames(n), () => live && setNames(SPECIAL_KEYS));
     return () => {
       live = false;
     };
@@ -65,7 +46,7 @@ export function TagInput({ tags, onChange, range }: Props) {
     if (!cond || !open) return;
     if (values.key === cond.key) return;
     let live = true;
-    tagValues(cond.key, catalogRange).then(
+    tagValues(cond.key, lookupRange).then(
       (list) => live && setValues({ key: cond.key, list }),
       () => live && setValues({ key: cond.key, list: [] }),
     );
@@ -177,10 +158,4 @@ export function TagInput({ tags, onChange, range }: Props) {
       {text && cond === null && <span class="hint">key=value, key!=value, key=~regex</span>}
     </div>
   );
-}
-
-function maxLookback(l: string): string {
-  // Autocomplete looks at least a day back, so short search ranges still offer names.
-  const ns = parseDuration(l);
-  return ns === null || ns < 86400e9 ? '24h' : l;
 }

@@ -1,6 +1,6 @@
 // Server-Sent Events: an incremental parser of the text/event-stream format (fields, comments,
 // multi-line data, CR / LF / CRLF line ends split across chunks) and a reader for fetch bodies.
-// fetch rather than EventSource, so that the tenant header goes with the request and the HTTP status
+// fetch rather than EventSource, so that the token or tenant header goes with the request and the HTTP status
 // of a refusal (429 when the server has too many tails) can be told apart from a dropped connection.
 
 export interface SseEvent {

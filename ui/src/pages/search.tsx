@@ -1,18 +1,20 @@
-// Trace search: form state lives in the URL, so every search is a shareable link.
+// Trace search: form state lives in the URL, so every search is a shareable link. Two modes: the condition
+// builder (default) and TraceQL (`mode=traceql`, components/traceqlsearch.tsx).
 
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get } from '../api/client';
 import type { Operation, SearchResponse, TraceSummary } from '../api/types';
 import { Breakdown } from '../components/breakdown';
 import { Chart } from '../components/chart';
-import { Empty, ErrorBox, Loading, NoDataHint, ServiceChip, ServiceDot } from '../components/common';
+import { Empty, ErrorBox, Loading, NoDataHint } from '../components/common';
 import { DurationHeatmap } from '../components/heatmap';
+import { ResultRow } from '../components/resultrow';
 import { TagInput } from '../components/taginput';
 import { TimeRangePicker } from '../components/timerange';
 import { useAsync, useTitle } from '../lib/hooks';
 import { href, navigate, useRoute } from '../lib/router';
 import { rangeBounds, rangeFromQuery, rangeParams, type TimeRange } from '../lib/timerange';
-import { formatDuration, formatRelativeTime, formatTime, nanosToMillis, parseDuration } from '../trace/format';
+import { formatDuration, nanosToMillis, parseDuration } from '../trace/format';
 import { cssVar } from '../lib/theme';
 import { tagCondition } from '../lib/tags';
 import { narrowDurations, type BoxSearch } from '../lib/heatmap';
@@ -136,13 +138,53 @@ export function SearchPage() {
   const route = useRoute();
   const q = route.query;
   const applied = useMemo(() => formFromQuery(q), [route.search]);
+  const mode = q.get('mode') === 'traceql' ? 'traceql' : 'builder';
   useTitle('Search');
   return (
     <div class="search-page">
-      <SearchForm key={route.search} initial={applied} />
-      <Results form={applied} sort={q.get('sort') ?? (applied.order === 'duration' ? 'longest' : 'recent')} view={q.get('view') === 'breakdown' ? 'breakdown' : 'traces'} />
+      <div class="search-mode seg" role="tablist" aria-label="Search with">
+        {(['builder', 'traceql'] as const).map((m) => (
+          <button type="button" role="tab" aria-selected={mode === m} class={mode === m ? 'on' : ''} data-testid={`mode-${m}`} onClick={() => mode !== m && setMode(m)}>
+            {m === 'builder' ? 'Conditions' : 'TraceQL'}
+          </button>
+        ))}
+      </div>
+      {mode === 'traceql' ? (
+        <TraceqlMode />
+      ) : (
+        <>
+          <SearchForm key={route.search} initial={applied} />
+          <Results form={applied} sort={q.get('sort') ?? (applied.order === 'duration' ? 'longest' : 'recent')} view={q.get('view') === 'breakdown' ? 'breakdown' : 'traces'} />
+        </>
+      )}
     </div>
   );
+}
+
+const traceqlModule = () => import('../components/traceqlsearch');
+
+/** The TraceQL mode, loaded on first use (the builder stays the first load). */
+function TraceqlMode() {
+  const [mod, setMod] = useState<Awaited<ReturnType<typeof traceqlModule>>>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    traceqlModule().then(setMod, setError);
+  }, []);
+  if (error) return <ErrorBox error={error} title="Could not load the TraceQL search" />;
+  if (!mod) return <Loading />;
+  return <mod.TraceqlSearch />;
+}
+
+/** The other mode, with the same time range and limit (TraceQL always searches a bounded range). */
+function setMode(mode: 'builder' | 'traceql') {
+  const cur = new URLSearchParams(location.search);
+  const next = new URLSearchParams(mode === 'traceql' ? { mode } : {});
+  for (const k of ['lookback', 'start', 'end', 'limit']) {
+    const v = cur.get(k);
+    if (v && !(k === 'lookback' && v === 'all' && mode === 'traceql')) next.set(k, v);
+  }
+  const qs = next.toString();
+  navigate(`/search${qs ? `?${qs}` : ''}`);
 }
 
 function SearchForm({ initial }: { initial: Form }) {
@@ -268,6 +310,8 @@ function Results({ form, sort, view }: { form: Form; sort: string; view: 'traces
   if (res.error) return <ErrorBox error={res.error} title="Search failed" onRetry={res.reload} />;
   const data = res.data!;
   if (data.traces.length === 0) {
+    // "no traces yet" or "none match" depends on the services, which may still be on the way
+    if (!services.data && services.loading) return <Loading label="Searching…" />;
     const none = services.data && services.data.services.length === 0;
     return none ? (
       <Empty title="No traces yet">
@@ -409,71 +453,6 @@ function Results({ form, sort, view }: { form: Form; sort: string; view: 'traces
         Inspected {data.metrics.inspectedSpans.toLocaleString()} spans in {data.metrics.inspectedBlocks} of {data.metrics.totalBlocks} blocks.
       </div>
     </div>
-  );
-}
-
-function ResultRow({
-  t,
-  maxDur,
-  picked,
-  onPick,
-  showMatches,
-}: {
-  t: TraceSummary;
-  maxDur: number;
-  picked: boolean;
-  onPick: (on: boolean) => void;
-  showMatches: boolean;
-}) {
-  const ms = nanosToMillis(t.startTimeUnixNano);
-  const root = t.rootService ?? t.services[0]?.name ?? '?';
-  return (
-    <li class={`result ${t.errorCount ? 'has-errors' : ''}`} data-testid="result" data-trace-id={t.traceId} data-duration={t.durationNano}>
-      <input type="checkbox" class="pick" aria-label="Select for comparison" checked={picked} onChange={(e) => onPick((e.target as HTMLInputElement).checked)} />
-      <div class="result-main">
-        <a class="result-title" href={`/trace/${t.traceId}`}>
-          <ServiceDot name={root} />
-          <b>{root}</b>
-          <span class="op">{t.rootOperation ?? (t.rootService === null ? '(root span not received)' : '')}</span>
-          <span class="trace-id mono">{t.traceId.slice(0, 12)}</span>
-        </a>
-        <div class="result-durbar">
-          <span style={{ width: `${Math.max(0.5, (t.durationNano / maxDur) * 100)}%` }} />
-        </div>
-        <div class="result-meta">
-          <span data-testid="span-count">{t.spanCount} spans</span>
-          {t.errorCount > 0 && (
-            <span class="err-badge" data-testid="error-count">
-              {t.errorCount} error{t.errorCount === 1 ? '' : 's'}
-            </span>
-          )}
-          <span class="chips">
-            {t.services.map((s) => (
-              <ServiceChip name={s.name} count={s.spans} errors={s.errors} />
-            ))}
-          </span>
-        </div>
-        {showMatches && t.matchedSpans.length > 0 && (
-          <div class="matched">
-            {t.matchedSpans.map((m) => (
-              <a href={`/trace/${t.traceId}?span=${m.spanId}`} class={m.status === 'error' ? 'err' : ''}>
-                <ServiceDot name={m.service} /> {m.service}: {m.name} <span class="muted">{formatDuration(m.durationNano)}</span>
-              </a>
-            ))}
-            {t.matchedCount > t.matchedSpans.length && <span class="muted">+{t.matchedCount - t.matchedSpans.length} more matching</span>}
-          </div>
-        )}
-      </div>
-      <div class="result-side">
-        <div class="result-dur" data-testid="duration">
-          {formatDuration(t.durationNano)}
-        </div>
-        <div class="muted small" title={formatTime(ms)}>
-          {formatRelativeTime(ms)}
-        </div>
-        <div class="muted small">{formatTime(ms).slice(11, 19)}</div>
-      </div>
-    </li>
   );
 }
 
