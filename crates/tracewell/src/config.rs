@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// Directory for the WAL and (by default) blocks [default: ./tracewell-data].
     #[arg(long, env = "TRACEWELL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where blocks, metas, rollups and catalogs go: `local` (`<data_dir>/blocks`, the default) or
+    /// `s3://bucket/prefix` (credentials, region and endpoint from the standard `AWS_*` environment).
+    #[arg(long, env = "TRACEWELL_STORAGE")]
+    pub storage: Option<String>,
     /// OTLP gRPC listen address [default: 0.0.0.0:4317]; port 0 picks a free port.
     #[arg(long, env = "TRACEWELL_OTLP_GRPC_ADDR")]
     pub otlp_grpc_addr: Option<SocketAddr>,
@@ -45,6 +49,10 @@ pub struct ServeArgs {
     /// Keep RED and dependency rollups this long (usually longer than raw spans) [default: 90d].
     #[arg(long, env = "TRACEWELL_ROLLUP_RETENTION")]
     pub rollup_retention: Option<String>,
+    /// Distinct RED series (service, operation, kind, status) a tenant's head block rolls up; spans of further
+    /// series are counted in an `other` operation of their service (or `other` service) [default: 10000].
+    #[arg(long, env = "TRACEWELL_MAX_ROLLUP_SERIES")]
+    pub max_rollup_series: Option<usize>,
     /// Stop queries running longer than this [default: 30s].
     #[arg(long, env = "TRACEWELL_QUERY_TIMEOUT")]
     pub query_timeout: Option<String>,
@@ -54,6 +62,13 @@ pub struct ServeArgs {
     /// Longest time range a query may cover [default: 31d].
     #[arg(long, env = "TRACEWELL_QUERY_MAX_RANGE")]
     pub query_max_range: Option<String>,
+    /// Candidate traces a TraceQL search reads and evaluates at most [default: 5000].
+    #[arg(long, env = "TRACEWELL_TRACEQL_MAX_TRACES")]
+    pub traceql_max_traces: Option<usize>,
+    /// Searches, SQL, TraceQL, heatmap, breakdown and insights queries run at once (every API together); one more
+    /// gets 429 with Retry-After (gRPC: RESOURCE_EXHAUSTED) [default: twice the CPUs, at least 4].
+    #[arg(long, env = "TRACEWELL_MAX_CONCURRENT_QUERIES")]
+    pub max_concurrent_queries: Option<usize>,
     /// Largest request body, also after decompression [default: 16MiB].
     #[arg(long, env = "TRACEWELL_MAX_REQUEST_BYTES")]
     pub max_request_bytes: Option<String>,
@@ -63,6 +78,14 @@ pub struct ServeArgs {
     /// Longer attribute values are truncated [default: 16KiB].
     #[arg(long, env = "TRACEWELL_MAX_ATTRIBUTE_VALUE_BYTES")]
     pub max_attribute_value_bytes: Option<String>,
+    /// Spans starting or ending further than this after the server's clock are refused (partial success); 0 = no
+    /// limit [default: 15m].
+    #[arg(long, env = "TRACEWELL_MAX_SPAN_FUTURE")]
+    pub max_span_future: Option<String>,
+    /// Spans that started longer than this before the server's clock are refused (partial success); 0 = no limit
+    /// [default: the retention].
+    #[arg(long, env = "TRACEWELL_MAX_SPAN_AGE")]
+    pub max_span_age: Option<String>,
     /// Tenants this server holds; writes for further new tenants get 403 [default: 1000].
     #[arg(long, env = "TRACEWELL_MAX_TENANTS")]
     pub max_tenants: Option<usize>,
@@ -126,25 +149,56 @@ pub struct ServeArgs {
     /// The URL users open the UI at, for links in alert notifications [default: http://localhost:16686].
     #[arg(long, env = "TRACEWELL_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// TOML file of bearer tokens, each bound to a tenant and scopes; every listener then requires a token and
+    /// the tenant comes from it (see README) [default: none, no authentication].
+    #[arg(long, env = "TRACEWELL_AUTH_TOKENS")]
+    pub auth_tokens: Option<PathBuf>,
+    /// PEM certificate (chain) to serve every listener over TLS; needs --tls-key [default: none, plain TCP].
+    #[arg(long, env = "TRACEWELL_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "TRACEWELL_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificate(s): OTLP clients (gRPC and HTTP) must present a certificate signed by one (mutual TLS);
+    /// needs --tls-cert [default: none].
+    #[arg(long, env = "TRACEWELL_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// TOML file of per-tenant overrides (retention, max spans per trace, ingest rate, request size, search
+    /// limit), reloaded when it changes (see README) [default: none, every tenant uses the server settings].
+    #[arg(long, env = "TRACEWELL_TENANT_OVERRIDES")]
+    pub tenant_overrides: Option<PathBuf>,
+    /// How often the tenant overrides file is checked for changes [default: 10s].
+    #[arg(long, env = "TRACEWELL_TENANT_OVERRIDES_INTERVAL")]
+    pub tenant_overrides_interval: Option<String>,
 }
+
+/// Default of `max_span_future`: generous for hosts whose clocks drift or batch exporters, small enough that a
+/// wrong clock cannot stretch a block's time range far ahead (retention keeps a block until its newest span expires).
+pub const DEFAULT_MAX_SPAN_FUTURE: Duration = Duration::from_secs(15 * 60);
 
 /// The TOML file: same keys as the flags, nothing else.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<PathBuf>,
+    storage: Option<String>,
     otlp_grpc_addr: Option<SocketAddr>,
     otlp_http_addr: Option<SocketAddr>,
     zipkin_addr: Option<SocketAddr>,
     http_addr: Option<SocketAddr>,
     tempo_addr: Option<SocketAddr>,
     rollup_retention: Option<String>,
+    max_rollup_series: Option<usize>,
     query_timeout: Option<String>,
     query_max_limit: Option<usize>,
     query_max_range: Option<String>,
+    traceql_max_traces: Option<usize>,
+    max_concurrent_queries: Option<usize>,
     max_request_bytes: Option<toml::Value>,
     max_attributes_per_span: Option<usize>,
     max_attribute_value_bytes: Option<toml::Value>,
+    max_span_future: Option<String>,
+    max_span_age: Option<String>,
     max_spans_per_trace: Option<usize>,
     max_tenants: Option<usize>,
     head_max_bytes: Option<toml::Value>,
@@ -166,24 +220,36 @@ struct FileConfig {
     alert_rules: Option<PathBuf>,
     alert_interval: Option<String>,
     public_url: Option<String>,
+    auth_tokens: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
+    tenant_overrides: Option<PathBuf>,
+    tenant_overrides_interval: Option<String>,
 }
 
 /// Environment variables Tracewell reads; any other `TRACEWELL_*` variable is refused as a likely typo.
 const KNOWN_ENV: &[&str] = &[
     "TRACEWELL_CONFIG",
     "TRACEWELL_DATA_DIR",
+    "TRACEWELL_STORAGE",
     "TRACEWELL_OTLP_GRPC_ADDR",
     "TRACEWELL_OTLP_HTTP_ADDR",
     "TRACEWELL_ZIPKIN_ADDR",
     "TRACEWELL_HTTP_ADDR",
     "TRACEWELL_TEMPO_ADDR",
     "TRACEWELL_ROLLUP_RETENTION",
+    "TRACEWELL_MAX_ROLLUP_SERIES",
     "TRACEWELL_QUERY_TIMEOUT",
     "TRACEWELL_QUERY_MAX_LIMIT",
     "TRACEWELL_QUERY_MAX_RANGE",
+    "TRACEWELL_TRACEQL_MAX_TRACES",
+    "TRACEWELL_MAX_CONCURRENT_QUERIES",
     "TRACEWELL_MAX_REQUEST_BYTES",
     "TRACEWELL_MAX_ATTRIBUTES_PER_SPAN",
     "TRACEWELL_MAX_ATTRIBUTE_VALUE_BYTES",
+    "TRACEWELL_MAX_SPAN_FUTURE",
+    "TRACEWELL_MAX_SPAN_AGE",
     "TRACEWELL_MAX_SPANS_PER_TRACE",
     "TRACEWELL_MAX_TENANTS",
     "TRACEWELL_HEAD_MAX_BYTES",
@@ -205,9 +271,17 @@ const KNOWN_ENV: &[&str] = &[
     "TRACEWELL_ALERT_RULES",
     "TRACEWELL_ALERT_INTERVAL",
     "TRACEWELL_PUBLIC_URL",
+    "TRACEWELL_AUTH_TOKENS",
+    "TRACEWELL_TLS_CERT",
+    "TRACEWELL_TLS_KEY",
+    "TRACEWELL_TLS_CLIENT_CA",
+    "TRACEWELL_TENANT_OVERRIDES",
+    "TRACEWELL_TENANT_OVERRIDES_INTERVAL",
     "TRACEWELL_LOG",
     // Read by `tracewell query`, not by the server; set in the same shells.
     "TRACEWELL_QUERY_URL",
+    "TRACEWELL_QUERY_TOKEN",
+    "TRACEWELL_QUERY_CA_CERT",
 ];
 
 /// Listen addresses.
@@ -225,6 +299,8 @@ pub struct Addrs {
 pub struct ServeConfig {
     pub addrs: Addrs,
     pub store: StoreConfig,
+    /// Where blocks are kept (`--storage`).
+    pub storage: crate::storage::StorageUrl,
     pub query: QueryConfig,
     pub ingest: IngestConfig,
     /// How long shutdown waits for connections to finish before flushing anyway.
@@ -236,6 +312,22 @@ pub struct ServeConfig {
     pub alert_interval: Duration,
     /// Base URL of the UI in notifications.
     pub public_url: String,
+    /// Bearer token file; authentication is off without one.
+    pub auth_tokens: Option<PathBuf>,
+    /// Certificate and key for TLS on every listener; plain TCP without.
+    pub tls: Option<TlsFiles>,
+    /// Per-tenant overrides file (already loaded into `store.overrides`), polled every `tenant_overrides_interval`.
+    pub tenant_overrides: Option<PathBuf>,
+    pub tenant_overrides_interval: Duration,
+}
+
+/// PEM files for TLS.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// CA certificates OTLP clients' certificates must be signed by (mutual TLS), if any.
+    pub client_ca: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -302,6 +394,24 @@ fn duration(
     }
 }
 
+/// A time bound: a duration, or `0` (with or without a unit) for none.
+fn bound(
+    flag: Option<String>,
+    file: Option<String>,
+    key: &str,
+    default: Option<Duration>,
+) -> anyhow::Result<Option<Duration>> {
+    match flag.or(file) {
+        Some(text) if text.trim() == "0" => Ok(None),
+        Some(text) => {
+            let value = parse_duration(&text)
+                .map_err(|e| anyhow::anyhow!("invalid value for {key}: {e} (or 0 for no limit)"))?;
+            Ok(Some(value).filter(|d| !d.is_zero()))
+        }
+        None => Ok(default),
+    }
+}
+
 fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
     let addr = |flag: Option<SocketAddr>, file: Option<SocketAddr>, port: u16| {
         flag.or(file)
@@ -319,6 +429,10 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         .or(file.data_dir)
         .unwrap_or_else(|| PathBuf::from("tracewell-data"));
     let mut store = StoreConfig::new(data_dir);
+    let storage = match args.storage.or(file.storage) {
+        Some(url) => crate::storage::StorageUrl::parse(&url)?,
+        None => crate::storage::StorageUrl::Local,
+    };
     let defaults = StoreConfig::new("");
     store.head_max_bytes = usize_of(
         size(
@@ -405,6 +519,20 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
             )?,
             "max_attribute_value_bytes",
         )?,
+        max_span_future: bound(
+            args.max_span_future,
+            file.max_span_future,
+            "max_span_future",
+            Some(DEFAULT_MAX_SPAN_FUTURE),
+        )?,
+        // Spans older than the retention would be deleted with their block soon anyway, and one such span widens
+        // its block's time range so that every query reads the block.
+        max_span_age: bound(
+            args.max_span_age,
+            file.max_span_age,
+            "max_span_age",
+            Some(store.retention),
+        )?,
     };
     let allowed_tenants = args
         .allowed_tenants
@@ -440,6 +568,10 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         "rollup_retention",
         defaults.rollup_retention,
     )?;
+    store.max_rollup_series = args
+        .max_rollup_series
+        .or(file.max_rollup_series)
+        .unwrap_or(defaults.max_rollup_series);
     let query_defaults = QueryConfig::default();
     let query = QueryConfig {
         timeout: duration(
@@ -458,6 +590,10 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
             "query_max_range",
             query_defaults.max_range,
         )?,
+        traceql_max_traces: args
+            .traceql_max_traces
+            .or(file.traceql_max_traces)
+            .unwrap_or(query_defaults.traceql_max_traces),
         insights: tracewell_query::InsightsConfig {
             window: duration(
                 args.insights_window,
@@ -473,6 +609,11 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
             )?,
             ..query_defaults.insights.clone()
         },
+        max_concurrent: args
+            .max_concurrent_queries
+            .or(file.max_concurrent_queries)
+            .unwrap_or(query_defaults.max_concurrent),
+        retry_after: ingest.retry_after,
         ..query_defaults
     };
     if query.insights.window < Duration::from_secs(60) {
@@ -510,8 +651,14 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
     if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
         bail!("invalid value for public_url: {public_url:?} is not an http(s) URL");
     }
+    if query.traceql_max_traces == 0 {
+        bail!("invalid value for traceql_max_traces: must be greater than 0");
+    }
     if query.max_limit == 0 {
         bail!("invalid value for query_max_limit: must be greater than 0");
+    }
+    if query.max_concurrent == 0 {
+        bail!("invalid value for max_concurrent_queries: must be greater than 0");
     }
     for (key, value) in [
         ("rollup_retention", store.rollup_retention),
@@ -532,9 +679,42 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         "shutdown_timeout",
         Duration::from_secs(10),
     )?;
+    let tls = match (
+        args.tls_cert.or(file.tls_cert),
+        args.tls_key.or(file.tls_key),
+        args.tls_client_ca.or(file.tls_client_ca),
+    ) {
+        (Some(cert), Some(key), client_ca) => Some(TlsFiles {
+            cert,
+            key,
+            client_ca,
+        }),
+        (None, None, None) => None,
+        (Some(_), None, _) => bail!("invalid value for tls_key: missing; tls_cert needs tls_key"),
+        (None, Some(_), _) => bail!("invalid value for tls_cert: missing; tls_key needs tls_cert"),
+        (None, None, Some(_)) => {
+            bail!("invalid value for tls_client_ca: needs tls_cert and tls_key (mutual TLS is TLS)")
+        }
+    };
+    let tenant_overrides = args.tenant_overrides.or(file.tenant_overrides);
+    if let Some(path) = &tenant_overrides {
+        store.overrides = tracewell_store::OverridesHandle::new(
+            tracewell_store::Overrides::load(path).map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+    }
+    let tenant_overrides_interval = duration(
+        args.tenant_overrides_interval,
+        file.tenant_overrides_interval,
+        "tenant_overrides_interval",
+        Duration::from_secs(10),
+    )?;
+    if tenant_overrides_interval.is_zero() {
+        bail!("invalid value for tenant_overrides_interval: must be longer than 0");
+    }
     Ok(ServeConfig {
         addrs,
         store,
+        storage,
         ingest,
         query,
         shutdown_timeout,
@@ -543,6 +723,10 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         alert_rules: args.alert_rules.or(file.alert_rules),
         alert_interval,
         public_url,
+        auth_tokens: args.auth_tokens.or(file.auth_tokens),
+        tls,
+        tenant_overrides,
+        tenant_overrides_interval,
     })
 }
 
@@ -566,6 +750,7 @@ fn validate(store: &StoreConfig, ingest: &IngestConfig) -> anyhow::Result<()> {
         ("max_tenants", store.max_tenants as u64),
         ("compaction_max_spans", store.compaction_max_spans as u64),
         ("max_inflight_requests", ingest.max_inflight_requests as u64),
+        ("max_rollup_series", store.max_rollup_series as u64),
         ("head_max_bytes", store.head_max_bytes as u64),
         ("memory_budget", store.memory_budget_bytes as u64),
     ];

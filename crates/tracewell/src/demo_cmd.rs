@@ -143,6 +143,12 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
                 args.serve.data_dir = Some(std::env::temp_dir().join("tracewell-demo"));
             }
             let config = ServeConfig::resolve(std::mem::take(&mut args.serve))?;
+            if config.auth_tokens.is_some() || config.tls.is_some() {
+                anyhow::bail!(
+                    "the embedded demo server runs without --auth-tokens and TLS: the demo's services send their \
+                     spans without a token over plain gRPC"
+                );
+            }
             let grpc = config.addrs.otlp_grpc;
             let http = config.addrs.http;
             server = Some(tokio::spawn(crate::serve::run_until(config, async move {

@@ -6,6 +6,8 @@ mod demo_cmd;
 mod loadgen;
 mod query_cli;
 mod serve;
+mod storage;
+mod tls;
 mod units;
 
 use std::io::IsTerminal;

@@ -8,11 +8,13 @@ use anyhow::Context;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tracewell_api::auth::{AuthLayer, Authenticator, GrpcAuth, Scope, Surface};
 use tracewell_api::ApiState;
 use tracewell_ingest::{receivers, Ingester};
 use tracewell_store::Store;
 
 use crate::config::ServeConfig;
+use crate::tls::Tls;
 
 /// Runs the server until a shutdown signal.
 pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
@@ -25,9 +27,24 @@ pub async fn run_until(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let mut registry = Registry::default();
-    let store = Store::open(config.store.clone(), &mut registry).context("opening the store")?;
+    // Token and certificate files first: a mistake in them stops start-up before the data directory is touched.
+    let security = Security {
+        auth: load_tokens(&config, &mut registry)?,
+        tls: match &config.tls {
+            Some(files) => Some(Tls::load(files, &mut registry)?),
+            None => None,
+        },
+    };
+    let storage = config.storage.open()?;
+    let store = Store::open_with(config.store.clone(), storage, &mut registry)
+        .context("opening the store")?;
     let ingester = Ingester::new(store.clone(), config.ingest.clone(), &mut registry);
+    let _overrides_watcher = config.tenant_overrides.clone().map(|path| {
+        tracewell_store::OverridesWatcher::new(path, config.store.overrides.clone(), &mut registry)
+            .spawn(config.tenant_overrides_interval)
+    });
     let query = tracewell_query::QueryService::new(store.clone(), config.query.clone());
+    query.register_metrics(&mut registry);
     let alerts = match &config.alert_rules {
         Some(path) => {
             let rules = tracewell_alerts::RulesFile::load(path)?;
@@ -38,7 +55,8 @@ pub async fn run_until(
             );
             Some(Arc::new(tracewell_alerts::AlertEngine::new(
                 rules,
-                query.clone(),
+                // Rules wait for a query permit instead of failing while users' queries hold them all.
+                query.queued(),
                 config.alert_interval,
                 config.public_url.clone(),
                 &mut registry,
@@ -66,10 +84,12 @@ pub async fn run_until(
         otlp_grpc = %listeners.otlp_grpc.local_addr()?, otlp_http = %listeners.otlp_http.local_addr()?,
         zipkin = %listeners.zipkin.local_addr()?, http = %listeners.http.local_addr()?,
         tempo = %listeners.tempo.local_addr()?,
-        data_dir = %config.store.data_dir.display(), "listening"
+        tls = security.tls.is_some(), mtls = security.tls.as_ref().is_some_and(Tls::is_mutual),
+        auth = security.auth.is_some(),
+        data_dir = %config.store.data_dir.display(), storage = %config.storage, "listening"
     );
     let tail = Arc::clone(&api.tail);
-    let servers = listeners.serve(ingester, api, &stop_rx);
+    let servers = listeners.serve(ingester, api, &security, &stop_rx);
 
     let report = store.recover().await.context("recovering the store")?;
     tracing::info!(
@@ -114,6 +134,38 @@ pub async fn run_until(
     Ok(())
 }
 
+/// Loads the bearer token file, if configured, and registers its metrics.
+fn load_tokens(
+    config: &ServeConfig,
+    registry: &mut Registry,
+) -> anyhow::Result<Option<Arc<Authenticator>>> {
+    let Some(path) = &config.auth_tokens else {
+        return Ok(None);
+    };
+    let auth =
+        Authenticator::load(path).with_context(|| format!("auth_tokens {}", path.display()))?;
+    let allowed = &config.ingest.allowed_tenants;
+    for token in auth.tokens() {
+        if !allowed.is_empty() && !allowed.iter().any(|t| t == token.tenant().as_str()) {
+            anyhow::bail!(
+                "auth_tokens {}: token {:?} is for tenant {:?}, which allowed_tenants does not list",
+                path.display(),
+                token.name(),
+                token.tenant().as_str()
+            );
+        }
+    }
+    auth.register_metrics(registry);
+    tracing::info!(tokens = auth.tokens().len(), file = %path.display(), "bearer token authentication on");
+    Ok(Some(Arc::new(auth)))
+}
+
+/// Authentication and TLS, applied to every listener.
+struct Security {
+    auth: Option<Arc<Authenticator>>,
+    tls: Option<Tls>,
+}
+
 struct Listeners {
     otlp_grpc: TcpListener,
     otlp_http: TcpListener,
@@ -140,35 +192,84 @@ impl Listeners {
         self,
         ingester: Ingester,
         api: ApiState,
+        security: &Security,
         stop: &watch::Receiver<bool>,
     ) -> Vec<ServerTask> {
         let grpc = {
-            let incoming = tonic::transport::server::TcpIncoming::from(self.otlp_grpc);
             let service = receivers::otlp_grpc::service(ingester.clone());
             let stop = stopped(stop.clone());
-            tokio::spawn(async move {
-                tonic::transport::Server::builder()
-                    .layer(receivers::otlp_grpc::oversize_status_layer())
-                    .add_service(service)
-                    .serve_with_incoming_shutdown(incoming, stop)
-                    .await
-                    .context("otlp grpc server")
-            })
+            let server = tonic::transport::Server::builder()
+                .layer(receivers::otlp_grpc::oversize_status_layer())
+                .layer(tonic::service::InterceptorLayer::new(GrpcAuth::new(
+                    security.auth.clone(),
+                    "otlp_grpc",
+                    Scope::Write,
+                )))
+                .add_service(service);
+            match &security.tls {
+                Some(tls) => {
+                    let incoming = tls
+                        .listen(self.otlp_grpc, "otlp_grpc", true)
+                        .into_incoming();
+                    tokio::spawn(async move {
+                        server
+                            .serve_with_incoming_shutdown(incoming, stop)
+                            .await
+                            .context("otlp grpc server (TLS)")
+                    })
+                }
+                None => {
+                    let incoming = tonic::transport::server::TcpIncoming::from(self.otlp_grpc);
+                    tokio::spawn(async move {
+                        server
+                            .serve_with_incoming_shutdown(incoming, stop)
+                            .await
+                            .context("otlp grpc server")
+                    })
+                }
+            }
+        };
+        let http = |listener, name, surface, mutual, router| Http {
+            listener,
+            name,
+            surface,
+            mutual,
+            router,
         };
         vec![
             grpc,
-            serve_http(
+            http(
                 self.otlp_http,
+                "otlp_http",
+                Surface::Ingest,
+                true,
                 receivers::otlp_http::router(ingester.clone()),
-                stop.clone(),
-            ),
-            serve_http(
+            )
+            .serve(security, stop.clone()),
+            http(
                 self.zipkin,
+                "zipkin",
+                Surface::Ingest,
+                false,
                 receivers::zipkin::router(ingester),
-                stop.clone(),
-            ),
-            serve_http(self.http, tracewell_api::router(api.clone()), stop.clone()),
-            serve_http(self.tempo, tracewell_api::tempo_router(api), stop.clone()),
+            )
+            .serve(security, stop.clone()),
+            http(
+                self.http,
+                "http",
+                Surface::Query,
+                false,
+                tracewell_api::router(api.clone()),
+            )
+            .serve(security, stop.clone()),
+            http(
+                self.tempo,
+                "tempo",
+                Surface::Tempo,
+                false,
+                tracewell_api::tempo_router(api),
+            )
+            .serve(security, stop.clone()),
         ]
     }
 }
@@ -179,17 +280,44 @@ async fn bind(addr: SocketAddr, key: &str) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("cannot listen on {addr} ({key})"))
 }
 
-fn serve_http(
+/// An HTTP listener and what it serves.
+struct Http {
     listener: TcpListener,
+    /// The listener's name in metrics.
+    name: &'static str,
+    surface: Surface,
+    /// Whether client certificates are required when mutual TLS is configured.
+    mutual: bool,
     router: axum::Router,
-    stop: watch::Receiver<bool>,
-) -> ServerTask {
-    tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(stopped(stop))
-            .await
-            .context("http server")
-    })
+}
+
+impl Http {
+    fn serve(self, security: &Security, stop: watch::Receiver<bool>) -> ServerTask {
+        let router = match &security.auth {
+            Some(auth) => {
+                self.router
+                    .layer(AuthLayer::new(Arc::clone(auth), self.name, self.surface))
+            }
+            None => self.router,
+        };
+        match &security.tls {
+            Some(tls) => {
+                let listener = tls.listen(self.listener, self.name, self.mutual);
+                tokio::spawn(async move {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(stopped(stop))
+                        .await
+                        .context("https server")
+                })
+            }
+            None => tokio::spawn(async move {
+                axum::serve(self.listener, router)
+                    .with_graceful_shutdown(stopped(stop))
+                    .await
+                    .context("http server")
+            }),
+        }
+    }
 }
 
 /// Builds block trace indexes after start-up and whenever blocks change, so lookups and searches find them ready.

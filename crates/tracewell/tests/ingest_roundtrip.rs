@@ -1266,7 +1266,7 @@ async fn data_survives_a_graceful_restart() {
         "exit status {status:?}; logs:\n{}",
         server.logs()
     );
-    let blocks = dir.path().join("blocks/single-tenant/v1");
+    let blocks = dir.path().join("blocks/single-tenant/v2");
     let parquet: Vec<_> = std::fs::read_dir(&blocks)
         .unwrap_or_else(|e| panic!("{}: {e}", blocks.display()))
         .map(|e| e.unwrap().path().join("data.parquet"))

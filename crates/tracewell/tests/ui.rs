@@ -1,6 +1,7 @@
 //! The embedded web UI against a running server: the bundle and the UI's own routes are served from the
 //! binary, API paths never fall through to it, and large compact traces are gzipped on request.
-//! `ui_in_a_real_browser` drives Chromium through every page with `ui/e2e/run.mjs`.
+//! `ui_in_a_real_browser` drives Chromium through every page with `ui/e2e/run.mjs`;
+//! `ui_asks_for_a_token_when_the_server_requires_one` runs `ui/e2e/auth.mjs` against a server with `--auth-tokens`.
 
 mod common;
 
@@ -143,11 +144,9 @@ async fn large_compact_traces_are_gzipped_when_accepted() {
     assert!(refused.headers().get("content-encoding").is_none());
 }
 
-/// Runs `ui/e2e/run.mjs` (Node with `playwright-core`, Debian's `chromium`) against a fresh server:
-/// search, trace page, span panel, links, service map, RED panel and SQL console. Screenshots land in
-/// `target/ui-screenshots/`. `npm ci` runs first when `ui/node_modules` is missing.
-#[tokio::test]
-async fn ui_in_a_real_browser() {
+/// Checks that Node and Chromium are there and `ui/node_modules` is installed (`npm ci` when it is missing);
+/// returns the Chromium path.
+fn browser_prerequisites() -> String {
     let ui = repo_root().join("ui");
     let node_ok = Command::new("node")
         .arg("--version")
@@ -170,16 +169,21 @@ async fn ui_in_a_real_browser() {
             .expect("run npm ci");
         assert!(status.success(), "npm ci in ui/ failed");
     }
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]).await;
+    chromium
+}
+
+/// Runs a browser script of `ui/e2e/` against `server` with extra arguments; fails with its output.
+async fn run_browser_script(script: &str, server: &Server, extra: &[&str]) {
+    let chromium = browser_prerequisites();
     let output = tokio::process::Command::new("node")
-        .arg("e2e/run.mjs")
+        .arg(script)
         .arg("--base")
         .arg(format!("http://{}", server.http))
         .arg("--otlp")
         .arg(format!("http://{}", server.otlp_http))
+        .args(extra)
         .env("CHROMIUM", &chromium)
-        .current_dir(&ui)
+        .current_dir(repo_root().join("ui"))
         .output()
         .await
         .expect("run the browser test");
@@ -190,4 +194,55 @@ async fn ui_in_a_real_browser() {
         output.status.success(),
         "browser checks failed:\n{stdout}\n{stderr}"
     );
+}
+
+/// Runs `ui/e2e/run.mjs` (Node with `playwright-core`, Debian's `chromium`) against a fresh server:
+/// search, trace page, span panel, links, service map, RED panel and SQL console. Screenshots land in
+/// `target/ui-screenshots/`. `npm ci` runs first when `ui/node_modules` is missing.
+#[tokio::test]
+async fn ui_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await;
+    run_browser_script("e2e/run.mjs", &server, &[]).await;
+}
+
+/// Runs `ui/e2e/auth.mjs` against a server started with `--auth-tokens`: the UI asks for a token on the first
+/// 401, refuses a wrong one with the server's message, and shows the tenant's traces with a read token.
+#[tokio::test]
+async fn ui_asks_for_a_token_when_the_server_requires_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.toml");
+    std::fs::write(
+        &tokens,
+        r#"
+[[token]]
+name = "ui-ingest"
+token = "ui-write-token-0123456789"
+tenant = "web"
+scopes = ["write"]
+
+[[token]]
+name = "ui-reader"
+token = "ui-read-token-0123456789"
+tenant = "web"
+scopes = ["read"]
+"#,
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--auth-tokens", tokens.to_str().unwrap()],
+    )
+    .await;
+    run_browser_script(
+        "e2e/auth.mjs",
+        &server,
+        &[
+            "--write-token",
+            "ui-write-token-0123456789",
+            "--read-token",
+            "ui-read-token-0123456789",
+        ],
+    )
+    .await;
 }

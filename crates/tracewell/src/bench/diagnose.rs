@@ -223,6 +223,8 @@ pub async fn run(args: &DiagnoseBenchArgs) -> anyhow::Result<()> {
         }
     };
     let dir = std::env::temp_dir().join(format!("tracewell-diagnose-{}", std::process::id()));
+    // A directory left by an earlier run under the same process id must not feed this one.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let server = ServerProcess::start(&dir).await?;
     let base = format!("http://{}", server.ports.http);

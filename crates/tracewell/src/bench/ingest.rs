@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::procfs::{clock_ticks_per_second, cpu_ticks, status_kib, RssSampler};
+use super::replay::Dump;
 use super::results::{IngestResult, Measurements};
 use super::server::{parquet_usage, ServerProcess};
 use super::IngestBenchArgs;
@@ -43,12 +44,30 @@ async fn bench_in(dir: &Path, args: &IngestBenchArgs) -> anyhow::Result<IngestRe
     let server = ServerProcess::start(dir).await?;
     let pid = server.pid;
     let sampler = RssSampler::start(pid);
-    eprintln!(
-        "bench: sending load (rate {}, {:?}, concurrency {})",
-        args.rate, args.duration, args.concurrency
-    );
+    let dump = match &args.dump {
+        Some(path) => Some(Dump::read(path)?),
+        None => None,
+    };
+    let otlp_grpc = server.ports.otlp_grpc.to_string();
     let cpu_before = cpu_ticks(pid)?;
-    let load = loadgen::run(&loadgen_args(args, server.ports.otlp_grpc.to_string())).await;
+    let load = match &dump {
+        Some(dump) => {
+            eprintln!(
+                "bench: sending the {} spans of {} (concurrency {})",
+                dump.span_count(),
+                args.dump.as_deref().unwrap_or(Path::new("")).display(),
+                args.concurrency
+            );
+            dump.replay(&otlp_grpc, args.concurrency).await
+        }
+        None => {
+            eprintln!(
+                "bench: sending load (rate {}, {:?}, concurrency {})",
+                args.rate, args.duration, args.concurrency
+            );
+            loadgen::run(&loadgen_args(args, otlp_grpc)).await
+        }
+    };
     let cpu_after = cpu_ticks(pid);
     let vm_hwm_kib = status_kib(pid, "VmHWM").unwrap_or(0);
     let log = server.log.clone();

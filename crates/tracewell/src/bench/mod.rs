@@ -8,16 +8,22 @@
 //! `bench query` fills a throw-away server with load-generator traces and times trace lookups, searches, RED,
 //! dependency and SQL queries through the HTTP API.
 //!
+//! `bench storage` encodes the same spans (an `otlp-blast dump` file or the built-in generator) as OTLP protobuf and
+//! as blocks of every format, and reports bytes per span and the largest columns.
+//!
 //! `bench diagnose` runs the demo against a throw-away server, injects each fault in turn and reports whether the
 //! top insight names the culprit, and how long after the injection.
 
 mod diagnose;
 mod http;
 mod ingest;
+mod merge;
 mod procfs;
 mod query;
+mod replay;
 mod results;
 mod server;
+mod storage;
 
 use std::time::Duration;
 
@@ -31,8 +37,14 @@ pub enum BenchCommand {
     Ingest(IngestBenchArgs),
     /// Fill a server with load-generator traces, then time trace lookups, searches, RED and SQL queries.
     Query(query::QueryBenchArgs),
+    /// Encode the same spans as OTLP and as blocks of each format; report bytes per span and the largest columns.
+    Storage(storage::StorageBenchArgs),
     /// Run the demo, inject each fault in turn and report whether insights name the culprit first, and how fast.
     Diagnose(diagnose::DiagnoseBenchArgs),
+    /// (Used by `bench storage`.) Merge the blocks a storage run wrote into one, in a fresh process so that its
+    /// memory is the merge's alone; prints the figures as JSON.
+    #[command(hide = true)]
+    MergeBlocks(merge::MergeBlocksArgs),
 }
 
 /// Arguments of `tracewell bench ingest`.
@@ -56,6 +68,10 @@ pub struct IngestBenchArgs {
     /// Seed for the trace generator.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Send the requests of an `otlp-blast dump` file (each once, as fast as `--concurrency` allows) instead of
+    /// the built-in generator; `--rate`, `--duration`, `--batch-spans`, `--gzip` and `--seed` do not apply.
+    #[arg(long)]
+    pub dump: Option<std::path::PathBuf>,
     /// Keep the temporary data directory (blocks and server log) afterwards.
     #[arg(long)]
     pub keep: bool,
@@ -69,6 +85,8 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest::run(&args).await,
         BenchCommand::Query(args) => query::run(&args).await,
+        BenchCommand::Storage(args) => storage::run(&args).await,
         BenchCommand::Diagnose(args) => diagnose::run(&args).await,
+        BenchCommand::MergeBlocks(args) => merge::run_child(&args).await,
     }
 }

@@ -18,6 +18,10 @@ pub struct QueryBenchArgs {
     /// Spans to store before measuring.
     #[arg(long, default_value_t = 10_000_000)]
     pub spans: u64,
+    /// Fill the server with the requests of an `otlp-blast dump` file instead of the built-in generator (all of
+    /// them; --spans is ignored). Searches then cover the dump's time range.
+    #[arg(long)]
+    pub dump: Option<std::path::PathBuf>,
     /// Times each query runs.
     #[arg(long, default_value_t = 50)]
     pub iterations: usize,
@@ -111,35 +115,18 @@ async fn bench_in(dir: &Path, args: &QueryBenchArgs) -> anyhow::Result<QueryBenc
         base: format!("http://{}", server.ports.http),
     };
     let started = Instant::now();
-    let mut stored = 0u64;
-    while stored < args.spans {
-        let load = loadgen::run(&LoadgenArgs {
-            otlp_grpc: server.ports.otlp_grpc.to_string(),
-            rate: Rate::Max,
-            duration: Duration::from_secs(20),
-            batch_spans: 512,
-            concurrency: 8,
-            tenant: None,
-            gzip: false,
-            seed: None,
-        })
-        .await
-        .with_context(|| {
-            format!(
-                "load generation failed (server log: {})",
-                server.log.display()
-            )
-        })?;
-        stored += load.spans_acked;
-        eprintln!(
-            "bench: {stored} spans stored ({:.0}s)",
-            started.elapsed().as_secs_f64()
-        );
-    }
+    let (stored, range) = match &args.dump {
+        Some(path) => fill_from_dump(&server, path).await?,
+        None => (
+            fill_from_generator(&server, args.spans).await?,
+            "lookback=24h".to_owned(),
+        ),
+    };
     let load_seconds = started.elapsed().as_secs_f64();
     // Let the index warmer build block trace indexes, as a running server would have.
     tokio::time::sleep(Duration::from_secs(15)).await;
     let blocks = super::server::parquet_usage(&dir.join("blocks"))?.0;
+    let mut queries = Vec::new();
 
     let sample = api
         .sql("SELECT encode(trace_id, 'hex') AS id FROM spans WHERE parent_span_id IS NULL ORDER BY random() LIMIT 500")
@@ -153,12 +140,21 @@ async fn bench_in(dir: &Path, args: &QueryBenchArgs) -> anyhow::Result<QueryBenc
     if ids.is_empty() {
         bail!("no trace ids to look up");
     }
-    let mut queries = Vec::new();
+    let (key, value) = attribute_of(&api, &ids).await?;
+    // Lookups right after a restart: trace indexes come from the blocks (v2) or are rebuilt by scanning (v1).
+    eprintln!("bench: restarting the server");
+    let mut server = server;
+    server.terminate(Duration::from_secs(60)).await?;
+    server = ServerProcess::start(dir).await?;
+    let api = Api {
+        http: api.http.clone(),
+        base: format!("http://{}", server.ports.http),
+    };
 
     let mut n = 0usize;
     queries.push(
         time(
-            "trace by id, no time range",
+            "trace by id after a restart, no time range",
             args.iterations.max(ids.len().min(200)),
             Some("p99 ≤ 5 ms"),
             || {
@@ -180,14 +176,17 @@ async fn bench_in(dir: &Path, args: &QueryBenchArgs) -> anyhow::Result<QueryBenc
         )
         .await?,
     );
+    let tag = |k: &str, v: &str| format!("{}%3D{}", url_escape(k), url_escape(v));
     let searches = [
-        ("search service + duration, full range", "/api/v1/search?service=checkout&minDuration=100ms&lookback=24h&limit=20"),
-        ("search attribute, full range", "/api/v1/search?tag=db.namespace%3Dorders&lookback=24h&limit=20"),
-        ("search rare attribute, full range", "/api/v1/search?tag=http.response.status_code%3D503&service=payment&lookback=24h&limit=20"),
+        ("search service + duration, full range", format!("/api/v1/search?service=checkout&minDuration=100ms&{range}&limit=20"), "p50 ≤ 100 ms"),
+        ("search attribute, full range", format!("/api/v1/search?tag=db.namespace%3Dorders&{range}&limit=20"), "p50 ≤ 100 ms"),
+        ("search rare attribute, full range", format!("/api/v1/search?tag=http.response.status_code%3D503&service=payment&{range}&limit=20"), "p50 ≤ 100 ms"),
+        ("search attribute value present", format!("/api/v1/search?tag={}&{range}&limit=20", tag(&key, &value)), "p50 ≤ 100 ms"),
+        ("search attribute value absent", format!("/api/v1/search?tag={}&{range}&limit=20", tag(&key, &format!("{value}-absent"))), "p50 ≤ 20 ms"),
     ];
-    for (name, path) in searches {
+    for (name, path, target) in &searches {
         queries.push(
-            time(name, args.iterations, Some("p50 ≤ 100 ms"), || {
+            time(name, args.iterations, Some(target), || {
                 let api = &api;
                 async move {
                     let body = api.get(path).await?;
@@ -201,12 +200,88 @@ async fn bench_in(dir: &Path, args: &QueryBenchArgs) -> anyhow::Result<QueryBenc
             .await?,
         );
     }
+    let literal = if value.parse::<i64>().is_ok() {
+        value.clone()
+    } else {
+        format!("{value:?}")
+    };
+    let (hour, day) = match &args.dump {
+        Some(_) => (range.clone(), range.clone()),
+        None => ("lookback=1h".to_owned(), "lookback=24h".to_owned()),
+    };
+    let traceql = [
+        (
+            "TraceQL selective attribute",
+            format!("{{ span.{key} = {literal} }}"),
+            &range,
+            "",
+            "p50 ≤ 100 ms",
+        ),
+        (
+            "TraceQL structural",
+            "{ kind = server } >> { status = error }".to_owned(),
+            &range,
+            "",
+            "p50 ≤ 100 ms",
+        ),
+        (
+            "TraceQL count() pipeline",
+            "{ resource.service.name = \"checkout\" } | count() > 3".to_owned(),
+            &range,
+            "",
+            "p50 ≤ 100 ms",
+        ),
+        (
+            "TraceQL rate() by service, 1 h",
+            "{ } | rate() by (resource.service.name)".to_owned(),
+            &hour,
+            "&step=1m",
+            "≤ 500 ms",
+        ),
+        (
+            "TraceQL quantile_over_time, 24 h",
+            "{ kind = server } | quantile_over_time(duration, .5, .99)".to_owned(),
+            &day,
+            "&step=1h",
+            "",
+        ),
+    ];
+    for (name, q, window, extra, target) in &traceql {
+        let target = (!target.is_empty()).then_some(*target);
+        queries.push(
+            time(name, args.iterations.min(20), target, || {
+                let api = &api;
+                let path = format!(
+                    "/api/v1/traceql?q={}&{window}&limit=20{extra}",
+                    url_escape(q)
+                );
+                async move {
+                    let body = api.get(&path).await?;
+                    Ok(match body["series"].as_array() {
+                        Some(series) => format!(
+                            "{} series, {} spans inspected",
+                            series.len(),
+                            body["inspectedSpans"]
+                        ),
+                        None => format!(
+                            "{} traces, {} candidates evaluated",
+                            body["traces"].as_array().map_or(0, Vec::len),
+                            body["inspectedTraces"]
+                        ),
+                    })
+                }
+            })
+            .await?,
+        );
+    }
     queries.push(
         time("RED per operation, 24 h", args.iterations, None, || {
-            let api = &api;
+            let (api, range) = (&api, &range);
             async move {
                 let body = api
-                    .get("/api/v1/metrics?lookback=24h&step=5m&groupByOperation=true")
+                    .get(&format!(
+                        "/api/v1/metrics?{range}&step=5m&groupByOperation=true"
+                    ))
                     .await?;
                 Ok(format!(
                     "{} series",
@@ -218,9 +293,9 @@ async fn bench_in(dir: &Path, args: &QueryBenchArgs) -> anyhow::Result<QueryBenc
     );
     queries.push(
         time("dependencies, 24 h", args.iterations, None, || {
-            let api = &api;
+            let (api, range) = (&api, &range);
             async move {
-                let body = api.get("/api/v1/dependencies?lookback=24h").await?;
+                let body = api.get(&format!("/api/v1/dependencies?{range}")).await?;
                 Ok(format!(
                     "{} edges",
                     body["edges"].as_array().map_or(0, Vec::len)
@@ -230,24 +305,28 @@ async fn bench_in(dir: &Path, args: &QueryBenchArgs) -> anyhow::Result<QueryBenc
         .await?,
     );
     let diagnosis = [
-        ("insights (2m vs 30m)", "/api/v1/insights", "findings"),
+        (
+            "insights (2m vs 30m)",
+            "/api/v1/insights".to_owned(),
+            "findings",
+        ),
         (
             "breakdown, 200 traces",
-            "/api/v1/breakdown?service=checkout&lookback=24h",
+            format!("/api/v1/breakdown?service=checkout&{range}"),
             "operations",
         ),
         (
             "heatmap, full range",
-            "/api/v1/heatmap?lookback=24h&buckets=60",
+            format!("/api/v1/heatmap?{range}&buckets=60"),
             "counts",
         ),
         (
             "slowest traces, full range",
-            "/api/v1/search?service=checkout&lookback=24h&order=duration&limit=20",
+            format!("/api/v1/search?service=checkout&{range}&order=duration&limit=20"),
             "traces",
         ),
     ];
-    for (name, path, list) in diagnosis {
+    for (name, path, list) in &diagnosis {
         queries.push(
             time(name, args.iterations.min(10), None, || {
                 let api = &api;
@@ -281,6 +360,109 @@ async fn bench_in(dir: &Path, args: &QueryBenchArgs) -> anyhow::Result<QueryBenc
         blocks,
         queries,
     })
+}
+
+/// Sends load-generator traces until `spans` are stored; returns the spans stored.
+async fn fill_from_generator(server: &ServerProcess, spans: u64) -> anyhow::Result<u64> {
+    let started = Instant::now();
+    let mut stored = 0u64;
+    while stored < spans {
+        let load = loadgen::run(&LoadgenArgs {
+            otlp_grpc: server.ports.otlp_grpc.to_string(),
+            rate: Rate::Max,
+            duration: Duration::from_secs(20),
+            batch_spans: 512,
+            concurrency: 8,
+            tenant: None,
+            gzip: false,
+            seed: None,
+        })
+        .await
+        .with_context(|| {
+            format!(
+                "load generation failed (server log: {})",
+                server.log.display()
+            )
+        })?;
+        stored += load.spans_acked;
+        eprintln!(
+            "bench: {stored} spans stored ({:.0}s)",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(stored)
+}
+
+/// Sends every request of a dump file (8 at a time); returns the spans stored and the query-string range covering
+/// their start times.
+async fn fill_from_dump(
+    server: &ServerProcess,
+    path: &std::path::Path,
+) -> anyhow::Result<(u64, String)> {
+    let dump = super::replay::Dump::read(path)?;
+    eprintln!(
+        "bench: sending {} spans of {}",
+        dump.span_count(),
+        path.display()
+    );
+    let report = dump.replay(&server.ports.otlp_grpc.to_string(), 8).await?;
+    anyhow::ensure!(
+        report.errors == 0,
+        "{} requests of the dump failed: {:?}",
+        report.errors,
+        report.error_kinds
+    );
+    let (min, max) = dump.start_range;
+    Ok((
+        report.spans_acked,
+        format!("start={min}&end={}", max.saturating_add(60_000_000_000)),
+    ))
+}
+
+/// A string span attribute of the sampled traces to search for: a high-cardinality key when one is there.
+async fn attribute_of(api: &Api, ids: &[String]) -> anyhow::Result<(String, String)> {
+    const PREFERRED: [&str; 5] = [
+        "app.user_id",
+        "app.order.id",
+        "user.id",
+        "enduser.id",
+        "client.address",
+    ];
+    let mut fallback = None;
+    for id in ids.iter().take(20) {
+        let body = api.get(&format!("/api/v1/traces/{id}")).await?;
+        let spans = body["resourceSpans"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|rs| rs["scopeSpans"].as_array().into_iter().flatten())
+            .flat_map(|ss| ss["spans"].as_array().into_iter().flatten());
+        for span in spans {
+            for a in span["attributes"].as_array().into_iter().flatten() {
+                let (Some(key), Some(value)) =
+                    (a["key"].as_str(), a["value"]["stringValue"].as_str())
+                else {
+                    continue;
+                };
+                if PREFERRED.contains(&key) {
+                    return Ok((key.to_owned(), value.to_owned()));
+                }
+                fallback.get_or_insert_with(|| (key.to_owned(), value.to_owned()));
+            }
+        }
+    }
+    fallback.context("the sampled traces have no string attribute")
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Runs `query` `runs` times, one after another, and summarizes the latencies.

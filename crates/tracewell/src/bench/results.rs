@@ -54,6 +54,8 @@ pub struct Verdicts {
 /// Everything `bench ingest` reports (also its JSON shape).
 #[derive(Debug, Serialize)]
 pub struct IngestResult {
+    /// The `otlp-blast dump` file replayed, if the load was not the built-in generator's.
+    pub dump: Option<String>,
     pub rate: String,
     pub duration_secs: f64,
     pub concurrency: usize,
@@ -92,6 +94,7 @@ impl IngestResult {
         let peak_rss_mib = m.peak_rss_kib as f64 / 1024.0;
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
         IngestResult {
+            dump: args.dump.as_ref().map(|p| p.display().to_string()),
             rate: args.rate.to_string(),
             duration_secs: args.duration.as_secs_f64(),
             concurrency: args.concurrency,
@@ -141,10 +144,16 @@ impl IngestResult {
 
     /// Prints the results as a table with the targets beside each figure.
     pub fn print(&self) {
-        println!(
-            "Tracewell ingest benchmark: rate {}, {:.1} s, concurrency {}, batch {} spans",
-            self.rate, self.duration_secs, self.concurrency, self.batch_spans
-        );
+        match &self.dump {
+            Some(dump) => println!(
+                "Tracewell ingest benchmark: the requests of {dump}, concurrency {}",
+                self.concurrency
+            ),
+            None => println!(
+                "Tracewell ingest benchmark: rate {}, {:.1} s, concurrency {}, batch {} spans",
+                self.rate, self.duration_secs, self.concurrency, self.batch_spans
+            ),
+        }
         row("metric", "value".to_string(), "target");
         let t = &self.targets;
         row("accepted spans/s", num(self.accepted_spans_per_second), "");

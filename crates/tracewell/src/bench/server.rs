@@ -49,6 +49,25 @@ impl Ports {
     }
 }
 
+/// The server process ended before it reported ready.
+#[derive(Debug)]
+pub struct ExitedDuringStartup {
+    status: std::process::ExitStatus,
+    log_tail: String,
+}
+
+impl std::fmt::Display for ExitedDuringStartup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "server exited during startup ({}); log tail:\n{}",
+            self.status, self.log_tail
+        )
+    }
+}
+
+impl std::error::Error for ExitedDuringStartup {}
+
 /// How the server stopped.
 #[derive(Debug, Clone)]
 pub struct Shutdown {
@@ -66,8 +85,21 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `<current exe> serve` on `data_dir` and waits until it is ready.
+    /// Starts `<current exe> serve` on `data_dir` (retention of ten years) and waits until it is ready.
+    ///
+    /// The ports are picked free and released before the server binds them, so another process may take one
+    /// in between; a server that exits during startup is therefore started once more on fresh ports.
     pub async fn start(data_dir: &Path) -> anyhow::Result<ServerProcess> {
+        match Self::start_once(data_dir).await {
+            Err(first) if first.is::<ExitedDuringStartup>() => {
+                eprintln!("{first:#}; starting it once more on other ports");
+                Self::start_once(data_dir).await
+            }
+            other => other,
+        }
+    }
+
+    async fn start_once(data_dir: &Path) -> anyhow::Result<ServerProcess> {
         let ports = Ports::pick()?;
         let log = data_dir.join("server.log");
         let out = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
@@ -81,6 +113,8 @@ impl ServerProcess {
             .args(["--zipkin-addr", &ports.zipkin.to_string()])
             .args(["--http-addr", &ports.http.to_string()])
             .args(["--tempo-addr", &ports.tempo.to_string()])
+            // Dumps carry timestamps of their own (otlp-blast's start in 2026-01): retention must not delete them.
+            .args(["--retention", "3650d", "--rollup-retention", "3650d"])
             .stdin(Stdio::null())
             .stdout(Stdio::from(out.try_clone()?))
             .stderr(Stdio::from(out))
@@ -102,10 +136,11 @@ impl ServerProcess {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait()? {
-                bail!(
-                    "server exited during startup ({status}); log tail:\n{}",
-                    self.log_tail()
-                );
+                return Err(ExitedDuringStartup {
+                    status,
+                    log_tail: self.log_tail(),
+                }
+                .into());
             }
             if let Ok(200) = http_get_status(self.ports.http, "/readyz").await {
                 return Ok(());
@@ -140,7 +175,11 @@ impl ServerProcess {
 
     /// The last lines of the server log, for error messages.
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let text = match std::fs::read_to_string(&self.log) {
+            Ok(text) if text.trim().is_empty() => return "(the log is empty)".into(),
+            Ok(text) => text,
+            Err(e) => return format!("(reading {}: {e})", self.log.display()),
+        };
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
     }

@@ -21,9 +21,12 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use batch::{build_request, BatchBuilder};
 pub use builder::GeneratedTrace;
+pub use client::ExportClient;
 pub use generate::generate_trace;
 pub use report::LoadReport;
+pub(crate) use runner::record;
 pub use runner::run;
 
 /// Command-line arguments of `tracewell loadgen`.

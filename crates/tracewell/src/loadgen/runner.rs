@@ -125,7 +125,8 @@ async fn export(
     (result, started.elapsed())
 }
 
-fn record(
+/// Counts one finished export (of `spans` spans) in `stats`.
+pub(crate) fn record(
     stats: &mut WorkerStats,
     spans: u64,
     result: Result<ExportTraceServiceResponse, tonic::Status>,

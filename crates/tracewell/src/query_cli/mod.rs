@@ -1,4 +1,4 @@
-//! `tracewell query`: ask a running server for a trace, a search or a SQL result, printed as tables and trees for
+//! `tracewell query`: ask a running server for a trace, a search, a TraceQL search or a SQL result, printed as tables and trees for
 //! people or as the server's JSON (`--json`) for scripts.
 
 mod client;
@@ -22,6 +22,17 @@ pub struct QueryArgs {
     /// Tenant (sent as X-Scope-OrgID).
     #[arg(long, global = true)]
     pub tenant: Option<String>,
+    /// API token with the read scope, for a server started with --auth-tokens (sent as Authorization: Bearer).
+    #[arg(
+        long,
+        env = "TRACEWELL_QUERY_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub token: Option<String>,
+    /// PEM CA certificate to trust for an https:// server, besides the system's roots.
+    #[arg(long, env = "TRACEWELL_QUERY_CA_CERT", global = true)]
+    pub ca_cert: Option<std::path::PathBuf>,
     /// Print the server's JSON answer instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
@@ -41,6 +52,17 @@ pub enum QueryCommand {
     },
     /// Traces matching conditions, most recent first.
     Search(Box<SearchArgs>),
+    /// A TraceQL search, e.g. '{ resource.service.name = "checkout" } >> { status = error }'.
+    Traceql {
+        /// The TraceQL query.
+        query: String,
+        /// How far back to search.
+        #[arg(long, default_value = "1h")]
+        lookback: String,
+        /// Most traces returned.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
     /// A read-only SQL query over the `spans` table.
     Sql {
         /// The query, e.g. "SELECT service_name, count(*) FROM spans GROUP BY 1".
@@ -113,10 +135,28 @@ impl SearchArgs {
 
 /// Runs a query subcommand, printing to stdout.
 pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
-    let client = Client::new(&args.server, args.tenant.as_deref(), args.timeout)?;
+    let client = Client::new(
+        &args.server,
+        args.tenant.as_deref(),
+        args.token.as_deref(),
+        args.ca_cert.as_deref(),
+        args.timeout,
+    )?;
     let answer = match &args.command {
         QueryCommand::Trace { id } => client.get(&format!("/api/v1/traces/{id}"), &[]).await?,
         QueryCommand::Search(search) => client.get("/api/v1/search", &search.query_pairs()).await?,
+        QueryCommand::Traceql {
+            query,
+            lookback,
+            limit,
+        } => {
+            client
+                .post_json(
+                    "/api/v1/traceql",
+                    &serde_json::json!({ "query": query, "lookback": lookback, "limit": limit }),
+                )
+                .await?
+        }
         QueryCommand::Sql { query } => {
             client
                 .post_json("/api/v1/sql", &serde_json::json!({ "query": query }))
@@ -131,6 +171,7 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
     let text = match &args.command {
         QueryCommand::Trace { .. } => render::trace_tree(&answer),
         QueryCommand::Search(_) => render::search_table(&answer),
+        QueryCommand::Traceql { .. } => render::traceql_table(&answer),
         QueryCommand::Sql { .. } => render::sql_table(&answer),
         QueryCommand::Services => render::list(&answer["services"]),
     };

@@ -92,6 +92,44 @@ pub fn search_table(answer: &Value) -> String {
     out
 }
 
+/// TraceQL results: the search table, then per trace its span sets' spans.
+pub fn traceql_table(answer: &Value) -> String {
+    let mut out = search_table(answer);
+    for t in answer["traces"].as_array().into_iter().flatten() {
+        for set in t["spanSets"].as_array().into_iter().flatten() {
+            let groups: Vec<String> = set["attributes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| format!("{}={}", text(&a["key"]), a["value"]))
+                .collect();
+            out.push_str(&format!(
+                "{}: {} span(s) matched{}\n",
+                text(&t["traceId"]),
+                text(&set["matched"]),
+                if groups.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", groups.join(", "))
+                }
+            ));
+            for s in set["spans"].as_array().into_iter().flatten() {
+                out.push_str(&format!(
+                    "  {} {}: {} {}\n",
+                    text(&s["spanId"]),
+                    text(&s["service"]),
+                    text(&s["name"]),
+                    duration(s["durationNano"].as_f64().unwrap_or(0.0)),
+                ));
+            }
+        }
+    }
+    if let Some(cut) = answer["cut"].as_str() {
+        out.push_str(&format!("({cut})\n"));
+    }
+    out
+}
+
 pub fn sql_table(answer: &Value) -> String {
     let header: Vec<String> = answer["columns"]
         .as_array()

@@ -259,9 +259,9 @@ pub fn files_with_name(dir: &Path, name: &str) -> Vec<PathBuf> {
     out
 }
 
-/// The default tenant's block directory.
+/// The default tenant's block directory (new blocks are format v2).
 pub fn blocks_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("blocks").join(TENANT).join("v1")
+    data_dir.join("blocks").join(TENANT).join("v2")
 }
 
 /// The default tenant's WAL segment files, in id order.
