@@ -272,6 +272,37 @@ fn is_dead_letter_publish(key: &OpKey) -> bool {
     .any(|marker| name.contains(marker))
 }
 
+/// Whether the share of consumed messages that end in a dead-letter destination rose from `n0` of `d0` in the
+/// baseline to `n1` of `d1` in the window, and how strongly (0–100). Both shares are estimates from counts,
+/// so the test is a pooled two-proportion z-test: a baseline with few dead letters is itself uncertain, and a
+/// few more poison messages by chance in a short window must not read as a regression.
+fn share_rise(n0: f64, d0: f64, n1: f64, d1: f64) -> (bool, f64) {
+    let (p0, p1) = (n0 / d0, n1 / d1);
+    let pooled = (n0 + n1) / (d0 + d1);
+    let se = (pooled * (1.0 - pooled) * (1.0 / d0 + 1.0 / d1))
+        .sqrt()
+        .max(1e-9);
+    let delta = p1 - p0;
+    let z = delta / se;
+    let new = n1 >= 3.0 && delta >= 0.05 && p1 >= 2.0 * p0.max(0.001) && z >= 3.0;
+    let score = 100.0 * (1.0 - (-delta / 0.1).exp()) * clamp01((z - 3.0) / 3.0);
+    (new, if new { score } else { 0.0 })
+}
+
+/// Whether dead-letter publishes per minute rose from `n0` over `t0` baseline minutes to `n1` over `t1`
+/// window minutes, and how strongly (0–100), for services that consume too little to judge a share. Given
+/// the `n0 + n1` publishes seen, an unchanged rate puts each in the window with probability `t1 / (t0 + t1)`;
+/// the z-score is taken against that binomial.
+fn rate_rise(n0: f64, t0: f64, n1: f64, t1: f64) -> (bool, f64) {
+    let (r0, r1) = (n0 / t0, n1 / t1);
+    let total = n0 + n1;
+    let q = t1 / (t0 + t1);
+    let z = (n1 - total * q) / (total * q * (1.0 - q)).sqrt().max(1e-9);
+    let new = n1 >= 3.0 && r1 >= 2.0 * r0 + 0.5 && z >= 2.5;
+    let score = 100.0 * (1.0 - (-(r1 - r0) / (r0 + 1.0)).exp()) * clamp01((z - 2.5) / 3.0);
+    (new, if new { score } else { 0.0 })
+}
+
 async fn dead_letters(ctx: &mut Context<'_>) -> Vec<Candidate> {
     let w = *ctx.windows;
     let keys: Vec<OpKey> = ctx
@@ -305,20 +336,11 @@ async fn dead_letters(ctx: &mut Context<'_>) -> Vec<Candidate> {
         };
         let (d0, d1) = (consumed(w.baseline_range()), consumed(w.window_range()));
         let (new, score) = if d0 >= 30.0 && d1 >= 10.0 {
-            let p0 = ((n0 + 0.5) / (d0 + 1.0)).max(0.001);
-            let p1 = n1 / d1;
-            let delta = p1 - p0;
-            let z = delta / (p0 * (1.0 - p0) / d1).sqrt();
-            let new = observed >= 3 && n1 >= 3.0 && delta >= 0.05 && p1 >= 2.0 * p0;
-            let score = 100.0 * (1.0 - (-delta / 0.1).exp()) * clamp01((z - 3.0) / 3.0);
-            (new, score)
+            share_rise(n0, d0, n1, d1)
         } else {
-            let expected = r0 * window_minutes;
-            let z = (n1 - expected) / (expected + 1.0).sqrt();
-            let new = observed >= 3 && n1 >= 3.0 && r1 >= 2.0 * r0 + 0.5 && z > 2.0;
-            let score = 100.0 * (1.0 - (-(r1 - r0) / (r0 + 1.0)).exp()) * clamp01((z - 2.0) / 3.0);
-            (new, score)
+            rate_rise(n0, base_minutes, n1, window_minutes)
         };
+        let new = new && observed >= 3;
         // Steady dead-lettering: visible, below any regression.
         let score = if new { score } else { (5.0 * r1).min(10.0) };
         let traces = {
@@ -505,4 +527,41 @@ async fn new_errors(ctx: &mut Context<'_>) -> Vec<Candidate> {
             Candidate::of(f)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{rate_rise, share_rise};
+
+    #[test]
+    fn a_few_more_poison_messages_by_chance_are_not_a_rise() {
+        // 2% poison orders: 2 of 200 consumed in the baseline, 8 of 130 in the window.
+        let (new, score) = share_rise(2.0, 200.0, 8.0, 130.0);
+        assert!(!new, "scored {score}");
+        assert_eq!(score, 0.0);
+    }
+
+    #[test]
+    fn a_poison_burst_is_a_rise_with_a_high_score() {
+        // 2% → 40%: 4 of 200 consumed, then 50 of 130.
+        let (new, score) = share_rise(4.0, 200.0, 50.0, 130.0);
+        assert!(new);
+        assert!(score > 90.0, "scored {score}");
+    }
+
+    #[test]
+    fn an_unchanged_share_is_not_a_rise() {
+        let (new, _) = share_rise(6.0, 300.0, 4.0, 200.0);
+        assert!(!new);
+    }
+
+    #[test]
+    fn dead_letters_from_nothing_need_more_than_a_handful() {
+        // Three publishes in two minutes after none in three: possible by chance at a low steady rate.
+        assert!(!rate_rise(0.0, 3.0, 3.0, 2.0).0);
+        // Thirty in two minutes after one in three is not.
+        let (new, score) = rate_rise(1.0, 3.0, 30.0, 2.0);
+        assert!(new);
+        assert!(score > 50.0, "scored {score}");
+    }
 }
