@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use tracewell_model::otlp::SpanLimits;
 
+use crate::redact::RedactionHandle;
+
 /// Limits every receiver applies.
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
@@ -17,6 +19,8 @@ pub struct IngestConfig {
     pub allowed_tenants: Vec<String>,
     /// Export requests processed at once across all receivers; more are refused with a retryable error.
     pub max_inflight_requests: usize,
+    /// Redaction rules applied to every request before it is written (none by default).
+    pub redaction: RedactionHandle,
 }
 
 impl Default for IngestConfig {
@@ -27,6 +31,7 @@ impl Default for IngestConfig {
             retry_after: Duration::from_secs(1),
             allowed_tenants: Vec::new(),
             max_inflight_requests: 512,
+            redaction: RedactionHandle::default(),
         }
     }
 }

@@ -8,6 +8,7 @@
 //!
 //! Each receiver only decodes its wire format into an OTLP export request and calls [`Ingester::export`], which
 //! validates and limits spans (invalid ones are rejected individually, reported as OTLP partial success),
+//! redacts attributes by the tenant's rules ([`redact`]),
 //! applies backpressure, and hands the request to the store, which acknowledges once it is fsynced in the WAL.
 //! Errors are one enum, [`IngestError`], mapped once to gRPC and HTTP statuses (`error.rs`).
 
@@ -18,6 +19,7 @@ mod metrics;
 mod pipeline;
 mod rate;
 pub mod receivers;
+pub mod redact;
 mod tenant;
 
 pub use config::IngestConfig;

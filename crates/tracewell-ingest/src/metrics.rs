@@ -1,4 +1,5 @@
-//! Prometheus metrics of the receivers: spans received, accepted and rejected (by reason), requests by outcome.
+//! Prometheus metrics of the receivers: spans received, accepted and rejected (by reason), requests by outcome,
+//! attributes truncated, dropped and redacted.
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -14,6 +15,7 @@ pub struct IngestMetrics {
     requests: Family<Labels, Counter>,
     pub truncated_values: Counter,
     pub dropped_attributes: Counter,
+    redacted_attributes: Family<Labels, Counter>,
 }
 
 impl IngestMetrics {
@@ -25,6 +27,7 @@ impl IngestMetrics {
             requests: Family::default(),
             truncated_values: Counter::default(),
             dropped_attributes: Counter::default(),
+            redacted_attributes: Family::default(),
         };
         registry.register(
             "tracewell_received_spans",
@@ -56,6 +59,11 @@ impl IngestMetrics {
             "Attributes dropped by the per-span count limit",
             m.dropped_attributes.clone(),
         );
+        registry.register(
+            "tracewell_redacted_attributes",
+            "Attributes changed by the redaction rules, by action (drop, hash, mask)",
+            m.redacted_attributes.clone(),
+        );
         m
     }
 
@@ -75,6 +83,20 @@ impl IngestMetrics {
         if spans > 0 {
             let labels = vec![("receiver", receiver.into()), ("reason", reason.to_owned())];
             self.rejected_spans.get_or_create(&labels).inc_by(spans);
+        }
+    }
+
+    pub fn redacted(&self, report: &crate::redact::RedactionReport) {
+        for (action, count) in [
+            ("drop", report.dropped),
+            ("hash", report.hashed),
+            ("mask", report.masked),
+        ] {
+            if count > 0 {
+                self.redacted_attributes
+                    .get_or_create(&vec![("action", action.to_owned())])
+                    .inc_by(count);
+            }
         }
     }
 

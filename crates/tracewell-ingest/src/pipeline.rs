@@ -1,5 +1,5 @@
-//! The pipeline every receiver calls: count, sanitize (reject invalid spans, apply limits), store durably, and
-//! report what was accepted.
+//! The pipeline every receiver calls: count, sanitize (reject invalid spans, apply limits), redact, store
+//! durably, and report what was accepted.
 
 use std::sync::Arc;
 
@@ -238,6 +238,11 @@ impl Ingester {
         for (reason, count) in &report.rejected {
             metrics.rejected(name, reason.as_str(), *count);
         }
+        let redacted = match self.0.config.redaction.for_tenant(tenant.as_str()) {
+            Some(rules) if report.accepted > 0 => rules.apply(req),
+            _ => Default::default(),
+        };
+        metrics.redacted(&redacted);
         let mut outcome = ExportOutcome {
             accepted: report.accepted,
             rejected: report.rejected_total(),
@@ -245,7 +250,7 @@ impl Ingester {
         };
         if report.accepted > 0 {
             let request = std::mem::take(req);
-            let unchanged = report.is_unchanged();
+            let unchanged = report.is_unchanged() && redacted.is_empty();
             let encoded = encoded.filter(|_| unchanged);
             let inserted = self
                 .0

@@ -37,6 +37,7 @@ pub mod rollup;
 mod store;
 mod tenant;
 mod wal_record;
+pub mod watch;
 
 pub use catalog::BlockMeta;
 pub use compaction::dedupe as dedupe_spans;

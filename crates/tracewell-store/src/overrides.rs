@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use parking_lot::RwLock;
 use prometheus_client::metrics::counter::Counter;
@@ -29,6 +29,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use serde::Deserialize;
 use tracewell_model::{parse_duration, parse_size, TenantId};
+
+use crate::watch::{poll_every, FileStamp, WatcherTask};
 
 /// Why an overrides file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -217,10 +219,9 @@ impl OverridesHandle {
 
 /// Polls an overrides file and applies valid edits to a handle.
 pub struct OverridesWatcher {
-    path: PathBuf,
+    file: FileStamp,
     handle: OverridesHandle,
     reloads: Family<Vec<(&'static str, String)>, Counter>,
-    seen: Option<(SystemTime, u64)>,
 }
 
 impl OverridesWatcher {
@@ -232,28 +233,25 @@ impl OverridesWatcher {
             "Reloads of the tenant overrides file, by outcome (ok, error: previous overrides kept)",
             reloads.clone(),
         );
-        let seen = stamp(&path);
         Self {
-            path,
+            file: FileStamp::new(path),
             handle,
             reloads,
-            seen,
         }
     }
 
     /// Reloads the file if its modification time or size changed since last seen; returns whether new overrides
     /// were applied.
     pub fn poll(&mut self) -> bool {
-        let now = stamp(&self.path);
-        if now == self.seen {
+        if !self.file.changed() {
             return false;
         }
-        self.seen = now;
-        let outcome = match Overrides::load(&self.path) {
+        let path = self.file.path();
+        let outcome = match Overrides::load(path) {
             Ok(overrides) => {
                 let changed = self.handle.current().changed_tenants(&overrides);
                 self.handle.replace(overrides);
-                tracing::info!(path = %self.path.display(), tenants = ?changed, "tenant overrides reloaded");
+                tracing::info!(path = %path.display(), tenants = ?changed, "tenant overrides reloaded");
                 "ok"
             }
             Err(error) => {
@@ -269,30 +267,10 @@ impl OverridesWatcher {
 
     /// Polls every `interval` until the returned task is dropped.
     pub fn spawn(mut self, interval: Duration) -> WatcherTask {
-        WatcherTask(tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                self.poll();
-            }
-        }))
+        poll_every(interval, move || {
+            self.poll();
+        })
     }
-}
-
-/// The polling task of an [`OverridesWatcher`]; dropping it stops the polling.
-#[derive(Debug)]
-pub struct WatcherTask(tokio::task::JoinHandle<()>);
-
-impl Drop for WatcherTask {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
 }
 
 #[cfg(test)]

@@ -167,9 +167,13 @@ pub struct ServeArgs {
     /// limit), reloaded when it changes (see README) [default: none, every tenant uses the server settings].
     #[arg(long, env = "TRACEWELL_TENANT_OVERRIDES")]
     pub tenant_overrides: Option<PathBuf>,
-    /// How often the tenant overrides file is checked for changes [default: 10s].
+    /// How often the tenant overrides and redaction rules files are checked for changes [default: 10s].
     #[arg(long, env = "TRACEWELL_TENANT_OVERRIDES_INTERVAL")]
     pub tenant_overrides_interval: Option<String>,
+    /// TOML file of redaction rules (drop, mask and hash attributes, per tenant), applied before spans are
+    /// written and reloaded when it changes (see README) [default: none].
+    #[arg(long, env = "TRACEWELL_REDACTION")]
+    pub redaction: Option<PathBuf>,
 }
 
 /// Default of `max_span_future`: generous for hosts whose clocks drift or batch exporters, small enough that a
@@ -226,6 +230,7 @@ struct FileConfig {
     tls_client_ca: Option<PathBuf>,
     tenant_overrides: Option<PathBuf>,
     tenant_overrides_interval: Option<String>,
+    redaction: Option<PathBuf>,
 }
 
 /// Environment variables Tracewell reads; any other `TRACEWELL_*` variable is refused as a likely typo.
@@ -277,6 +282,9 @@ const KNOWN_ENV: &[&str] = &[
     "TRACEWELL_TLS_CLIENT_CA",
     "TRACEWELL_TENANT_OVERRIDES",
     "TRACEWELL_TENANT_OVERRIDES_INTERVAL",
+    "TRACEWELL_REDACTION",
+    // The conventional `hash_key_env` of a redaction rules file.
+    "TRACEWELL_REDACTION_KEY",
     "TRACEWELL_LOG",
     // Read by `tracewell query`, not by the server; set in the same shells.
     "TRACEWELL_QUERY_URL",
@@ -319,6 +327,8 @@ pub struct ServeConfig {
     /// Per-tenant overrides file (already loaded into `store.overrides`), polled every `tenant_overrides_interval`.
     pub tenant_overrides: Option<PathBuf>,
     pub tenant_overrides_interval: Duration,
+    /// Redaction rules file (already loaded into `ingest.redaction`), polled every `tenant_overrides_interval`.
+    pub redaction: Option<PathBuf>,
 }
 
 /// PEM files for TLS.
@@ -547,7 +557,7 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         TenantId::new(tenant)
             .map_err(|e| anyhow::anyhow!("invalid value for allowed_tenants: {e}"))?;
     }
-    let ingest = IngestConfig {
+    let mut ingest = IngestConfig {
         max_request_bytes,
         span_limits,
         retry_after: duration(
@@ -561,6 +571,7 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
             .max_inflight_requests
             .or(file.max_inflight_requests)
             .unwrap_or(ingest_defaults.max_inflight_requests),
+        redaction: Default::default(),
     };
     store.rollup_retention = duration(
         args.rollup_retention,
@@ -711,6 +722,13 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
     if tenant_overrides_interval.is_zero() {
         bail!("invalid value for tenant_overrides_interval: must be longer than 0");
     }
+    let redaction = args.redaction.or(file.redaction);
+    if let Some(path) = &redaction {
+        ingest.redaction = tracewell_ingest::redact::RedactionHandle::new(
+            tracewell_ingest::redact::RedactionRules::load(path)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+    }
     Ok(ServeConfig {
         addrs,
         store,
@@ -727,6 +745,7 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         tls,
         tenant_overrides,
         tenant_overrides_interval,
+        redaction,
     })
 }
 

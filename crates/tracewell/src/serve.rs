@@ -43,6 +43,14 @@ pub async fn run_until(
         tracewell_store::OverridesWatcher::new(path, config.store.overrides.clone(), &mut registry)
             .spawn(config.tenant_overrides_interval)
     });
+    let _redaction_watcher = config.redaction.clone().map(|path| {
+        tracewell_ingest::redact::RedactionWatcher::new(
+            path,
+            config.ingest.redaction.clone(),
+            &mut registry,
+        )
+        .spawn(config.tenant_overrides_interval)
+    });
     let query = tracewell_query::QueryService::new(store.clone(), config.query.clone());
     query.register_metrics(&mut registry);
     let alerts = match &config.alert_rules {

@@ -100,22 +100,6 @@ async fn object_keys(moto: &Moto) -> Vec<String> {
         .collect()
 }
 
-async fn wait_until<F, Fut>(what: &str, server: &Server, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; logs:\n{}",
-            server.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocks_flush_to_s3_and_read_back_after_restart_with_an_empty_data_dir() {
     let moto = start_moto().await;
@@ -147,12 +131,13 @@ async fn blocks_flush_to_s3_and_read_back_after_restart_with_an_empty_data_dir()
         attributes: vec![kv_int("span.index", i as i64)],
     });
     export_ok(&mut grpc_client(&server).await, request).await;
-    wait_until("a block flushed to the bucket", &server, || async {
-        let keys = object_keys(&moto).await;
-        keys.iter().any(|k| k.ends_with("/data.parquet"))
-            && keys.iter().any(|k| k.ends_with("/meta.json"))
-    })
-    .await;
+    server
+        .eventually("a block flushed to the bucket", || async {
+            let keys = object_keys(&moto).await;
+            keys.iter().any(|k| k.ends_with("/data.parquet"))
+                && keys.iter().any(|k| k.ends_with("/meta.json"))
+        })
+        .await;
     let keys = object_keys(&moto).await;
     assert!(
         keys.iter().all(|k| k.starts_with(&format!("{PREFIX}/"))),

@@ -67,30 +67,13 @@ async fn assert_traces_gone(server: &Server, traces: &[SentTrace]) {
     }
 }
 
-/// Polls `condition` until it holds; fails after 20 s with `what` and the server logs.
-async fn wait_until<F, Fut>(what: &str, server: &Server, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !condition().await {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting until {what}; metrics:\n{}\nlogs:\n{}",
-            server.metrics().await,
-            server.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Waits until the series' value reaches `at_least`.
 async fn wait_for_metric(server: &Server, series: &str, at_least: f64) {
-    wait_until(&format!("{series} >= {at_least}"), server, || async {
-        server.metric(series).await >= at_least
-    })
-    .await;
+    server
+        .eventually(&format!("{series} >= {at_least}"), || async {
+            server.metric(series).await >= at_least
+        })
+        .await;
 }
 
 fn tenant_series(name: &str) -> String {
@@ -159,15 +142,12 @@ async fn head_blocks_flush_by_size_and_age() {
         }
     }
     // Once the head is under its limit again and nothing waits for a flush, only the active WAL segment is left.
-    wait_until(
-        "the head is flushed down to one wal segment",
-        &server,
-        || async {
+    server
+        .eventually("the head is flushed down to one wal segment", || async {
             server.metric(&tenant_series("tracewell_head_bytes")).await < 65536.0
                 && wal_segments(dir.path()).0 == 1
-        },
-    )
-    .await;
+        })
+        .await;
     let flushes = server.metric(FLUSHES_OK).await;
     let blocks = server.metric(&tenant_series("tracewell_blocks")).await;
     let metas = meta_count(dir.path());
@@ -189,16 +169,18 @@ async fn head_blocks_flush_by_size_and_age() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &["--head-max-age", "1s"]).await;
     let sent = send(&server, 1, 4, now_unix_nano()).await;
-    wait_until("the head flushed by age", &server, || async {
-        meta_count(dir.path()) == 1
-            && server.metric(&tenant_series("tracewell_blocks")).await == 1.0
-    })
-    .await;
-    wait_until("no wal segment holds a record", &server, || async {
-        let (files, bytes) = wal_segments(dir.path());
-        bytes == 8 * files as u64
-    })
-    .await;
+    server
+        .eventually("the head flushed by age", || async {
+            meta_count(dir.path()) == 1
+                && server.metric(&tenant_series("tracewell_blocks")).await == 1.0
+        })
+        .await;
+    server
+        .eventually("no wal segment holds a record", || async {
+            let (files, bytes) = wal_segments(dir.path());
+            bytes == 8 * files as u64
+        })
+        .await;
     assert_eq!(
         server.metric(&tenant_series("tracewell_head_spans")).await,
         0.0
@@ -375,12 +357,11 @@ async fn compaction_preserves_every_span_exactly_once() {
     }
     let compactions_ok = "tracewell_compactions_total{outcome=\"ok\"}";
     wait_for_metric(&server, compactions_ok, 1.0).await;
-    wait_until(
-        "four level-0 blocks were merged into one",
-        &server,
-        || async { meta_count(dir.path()) == 1 },
-    )
-    .await;
+    server
+        .eventually("four level-0 blocks were merged into one", || async {
+            meta_count(dir.path()) == 1
+        })
+        .await;
     let merged = block_metas(dir.path()).remove(0);
     assert_eq!(merged["compaction_level"], 1, "{merged}");
     assert_eq!(
@@ -399,10 +380,11 @@ async fn compaction_preserves_every_span_exactly_once() {
     let resent_spans = 3 * 8;
     send_flushed(&server, &mut client, requests[0].clone(), &mut flushes).await;
     wait_for_metric(&server, compactions_ok, 2.0).await;
-    wait_until("the blocks were merged again", &server, || async {
-        meta_count(dir.path()) == 1
-    })
-    .await;
+    server
+        .eventually("the blocks were merged again", || async {
+            meta_count(dir.path()) == 1
+        })
+        .await;
     let dropped = server
         .metric("tracewell_compaction_duplicate_spans_dropped_total")
         .await;

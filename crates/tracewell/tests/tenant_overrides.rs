@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use common::traces::{export_request_of, http_client, now_unix_nano, SpanShape};
 use common::Server;
@@ -68,23 +67,6 @@ async fn trace_status(
         .as_u16()
 }
 
-/// Polls `check` until it returns true, failing after 30 s.
-async fn eventually<F, Fut>(server: &Server, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not happen; logs:\n{}",
-            server.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
@@ -130,12 +112,13 @@ async fn rate_and_size_overrides_apply_per_tenant_and_reload_without_restart() {
     // A broken edit is refused and counted; the previous overrides stay in force.
     write(&file, "[tenants.slow]\ningest_rate_spans = \"lots\"\n");
     let (srv, http) = (&server, &client);
-    eventually(&server, "the broken edit counted", move || async move {
-        srv.metric(r#"tracewell_tenant_overrides_reloads_total{outcome="error"}"#)
-            .await
-            == 1.0
-    })
-    .await;
+    server
+        .eventually("the broken edit counted", move || async move {
+            srv.metric(r#"tracewell_tenant_overrides_reloads_total{outcome="error"}"#)
+                .await
+                == 1.0
+        })
+        .await;
     assert_eq!(post(&client, &server, "slow", 10).await.0, 429);
 
     // Raising the rate lets the tenant in; a new size limit for the other tenant refuses its large requests.
@@ -143,10 +126,11 @@ async fn rate_and_size_overrides_apply_per_tenant_and_reload_without_restart() {
         &file,
         "[tenants.slow]\ningest_rate_spans = 100000\n\n[tenants.fast]\nmax_request_bytes = \"1KiB\"\nquery_max_limit = 2\n",
     );
-    eventually(&server, "the raised rate applied", move || async move {
-        post(http, srv, "slow", 10).await.0 == 200
-    })
-    .await;
+    server
+        .eventually("the raised rate applied", move || async move {
+            post(http, srv, "slow", 10).await.0 == 200
+        })
+        .await;
     let (status, body) = post(&client, &server, "fast", 50).await;
     assert_eq!(status, 413, "{body}");
     assert!(body.contains("1024 bytes"), "{body}");
@@ -193,15 +177,12 @@ async fn retention_override_deletes_only_that_tenants_old_blocks() {
 
     let (srv, http) = (&server, &client);
     let short_id = short.clone();
-    eventually(
-        &server,
-        "the short-retention tenant's block deleted",
-        move || {
+    server
+        .eventually("the short-retention tenant's block deleted", move || {
             let id = short_id.clone();
             async move { trace_status(http, srv, "short", &id).await == 404 }
-        },
-    )
-    .await;
+        })
+        .await;
     assert_eq!(
         server
             .metric(r#"tracewell_retention_deleted_blocks_total{reason="age"}"#)

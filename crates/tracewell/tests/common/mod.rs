@@ -202,6 +202,24 @@ impl Server {
         }
     }
 
+    /// Polls `check` until it holds; fails after 60 s naming `what`, with the server's metrics and logs.
+    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !check().await {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting until {what}; metrics:\n{}\nlogs:\n{}",
+                self.metrics().await,
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Fetches `/api/v1/traces/{id}` and returns (status, JSON body).
     pub async fn get_trace(&self, trace_id: &str) -> (u16, serde_json::Value) {
         let r = reqwest::get(self.url(&format!("/api/v1/traces/{trace_id}")))
