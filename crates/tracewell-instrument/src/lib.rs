@@ -3,7 +3,8 @@
 //! - [`init`] / [`Builder`]: one call configures the OpenTelemetry tracer provider (OTLP export, resource,
 //!   sampler), the propagators and a `tracing` subscriber whose log lines carry `trace_id` and `span_id`,
 //!   honouring the standard `OTEL_*` environment variables.
-//! - [`propagation`]: W3C Trace Context (Level 2), B3 and Jaeger propagators and HTTP header carriers.
+//! - [`propagation`]: W3C Trace Context (Level 2), B3, Jaeger and AWS X-Ray propagators and HTTP header
+//!   carriers.
 //! - [`http`]: a tower layer for servers (one SERVER span per request) and client-side propagation
 //!   with CLIENT spans for tower/hyper clients and `reqwest`.
 //! - [`messaging`]: carriers and PRODUCER/CONSUMER spans for message brokers, with a NATS JetStream

@@ -1,8 +1,15 @@
 //! Context propagation rules, one table row per rule: W3C Trace Context Level 2 (`traceparent`,
-//! `tracestate`, `traceresponse`), B3 single and multiple headers, Jaeger with baggage, round trips
-//! between the formats, propagators chosen by `OTEL_PROPAGATORS` names, and the random trace-id flag
-//! through SDK spans.
+//! `tracestate`, `traceresponse`), B3 single and multiple headers, Jaeger with baggage, AWS X-Ray
+//! (`X-Amzn-Trace-Id`, and an HTTP server continuing the trace it names), round trips between the
+//! formats, propagators chosen by `OTEL_PROPAGATORS` names, and the random trace-id flag through SDK
+//! spans.
 
+mod support;
+
+use std::net::SocketAddr;
+
+use axum::routing::get;
+use axum::Router;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
@@ -11,8 +18,14 @@ use opentelemetry::trace::{
     TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::{
+    InMemorySpanExporter, Sampler, SdkTracerProvider, SimpleSpanProcessor, SpanData,
+};
+use support::{id_of, named, serve, trace_of, wait_for_spans};
+use tracewell_instrument::http::reqwest::traced_client;
+use tracewell_instrument::http::TraceLayer;
 use tracewell_instrument::propagation::*;
+use tracewell_instrument::{Builder, Instrumentation, Telemetry};
 
 const TRACE: &str = "12345678901234567890123456789012";
 const PARENT: &str = "1234567890123456";
@@ -1648,6 +1661,241 @@ fn jaeger_inject_rules() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// AWS X-Ray
+
+/// The tracing header example of the X-Ray developer guide, and the W3C trace id it maps to.
+const XRAY_ROOT: &str = "1-5759e988-bd862e3fe1be46a994272793";
+const XRAY_TRACE: &str = "5759e988bd862e3fe1be46a994272793";
+const XRAY_PARENT: &str = "53995c3f42cd8ad8";
+/// What an Application Load Balancer sends when the request had no `X-Amzn-Trace-Id`.
+const ALB_ROOT_ONLY: &str = "Root=1-67891233-abcdef012345678912345678";
+
+fn xray_header(sampled: &str) -> String {
+    format!("Root={XRAY_ROOT};Parent={XRAY_PARENT};Sampled={sampled}")
+}
+
+fn xray(flags: u8) -> Outcome {
+    continued(XRAY_TRACE, XRAY_PARENT, flags, "")
+}
+
+#[test]
+fn xray_rules() {
+    let rows = vec![
+        row(
+            "documented example",
+            &[("x-amzn-trace-id", &xray_header("1"))],
+            xray(1),
+        ),
+        row(
+            "header name as AWS writes it",
+            &[("X-Amzn-Trace-Id", &xray_header("1"))],
+            xray(1),
+        ),
+        row(
+            "not sampled",
+            &[("x-amzn-trace-id", &xray_header("0"))],
+            xray(0),
+        ),
+        row(
+            "sampling requested from the receiver",
+            &[("x-amzn-trace-id", &xray_header("?"))],
+            xray(0),
+        ),
+        row(
+            "through a load balancer that added Self",
+            &[(
+                "x-amzn-trace-id",
+                &format!(
+                    "Self=1-67891234-12456789abcdef0123456789;{}",
+                    xray_header("1")
+                ),
+            )],
+            xray(1),
+        ),
+        row(
+            "with Lineage, reordered, spaced",
+            &[(
+                "x-amzn-trace-id",
+                &format!("Lineage=a87bd80c:1 ; Sampled=1; Parent={XRAY_PARENT}; Root={XRAY_ROOT}"),
+            )],
+            xray(1),
+        ),
+        row(
+            "two headers: the first is read",
+            &[
+                ("x-amzn-trace-id", &xray_header("1")),
+                (
+                    "x-amzn-trace-id",
+                    &format!("Root=1-00000001-000000000000000000000001;Parent={PARENT};Sampled=1"),
+                ),
+            ],
+            xray(1),
+        ),
+        row(
+            "Root only, from a load balancer",
+            &[("x-amzn-trace-id", ALB_ROOT_ONLY)],
+            Outcome::Restarted,
+        ),
+        row(
+            "Root and Self only",
+            &[(
+                "x-amzn-trace-id",
+                &format!("Self=1-67891234-12456789abcdef0123456789;{ALB_ROOT_ONLY}"),
+            )],
+            Outcome::Restarted,
+        ),
+        row(
+            "version 2",
+            &[(
+                "x-amzn-trace-id",
+                &format!("Root=2-5759e988-bd862e3fe1be46a994272793;Parent={XRAY_PARENT}"),
+            )],
+            Outcome::Restarted,
+        ),
+        row(
+            "W3C trace id as Root",
+            &[(
+                "x-amzn-trace-id",
+                &format!("Root={XRAY_TRACE};Parent={XRAY_PARENT}"),
+            )],
+            Outcome::Restarted,
+        ),
+        row(
+            "zero Parent",
+            &[(
+                "x-amzn-trace-id",
+                &format!("Root={XRAY_ROOT};Parent=0000000000000000;Sampled=1"),
+            )],
+            Outcome::Restarted,
+        ),
+        row("empty", &[("x-amzn-trace-id", "")], Outcome::Restarted),
+    ];
+    check_rows(&XrayPropagator::new(), &rows);
+}
+
+#[test]
+fn xray_inject_rules() {
+    let propagator = XrayPropagator::new();
+    let out = inject(&propagator, &context(TRACE_2, SPAN_2, 0x01));
+    assert_eq!(
+        header(&out, "x-amzn-trace-id").as_deref(),
+        Some("Root=1-0af76519-16cd43dd8448eb211c80319c;Parent=b7ad6b7169203331;Sampled=1")
+    );
+    let out = inject(&propagator, &context(TRACE_2, SPAN_2, 0x02));
+    assert_eq!(
+        header(&out, "x-amzn-trace-id").as_deref(),
+        Some("Root=1-0af76519-16cd43dd8448eb211c80319c;Parent=b7ad6b7169203331;Sampled=0")
+    );
+    assert!(inject(&propagator, &Context::new()).is_empty());
+}
+
+/// A service behind a load balancer, with `OTEL_PROPAGATORS=tracecontext,xray`: `GET /orders/{id}`
+/// calls a downstream service with the traced reqwest client, and the downstream answers with the
+/// `X-Amzn-Trace-Id` it received.
+async fn xray_service() -> (SocketAddr, InMemorySpanExporter, Telemetry) {
+    let exporter = InMemorySpanExporter::default();
+    let telemetry = Builder::new()
+        .service_name("orders")
+        .without_otlp()
+        .env(|name| (name == "OTEL_PROPAGATORS").then(|| "tracecontext,xray".to_string()))
+        .span_processor(SimpleSpanProcessor::new(exporter.clone()))
+        .build()
+        .expect("telemetry");
+    let instrumentation = Instrumentation::from_telemetry(&telemetry);
+    let downstream =
+        serve(Router::new().route(
+            "/echo",
+            get(|headers: HeaderMap| async move {
+                header(&headers, "x-amzn-trace-id").unwrap_or_default()
+            }),
+        ))
+        .await;
+    let client = traced_client(reqwest::Client::new(), instrumentation.clone());
+    let app = Router::new()
+        .route(
+            "/orders/{id}",
+            get(move || {
+                let client = client.clone();
+                async move {
+                    match client.get(format!("http://{downstream}/echo")).send().await {
+                        Ok(response) => response.text().await.unwrap_or_else(|e| e.to_string()),
+                        Err(e) => e.to_string(),
+                    }
+                }
+            }),
+        )
+        .layer(TraceLayer::new(instrumentation));
+    (serve(app).await, exporter, telemetry)
+}
+
+/// Sends `headers` to the service; returns the SERVER span, the CLIENT span and the
+/// `X-Amzn-Trace-Id` the downstream service received.
+async fn call_xray_service(headers: &[(&str, &str)]) -> (SpanData, SpanData, String) {
+    let (addr, exporter, _telemetry) = xray_service().await;
+    let mut request = reqwest::Client::new().get(format!("http://{addr}/orders/7"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("request");
+    assert_eq!(response.status(), 200);
+    let downstream_header = response.text().await.expect("body");
+    let spans = wait_for_spans(&exporter, 2).await;
+    let server = named(&spans, "GET /orders/{id}").clone();
+    let client = named(&spans, "GET").clone();
+    (server, client, downstream_header)
+}
+
+#[tokio::test]
+async fn an_http_server_continues_the_trace_of_an_xray_header() {
+    // An instrumented caller through a load balancer, which added Self.
+    let incoming = format!(
+        "Self=1-67891234-12456789abcdef0123456789;Root={XRAY_ROOT};Parent={XRAY_PARENT};Sampled=1"
+    );
+    let (server, client, downstream_header) =
+        call_xray_service(&[("X-Amzn-Trace-Id", &incoming)]).await;
+    assert_eq!(trace_of(&server).to_string(), XRAY_TRACE);
+    assert_eq!(server.parent_span_id.to_string(), XRAY_PARENT);
+    assert!(server.parent_span_is_remote);
+    assert!(server.span_context.is_sampled());
+    assert_eq!(trace_of(&client).to_string(), XRAY_TRACE);
+    assert_eq!(client.parent_span_id, id_of(&server));
+    // The trace goes on downstream in X-Ray form, with the client span as the parent.
+    assert_eq!(
+        downstream_header,
+        format!("Root={XRAY_ROOT};Parent={};Sampled=1", id_of(&client))
+    );
+}
+
+#[tokio::test]
+async fn an_http_server_starts_a_trace_for_a_root_without_parent() {
+    // A load balancer's header alone names no span to continue: the service starts a trace.
+    let (server, client, downstream_header) =
+        call_xray_service(&[("X-Amzn-Trace-Id", ALB_ROOT_ONLY)]).await;
+    let trace_id = trace_of(&server).to_string();
+    assert_ne!(trace_id, "67891233abcdef012345678912345678");
+    assert_eq!(server.parent_span_id, SpanId::INVALID);
+    assert_eq!(
+        downstream_header,
+        format!(
+            "Root=1-{}-{};Parent={};Sampled=1",
+            &trace_id[..8],
+            &trace_id[8..],
+            id_of(&client)
+        )
+    );
+
+    // With a traceparent beside it, the W3C context is kept: the header does not wipe it.
+    let traceparent = traceparent("00", TRACE, PARENT, "01");
+    let (server, _, _) = call_xray_service(&[
+        ("traceparent", &traceparent),
+        ("X-Amzn-Trace-Id", ALB_ROOT_ONLY),
+    ])
+    .await;
+    assert_eq!(trace_of(&server).to_string(), TRACE);
+    assert_eq!(server.parent_span_id.to_string(), PARENT);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Round trips between formats
 
 #[test]
@@ -1669,6 +1917,7 @@ fn round_trips_between_formats() {
             )),
         ),
         ("jaeger", Box::new(JaegerPropagator::new())),
+        ("xray", Box::new(XrayPropagator::new())),
     ];
     for sampled in [true, false] {
         let flags = if sampled { 0x01 } else { 0x00 };
@@ -1719,6 +1968,11 @@ fn propagators_by_name() {
             &["b3", "x-b3-sampled", "x-b3-spanid", "x-b3-traceid"],
         ),
         ("jaeger", &["uber-trace-id", "uberctx-k"]),
+        ("xray", &["x-amzn-trace-id"]),
+        (
+            "tracecontext,baggage,xray",
+            &["baggage", "traceparent", "x-amzn-trace-id"],
+        ),
         (
             "tracecontext,,jaeger,",
             &["traceparent", "uber-trace-id", "uberctx-k"],
@@ -1742,7 +1996,8 @@ fn propagator_names_errors() {
     use PropagationError as E;
     let rows: &[(&str, PropagationError)] = &[
         ("TraceContext", E::UnknownPropagator("TraceContext".into())),
-        ("xray", E::UnknownPropagator("xray".into())),
+        ("awsxray", E::UnknownPropagator("awsxray".into())),
+        ("XRay", E::UnknownPropagator("XRay".into())),
         ("tracecontext,foo", E::UnknownPropagator("foo".into())),
         ("b3 multi", E::UnknownPropagator("b3 multi".into())),
         ("none,tracecontext", E::NoneWithOthers),
@@ -1789,6 +2044,14 @@ fn composition_order() {
     ];
     let only_w3c = [("traceparent", traceparent("00", TRACE, PARENT, "01"))];
     let only_b3 = [("b3", format!("{B3_TRACE}-{B3_SPAN}-0"))];
+    let w3c_and_xray = [
+        ("traceparent", traceparent("00", TRACE, PARENT, "01")),
+        ("x-amzn-trace-id", xray_header("1")),
+    ];
+    let w3c_and_alb = [
+        ("traceparent", traceparent("00", TRACE, PARENT, "01")),
+        ("x-amzn-trace-id", ALB_ROOT_ONLY.to_string()),
+    ];
     let rows: &[(&str, &Headers, (&str, &str))] = &[
         ("tracecontext,b3", &w3c_and_b3, (B3_TRACE, B3_SPAN)),
         ("b3,tracecontext", &w3c_and_b3, (TRACE, PARENT)),
@@ -1796,6 +2059,13 @@ fn composition_order() {
         ("b3,tracecontext", &only_b3, (B3_TRACE, B3_SPAN)),
         ("tracecontext,jaeger,b3multi", &only_w3c, (TRACE, PARENT)),
         ("jaeger,b3multi,tracecontext", &only_w3c, (TRACE, PARENT)),
+        (
+            "tracecontext,xray",
+            &w3c_and_xray,
+            (XRAY_TRACE, XRAY_PARENT),
+        ),
+        ("xray,tracecontext", &w3c_and_xray, (TRACE, PARENT)),
+        ("tracecontext,xray", &w3c_and_alb, (TRACE, PARENT)),
     ];
     for (names, headers, (trace_id, span_id)) in rows {
         let propagator = propagator_from_names(names).expect("valid names");

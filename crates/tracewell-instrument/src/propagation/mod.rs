@@ -1,5 +1,5 @@
-//! Context propagation: W3C Trace Context Level 2, B3 and Jaeger propagators, HTTP header carriers,
-//! and propagator selection by `OTEL_PROPAGATORS` names.
+//! Context propagation: W3C Trace Context Level 2, B3, Jaeger and AWS X-Ray propagators, HTTP header
+//! carriers, and propagator selection by `OTEL_PROPAGATORS` names.
 //!
 //! Every propagator here returns the incoming context unchanged when it finds nothing valid, so in
 //! a composite (applied in order, each extraction starting from the previous one's result) a later
@@ -11,6 +11,7 @@ mod carrier;
 mod ids;
 mod jaeger;
 mod w3c;
+mod xray;
 
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry_sdk::propagation::BaggagePropagator;
@@ -26,16 +27,26 @@ pub use w3c::{
     traceresponse_header, TraceparentError, TracestateError, W3cTraceContextPropagator,
     TRACEPARENT_HEADER, TRACERESPONSE_HEADER, TRACESTATE_HEADER,
 };
+pub use xray::{
+    parse_xray_trace_header, XrayPropagator, XrayTraceHeaderError, XRAY_TRACE_ID_HEADER,
+};
 
 /// The propagator names `OTEL_PROPAGATORS` accepts here.
-pub const PROPAGATOR_NAMES: [&str; 6] =
-    ["tracecontext", "baggage", "b3", "b3multi", "jaeger", "none"];
+pub const PROPAGATOR_NAMES: [&str; 7] = [
+    "tracecontext",
+    "baggage",
+    "b3",
+    "b3multi",
+    "jaeger",
+    "xray",
+    "none",
+];
 
 /// Why a list of propagator names was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PropagationError {
     #[error(
-        "unknown propagator {0:?}: expected tracecontext, baggage, b3, b3multi, jaeger or none"
+        "unknown propagator {0:?}: expected tracecontext, baggage, b3, b3multi, jaeger, xray or none"
     )]
     UnknownPropagator(String),
     #[error("propagator \"none\" cannot be combined with other propagators")]
@@ -55,14 +66,14 @@ pub fn default_propagator() -> TextMapCompositePropagator {
 ///
 /// Names are comma-separated, trimmed and case-sensitive: `tracecontext` ([`W3cTraceContextPropagator`]),
 /// `baggage` (the SDK's [`BaggagePropagator`]), `b3` (B3 single header), `b3multi` (B3 multiple
-/// headers), `jaeger` ([`JaegerPropagator`]) and `none`. They are applied in the order given;
-/// repeated names count once and empty items are skipped. An empty (or blank) value means the default
-/// `tracecontext,baggage`, as the specification treats empty variables as unset. `none` alone means
-/// no propagation; the specification does not say what `none` listed with other names means, and
-/// such a contradictory list is refused with [`PropagationError::NoneWithOthers`] rather than
-/// guessing which part was meant. An unknown name is refused with
-/// [`PropagationError::UnknownPropagator`]; the specification asks SDKs to warn and ignore the
-/// setting, which callers do by logging the error and using [`default_propagator`].
+/// headers), `jaeger` ([`JaegerPropagator`]), `xray` ([`XrayPropagator`], AWS X-Ray) and `none`.
+/// They are applied in the order given; repeated names count once and empty items are skipped. An
+/// empty (or blank) value means the default `tracecontext,baggage`, as the specification treats empty
+/// variables as unset. `none` alone means no propagation; the specification does not say what `none`
+/// listed with other names means, and such a contradictory list is refused with
+/// [`PropagationError::NoneWithOthers`] rather than guessing which part was meant. An unknown name is
+/// refused with [`PropagationError::UnknownPropagator`]; the specification asks SDKs to warn and
+/// ignore the setting, which callers do by logging the error and using [`default_propagator`].
 pub fn propagator_from_names(names: &str) -> Result<TextMapCompositePropagator, PropagationError> {
     let mut selected: Vec<&str> = Vec::new();
     for name in names
@@ -99,6 +110,7 @@ pub fn propagator_from_names(names: &str) -> Result<TextMapCompositePropagator, 
                     B3Encoding::MultipleHeader,
                 ))),
                 "jaeger" => Some(Box::new(JaegerPropagator::new())),
+                "xray" => Some(Box::new(XrayPropagator::new())),
                 _ => None,
             }
         })
