@@ -1,10 +1,13 @@
-//! Store configuration: sizes, ages and limits of the head block, WAL, blocks, compaction and retention.
+//! Store configuration: sizes, ages and limits of the head block, WAL, blocks, compaction and retention, and
+//! the tail-sampling policies.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::block::{BlockFormat, WriteOptions};
 use crate::overrides::OverridesHandle;
+use crate::sampling::TailSampler;
 
 /// Everything the store needs to know; validated by the binary before the store is built.
 #[derive(Debug, Clone)]
@@ -55,6 +58,8 @@ pub struct StoreConfig {
     pub flush_check_interval: Duration,
     /// Per-tenant overrides of `retention` and `max_spans_per_trace` (see `overrides.rs`).
     pub overrides: OverridesHandle,
+    /// Tail-sampling policies applied when heads are flushed (none by default: every trace is kept).
+    pub tail_sampling: Arc<TailSampler>,
 }
 
 impl StoreConfig {
@@ -81,6 +86,7 @@ impl StoreConfig {
             maintenance_interval: Duration::from_secs(60),
             flush_check_interval: Duration::from_secs(1),
             overrides: OverridesHandle::default(),
+            tail_sampling: Arc::default(),
         }
     }
 

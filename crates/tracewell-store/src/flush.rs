@@ -1,4 +1,5 @@
-//! Flush: turn sealed head blocks into Parquet blocks in the object store, then drop the WAL segments they cover.
+//! Flush: turn sealed head blocks into Parquet blocks in the object store (leaving out the traces tail sampling
+//! drops), then drop the WAL segments they cover.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -6,10 +7,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutPayload};
+use tracewell_model::TraceId;
 
 use crate::block::{self, WrittenBlock};
 use crate::catalog::{self, BlockMeta};
 use crate::error::{Result, StoreError};
+use crate::fast_hash::FastHashSet;
 use crate::head::Head;
 use crate::metrics::Labels;
 use crate::store::Store;
@@ -86,13 +89,20 @@ impl Store {
             return Ok(());
         }
         if !head.block_written.load(Ordering::Acquire) {
+            let skip = self.tail_sample(tenant, head);
+            if skip.len() == head.trace_count() {
+                // Every trace was sampled out: no block, only the rollup (which counted every span).
+                head.block_written.store(true, Ordering::Release);
+                let rollup = head.rollup.lock().clone();
+                return self.write_rollup(tenant, &rollup).await;
+            }
             let opts = self.0.config.block.clone();
             let encoded = Arc::clone(head);
             let format = self.0.config.block_format;
             let meta = self
                 .write_block(
                     tenant,
-                    move || encoded.encode_block(format, &opts),
+                    move || encoded.encode_block(format, &opts, &skip),
                     0,
                     Vec::new(),
                 )
@@ -109,6 +119,37 @@ impl Store {
         }
         let rollup = head.rollup.lock().clone();
         self.write_rollup(tenant, &rollup).await
+    }
+
+    /// The traces of `head` that tail sampling leaves out of its block (none when the tenant is not sampled);
+    /// the decisions are counted in the sampling metrics.
+    fn tail_sample(&self, tenant: &Tenant, head: &Head) -> FastHashSet<TraceId> {
+        let sampler = &self.0.config.tail_sampling;
+        let name = tenant.id.as_str();
+        if !sampler.samples(name) {
+            return FastHashSet::default();
+        }
+        let window = head.age().unwrap_or_default();
+        let verdict = sampler.decide(name, window, |f| {
+            head.visit_traces(|id, spans| f(id, spans))
+        });
+        let metrics = &self.0.metrics;
+        for ((policy, kept), traces) in &verdict.counts {
+            let labels: Labels = vec![
+                ("tenant", name.to_owned()),
+                ("policy", policy.clone()),
+                ("decision", if *kept { "keep" } else { "drop" }.into()),
+            ];
+            metrics
+                .tail_sampled_traces
+                .get_or_create(&labels)
+                .inc_by(*traces);
+        }
+        metrics
+            .tail_sampling_dropped_spans
+            .get_or_create(&crate::metrics::tenant_label(name))
+            .inc_by(verdict.dropped_spans);
+        verdict.dropped
     }
 
     /// Runs `encode` (CPU-bound, on a blocking thread) and makes the block durable: data first, then

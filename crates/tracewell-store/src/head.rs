@@ -12,7 +12,7 @@ use tracewell_model::{Span, TraceId};
 
 use crate::block::{self, BlockFormat, WriteOptions, WrittenBlock};
 use crate::error::Result;
-use crate::fast_hash::FastHashMap;
+use crate::fast_hash::{FastHashMap, FastHashSet};
 
 #[derive(Default)]
 struct HeadData {
@@ -97,15 +97,30 @@ impl Head {
         }
     }
 
-    /// Encodes every span as a block without copying them; the head stays readable meanwhile.
-    pub fn encode_block(&self, format: BlockFormat, opts: &WriteOptions) -> Result<WrittenBlock> {
+    /// Encodes every span as a block without copying them, leaving out the traces in `skip` (tail sampling);
+    /// the head stays readable meanwhile.
+    pub fn encode_block(
+        &self,
+        format: BlockFormat,
+        opts: &WriteOptions,
+        skip: &FastHashSet<TraceId>,
+    ) -> Result<WrittenBlock> {
         let data = self.data.read();
-        let spans: Vec<&Span> = data.traces.values().flatten().collect();
+        let spans: Vec<&Span> = data
+            .traces
+            .iter()
+            .filter(|(id, _)| !skip.contains(*id))
+            .flat_map(|(_, spans)| spans)
+            .collect();
         block::write(format, spans, opts)
     }
 
     pub fn bytes(&self) -> usize {
         self.data.read().bytes
+    }
+
+    pub fn trace_count(&self) -> usize {
+        self.data.read().traces.len()
     }
 
     pub fn span_count(&self) -> usize {

@@ -34,6 +34,7 @@ mod recovery;
 mod reservation;
 mod retention;
 pub mod rollup;
+pub mod sampling;
 mod store;
 mod tenant;
 mod wal_record;

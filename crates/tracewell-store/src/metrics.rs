@@ -1,5 +1,5 @@
-//! Prometheus metrics of the store: head size, WAL fsyncs, blocks, flushes, compaction, retention and the rollup
-//! series cap.
+//! Prometheus metrics of the store: head size, WAL fsyncs, blocks, flushes, compaction, retention, the rollup
+//! series cap and tail sampling.
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -38,6 +38,8 @@ pub struct StoreMetrics {
     pub wal_truncations: Counter,
     pub rollup_folded_spans: Family<Labels, Counter>,
     pub rollup_series: Family<Labels, Gauge>,
+    pub tail_sampled_traces: Family<Labels, Counter>,
+    pub tail_sampling_dropped_spans: Family<Labels, Counter>,
 }
 
 impl StoreMetrics {
@@ -65,6 +67,8 @@ impl StoreMetrics {
             wal_truncations: Counter::default(),
             rollup_folded_spans: Family::default(),
             rollup_series: Family::default(),
+            tail_sampled_traces: Family::default(),
+            tail_sampling_dropped_spans: Family::default(),
         };
         let r = registry;
         r.register(
@@ -167,6 +171,17 @@ impl StoreMetrics {
             "tracewell_rollup_series",
             "Distinct RED series in a tenant's active rollup window (capped by max_rollup_series, plus `other` series)",
             m.rollup_series.clone(),
+        );
+        r.register(
+            "tracewell_tail_sampled_traces",
+            "Traces decided by tail sampling at flush, by tenant, policy (none: no policy kept it; earlier_decision: \
+             a late part of a decided trace) and decision (keep, drop)",
+            m.tail_sampled_traces.clone(),
+        );
+        r.register(
+            "tracewell_tail_sampling_dropped_spans",
+            "Spans left out of blocks by tail sampling, by tenant",
+            m.tail_sampling_dropped_spans.clone(),
         );
         m
     }

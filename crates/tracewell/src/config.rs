@@ -174,6 +174,10 @@ pub struct ServeArgs {
     /// written and reloaded when it changes (see README) [default: none].
     #[arg(long, env = "TRACEWELL_REDACTION")]
     pub redaction: Option<PathBuf>,
+    /// TOML file of tail-sampling policies per tenant (keep errors, slow traces, attribute matches, a rate or a
+    /// share of the rest), decided when a head block is flushed (see README) [default: none, every trace kept].
+    #[arg(long, env = "TRACEWELL_TAIL_SAMPLING")]
+    pub tail_sampling: Option<PathBuf>,
 }
 
 /// Default of `max_span_future`: generous for hosts whose clocks drift or batch exporters, small enough that a
@@ -231,6 +235,7 @@ struct FileConfig {
     tenant_overrides: Option<PathBuf>,
     tenant_overrides_interval: Option<String>,
     redaction: Option<PathBuf>,
+    tail_sampling: Option<PathBuf>,
 }
 
 /// Environment variables Tracewell reads; any other `TRACEWELL_*` variable is refused as a likely typo.
@@ -285,6 +290,7 @@ const KNOWN_ENV: &[&str] = &[
     "TRACEWELL_REDACTION",
     // The conventional `hash_key_env` of a redaction rules file.
     "TRACEWELL_REDACTION_KEY",
+    "TRACEWELL_TAIL_SAMPLING",
     "TRACEWELL_LOG",
     // Read by `tracewell query`, not by the server; set in the same shells.
     "TRACEWELL_QUERY_URL",
@@ -721,6 +727,12 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
     )?;
     if tenant_overrides_interval.is_zero() {
         bail!("invalid value for tenant_overrides_interval: must be longer than 0");
+    }
+    if let Some(path) = args.tail_sampling.or(file.tail_sampling) {
+        let policies = tracewell_store::sampling::SamplingPolicies::load(&path)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        store.tail_sampling =
+            std::sync::Arc::new(tracewell_store::sampling::TailSampler::new(policies));
     }
     let redaction = args.redaction.or(file.redaction);
     if let Some(path) = &redaction {

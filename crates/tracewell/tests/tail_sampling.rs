@@ -1,0 +1,189 @@
+//! Tail sampling against the real binary (`--tail-sampling`): when a head is flushed, traces with an error, a
+//! slow span or a matching attribute go into the block and the rest are left out; RED rollups still count
+//! every span; a late span of a dropped trace follows the decision; decisions are counted in /metrics; a
+//! broken policies file stops start-up naming the policy.
+
+mod common;
+
+use common::traces::{export_request_of, http_client, kv_str, now_unix_nano, SpanShape};
+use common::Server;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::Status;
+use serde_json::Value;
+
+const POLICIES: &str = r#"
+[[tenants.shop.policies]]
+name = "errors"
+errors = true
+[[tenants.shop.policies]]
+name = "slow"
+slower_than = "1s"
+[[tenants.shop.policies]]
+name = "gold"
+attribute = "customer.tier"
+values = ["gold"]
+"#;
+
+/// `traces` traces of two SERVER spans of service `tail`; `edit` may change the request before it is sent.
+fn traces(
+    traces: usize,
+    millis: u64,
+    attributes: Vec<opentelemetry_proto::tonic::common::v1::KeyValue>,
+) -> (ExportTraceServiceRequest, Vec<String>) {
+    let (request, sent) = export_request_of(
+        traces,
+        2,
+        now_unix_nano(),
+        vec![kv_str("service.name", "tail")],
+        |i| SpanShape {
+            name: format!("op {i}"),
+            kind: 2,
+            duration_nanos: millis * 1_000_000,
+            attributes: attributes.clone(),
+        },
+    );
+    (request, sent.into_iter().map(|t| t.trace_id).collect())
+}
+
+fn mark_error(request: &mut ExportTraceServiceRequest) {
+    request.resource_spans[0].scope_spans[0].spans[1].status = Some(Status {
+        code: 2,
+        message: "boom".into(),
+    });
+}
+
+async fn send(server: &Server, request: &ExportTraceServiceRequest) {
+    let response = http_client()
+        .post(server.otlp_http_url())
+        .header("content-type", "application/x-protobuf")
+        .header("X-Scope-OrgID", "shop")
+        .body(prost::Message::encode_to_vec(request))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(response.status(), 200);
+}
+
+async fn trace_status(server: &Server, id: &str) -> u16 {
+    http_client()
+        .get(server.url(&format!("/api/v1/traces/{id}")))
+        .header("X-Scope-OrgID", "shop")
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn decided(policy: &str, decision: &str) -> String {
+    format!(
+        r#"tracewell_tail_sampled_traces_total{{tenant="shop",policy="{policy}",decision="{decision}"}}"#
+    )
+}
+
+#[tokio::test]
+async fn flushed_blocks_keep_the_traces_the_policies_keep() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("sampling.toml");
+    std::fs::write(&policies, POLICIES).unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        &[
+            "--tail-sampling",
+            policies.to_str().unwrap(),
+            "--head-max-age",
+            "1s",
+        ],
+    )
+    .await;
+
+    let (mut failing, error_ids) = traces(1, 5, vec![]);
+    mark_error(&mut failing);
+    let (slow, slow_ids) = traces(1, 1_500, vec![]);
+    let (gold, gold_ids) = traces(1, 5, vec![kv_str("customer.tier", "gold")]);
+    let (silver, silver_ids) = traces(1, 5, vec![kv_str("customer.tier", "silver")]);
+    let (boring, boring_ids) = traces(10, 5, vec![]);
+    for request in [&failing, &slow, &gold, &silver, &boring] {
+        send(&server, request).await;
+    }
+    // Before the flush every trace is readable from the head.
+    assert_eq!(trace_status(&server, &boring_ids[0]).await, 200);
+
+    let srv = &server;
+    server
+        .eventually("the head flushed and sampled", || async move {
+            srv.metric(&decided("none", "drop")).await == 11.0
+        })
+        .await;
+    for (policy, kept) in [("errors", 1.0), ("slow", 1.0), ("gold", 1.0)] {
+        assert_eq!(
+            server.metric(&decided(policy, "keep")).await,
+            kept,
+            "{policy}"
+        );
+    }
+    assert_eq!(
+        server
+            .metric(r#"tracewell_tail_sampling_dropped_spans_total{tenant="shop"}"#)
+            .await,
+        22.0
+    );
+    for id in [&error_ids[0], &slow_ids[0], &gold_ids[0]] {
+        assert_eq!(trace_status(&server, id).await, 200, "kept trace {id}");
+    }
+    for id in silver_ids.iter().chain(&boring_ids) {
+        assert_eq!(trace_status(&server, id).await, 404, "dropped trace {id}");
+    }
+
+    // RED rollups count every span, sampled out or not: 14 traces of two SERVER spans each.
+    let response = http_client()
+        .get(server.url("/api/v1/metrics?service=tail&lookback=1h"))
+        .header("X-Scope-OrgID", "shop")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["series"][0]["total"]["count"], 28, "{body}");
+
+    // A late error span of a dropped trace follows the decision instead of being judged alone.
+    let (mut late, _) = traces(1, 5, vec![]);
+    mark_error(&mut late);
+    let trace_id = hex::decode(&boring_ids[0]).unwrap();
+    for span in &mut late.resource_spans[0].scope_spans[0].spans {
+        span.trace_id = trace_id.clone();
+    }
+    send(&server, &late).await;
+    server
+        .eventually("the late span's head flushed", || async move {
+            srv.metric(&decided("earlier_decision", "drop")).await == 1.0
+        })
+        .await;
+    assert_eq!(trace_status(&server, &boring_ids[0]).await, 404);
+    assert_eq!(server.metric(&decided("errors", "keep")).await, 1.0);
+}
+
+#[test]
+fn a_broken_policies_file_stops_start_up_naming_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("sampling.toml");
+    std::fs::write(
+        &policies,
+        "[[tenants.shop.policies]]\nname = \"rest\"\nprobability = 1.5\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tracewell"))
+        .args(["serve", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--tail-sampling")
+        .arg(&policies)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "[tenants.shop] policy \"rest\": probability must be between 0 and 1, got 1.5"
+        ),
+        "{stderr}"
+    );
+}
