@@ -5,6 +5,8 @@
 //! - `GET /api/v1/traces/{trace_id}`: one trace as OTLP JSON (`{"resourceSpans": [...]}`), merged from head
 //!   and blocks, or `?format=compact` for the UI; 400 for a malformed id, 404 when unknown.
 //! - `GET /api/v1/traces/{trace_id}/spans/{span_id}`: one span as OTLP JSON.
+//! - `GET /api/v1/traces/{trace_id}/logs` and `GET /api/v1/logs`: log records of a trace, and log search
+//!   (`logs.rs`).
 //! - `GET`/`POST /api/v1/traceql`: TraceQL search (`traceql.rs`).
 //! - `GET /api/v1/insights`, `GET /api/v1/breakdown` (`diagnosis.rs`) and `GET /api/v1/tail` (`tail.rs`, live spans
 //!   as Server-Sent Events), `GET /api/v1/alerts` (`alerts.rs`).
@@ -23,6 +25,7 @@ mod diagnosis;
 mod error;
 mod health;
 mod jaeger;
+mod logs;
 pub mod mcp;
 mod native;
 mod params;
@@ -72,6 +75,7 @@ pub fn tempo_router(state: ApiState) -> Router {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .merge(traces::routes())
+        .merge(logs::routes())
         .merge(native::routes())
         .merge(traceql::routes())
         .merge(diagnosis::routes())

@@ -16,6 +16,9 @@ pub struct IngestMetrics {
     pub truncated_values: Counter,
     pub dropped_attributes: Counter,
     redacted_attributes: Family<Labels, Counter>,
+    received_logs: Family<Labels, Counter>,
+    accepted_logs: Family<Labels, Counter>,
+    rejected_logs: Family<Labels, Counter>,
 }
 
 impl IngestMetrics {
@@ -28,6 +31,9 @@ impl IngestMetrics {
             truncated_values: Counter::default(),
             dropped_attributes: Counter::default(),
             redacted_attributes: Family::default(),
+            received_logs: Family::default(),
+            accepted_logs: Family::default(),
+            rejected_logs: Family::default(),
         };
         registry.register(
             "tracewell_received_spans",
@@ -64,6 +70,25 @@ impl IngestMetrics {
             "Attributes changed by the redaction rules, by action (drop, hash, mask)",
             m.redacted_attributes.clone(),
         );
+        for (name, help, family) in [
+            (
+                "tracewell_received_log_records",
+                "Log records received, by receiver",
+                &m.received_logs,
+            ),
+            (
+                "tracewell_accepted_log_records",
+                "Log records made durable, by receiver",
+                &m.accepted_logs,
+            ),
+            (
+                "tracewell_rejected_log_records",
+                "Log records rejected (invalid, or their request refused), by receiver",
+                &m.rejected_logs,
+            ),
+        ] {
+            registry.register(name, help, family.clone());
+        }
         m
     }
 
@@ -83,6 +108,26 @@ impl IngestMetrics {
         if spans > 0 {
             let labels = vec![("receiver", receiver.into()), ("reason", reason.to_owned())];
             self.rejected_spans.get_or_create(&labels).inc_by(spans);
+        }
+    }
+
+    pub fn logs_received(&self, receiver: &'static str, records: u64) {
+        self.received_logs
+            .get_or_create(&vec![("receiver", receiver.into())])
+            .inc_by(records);
+    }
+
+    pub fn logs_accepted(&self, receiver: &'static str, records: u64) {
+        self.accepted_logs
+            .get_or_create(&vec![("receiver", receiver.into())])
+            .inc_by(records);
+    }
+
+    pub fn logs_rejected(&self, receiver: &'static str, records: u64) {
+        if records > 0 {
+            self.rejected_logs
+                .get_or_create(&vec![("receiver", receiver.into())])
+                .inc_by(records);
         }
     }
 

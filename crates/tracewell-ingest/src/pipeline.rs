@@ -4,11 +4,15 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prometheus_client::registry::Registry;
-use tracewell_model::otlp::{sanitize, span_count};
+use tracewell_model::logs::{log_count, sanitize_logs};
+use tracewell_model::otlp::{now_unix_nano, sanitize, span_count};
 use tracewell_model::TenantId;
 use tracewell_store::Store;
 
@@ -279,6 +283,104 @@ impl Ingester {
         }
         metrics.accepted(name, outcome.accepted);
         Ok(outcome)
+    }
+}
+
+/// What happened to an accepted logs request's records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogExportOutcome {
+    pub accepted: u64,
+    pub rejected: u64,
+    /// Why records were rejected (empty when none were).
+    pub message: String,
+}
+
+impl LogExportOutcome {
+    /// The OTLP response: `partial_success` is set only when something was rejected.
+    pub fn to_response(&self) -> ExportLogsServiceResponse {
+        let partial_success = (self.rejected > 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: self.rejected as i64,
+            error_message: self.message.clone(),
+        });
+        ExportLogsServiceResponse { partial_success }
+    }
+}
+
+impl Ingester {
+    /// Validates, limits, redacts and durably stores a logs request, as [`Ingester::export_encoded`] does for
+    /// spans: the same capacity checks, rate limit (counted in records), size reservation and redaction rules.
+    pub async fn export_logs(
+        &self,
+        receiver: Receiver,
+        tenant: &TenantId,
+        mut req: ExportLogsServiceRequest,
+        encoded: Option<Bytes>,
+    ) -> Result<LogExportOutcome, IngestError> {
+        let name = receiver.as_str();
+        let metrics = &self.0.metrics;
+        let retry_after = self.0.config.retry_after;
+        let received = log_count(&req) as u64;
+        metrics.logs_received(name, received);
+        let result: Result<LogExportOutcome, IngestError> = async {
+            self.check_capacity()?;
+            self.check_rate(tenant, received)?;
+            let encoded_len = encoded
+                .as_ref()
+                .map_or_else(|| prost::Message::encoded_len(&req), Bytes::len);
+            let _in_flight = self
+                .0
+                .store
+                .reserve(
+                    tenant,
+                    encoded_len.saturating_mul(IN_FLIGHT_BYTES_PER_ENCODED_BYTE),
+                )
+                .map_err(|e| IngestError::from_store(e, retry_after))?;
+            let report = sanitize_logs(&mut req, &self.0.config.span_limits, now_unix_nano());
+            metrics
+                .truncated_values
+                .inc_by(report.limits.truncated_values);
+            metrics
+                .dropped_attributes
+                .inc_by(report.limits.dropped_attributes);
+            let redacted = match self.0.config.redaction.for_tenant(tenant.as_str()) {
+                Some(rules) if report.accepted > 0 => rules.apply_logs(&mut req),
+                _ => Default::default(),
+            };
+            metrics.redacted(&redacted);
+            if report.accepted > 0 {
+                let encoded = encoded.filter(|_| report.is_unchanged() && redacted.is_empty());
+                self.0
+                    .store
+                    .append_logs(tenant, req, encoded.as_deref())
+                    .await
+                    .map_err(|e| IngestError::from_store(e, retry_after))?;
+            }
+            Ok(LogExportOutcome {
+                accepted: report.accepted,
+                rejected: report.rejected,
+                message: report.message(),
+            })
+        }
+        .await;
+        match &result {
+            Ok(outcome) => {
+                metrics.logs_accepted(name, outcome.accepted);
+                metrics.logs_rejected(name, outcome.rejected);
+                metrics.request(
+                    name,
+                    if outcome.rejected > 0 {
+                        "partial"
+                    } else {
+                        "ok"
+                    },
+                );
+            }
+            Err(error) => {
+                metrics.logs_rejected(name, received);
+                metrics.request(name, error.reason());
+            }
+        }
+        result
     }
 }
 

@@ -1,7 +1,7 @@
 //! Attribute values: the typed values spans, resources, scopes, events and links carry.
 
 /// A typed attribute value, mirroring OTLP's `AnyValue`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum AttrValue {
     Str(String),
     Bool(bool),
@@ -11,6 +11,7 @@ pub enum AttrValue {
     Array(Vec<AttrValue>),
     Map(Vec<Attribute>),
     /// A key present without a value (OTLP allows it).
+    #[default]
     Empty,
 }
 
@@ -51,6 +52,36 @@ impl AttrValue {
 
     /// Approximate heap plus inline size, for memory accounting. Each heap allocation is charged
     /// [`ALLOC_OVERHEAD`] on top of its bytes, which is what an allocator really spends on small objects.
+    /// The value as plain JSON: strings, numbers, booleans, arrays and objects; bytes as base64-free hex
+    /// strings; an empty value as null.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            AttrValue::Str(s) => Value::String(s.clone()),
+            AttrValue::Bool(b) => Value::Bool(*b),
+            AttrValue::Int(i) => Value::from(*i),
+            AttrValue::Double(d) => {
+                serde_json::Number::from_f64(*d).map_or(Value::Null, Value::Number)
+            }
+            AttrValue::Bytes(b) => Value::String(hex::encode(b)),
+            AttrValue::Array(items) => Value::Array(items.iter().map(AttrValue::to_json).collect()),
+            AttrValue::Map(kvs) => Value::Object(
+                kvs.iter()
+                    .map(|a| (a.key.clone(), a.value.to_json()))
+                    .collect(),
+            ),
+            AttrValue::Empty => Value::Null,
+        }
+    }
+
+    /// The value as text: strings as they are, anything else as its JSON.
+    pub fn to_text(&self) -> String {
+        match self {
+            AttrValue::Str(s) => s.clone(),
+            other => other.to_json().to_string(),
+        }
+    }
+
     pub fn approx_size(&self) -> usize {
         let inline = std::mem::size_of::<AttrValue>();
         inline

@@ -7,6 +7,7 @@
 //! - [`TraceId`], [`SpanId`] and [`TenantId`] are validated identifiers; parse them from hex or header values.
 //! - [`otlp`] sanitizes OTLP export requests (drops invalid spans, applies attribute limits, reports what it did),
 //!   converts them into model spans, and converts model spans back into OTLP for read APIs.
+//! - [`logs`] is the same for OTLP log records ([`LogRecord`]).
 //! - [`zipkin`] converts Zipkin v2 JSON into an OTLP export request, so every receiver feeds one pipeline.
 //!
 //! The crate does no I/O.
@@ -14,6 +15,7 @@
 mod attr;
 mod duration;
 mod ids;
+pub mod logs;
 pub mod otlp;
 mod share;
 mod size;
@@ -24,6 +26,7 @@ pub mod zipkin;
 pub use attr::{AttrValue, Attribute};
 pub use duration::{format_duration, parse_duration};
 pub use ids::{IdError, SpanId, TenantError, TenantId, TraceId};
+pub use logs::LogRecord;
 pub use share::{Origins, Recent};
 pub use size::parse_size;
 pub use span::{Event, Link, Resource, Scope, Span, SpanKind, Status, StatusCode};

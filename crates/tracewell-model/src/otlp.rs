@@ -176,7 +176,7 @@ impl SanitizeReport {
     }
 }
 
-fn nanos(d: Duration) -> u64 {
+pub(crate) fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
@@ -305,7 +305,7 @@ fn limit_span(span: &mut otlp::Span, limits: &SpanLimits, report: &mut SanitizeR
     }
 }
 
-fn limit_attrs(
+pub(crate) fn limit_attrs(
     attrs: &mut Vec<KeyValue>,
     dropped: &mut u32,
     limits: &SpanLimits,
@@ -324,7 +324,7 @@ fn limit_attrs(
     }
 }
 
-fn truncate_value(value: &mut AnyValue, max: usize, report: &mut SanitizeReport) {
+pub(crate) fn truncate_value(value: &mut AnyValue, max: usize, report: &mut SanitizeReport) {
     match &mut value.value {
         Some(any_value::Value::StringValue(s)) if s.len() > max => {
             let mut cut = max;
@@ -396,7 +396,7 @@ pub fn span_count(req: &ExportTraceServiceRequest) -> usize {
         .sum()
 }
 
-fn resource_from_otlp(resource: Option<OtlpResource>, schema_url: String) -> Resource {
+pub(crate) fn resource_from_otlp(resource: Option<OtlpResource>, schema_url: String) -> Resource {
     let resource = resource.unwrap_or_default();
     Resource::new(
         attrs_from_otlp(resource.attributes),
@@ -405,7 +405,7 @@ fn resource_from_otlp(resource: Option<OtlpResource>, schema_url: String) -> Res
     )
 }
 
-fn scope_from_otlp(scope: Option<InstrumentationScope>, schema_url: String) -> Scope {
+pub(crate) fn scope_from_otlp(scope: Option<InstrumentationScope>, schema_url: String) -> Scope {
     let scope = scope.unwrap_or_default();
     Scope {
         name: scope.name,

@@ -35,6 +35,8 @@ pub struct StoreConfig {
     pub block_format: BlockFormat,
     /// Raw spans are deleted once older than this.
     pub retention: Duration,
+    /// Logs blocks are deleted once their newest record is older than this.
+    pub log_retention: Duration,
     /// Per tenant, the oldest blocks are deleted while blocks take more than this many bytes (0 = no size limit).
     pub retention_max_bytes: u64,
     /// Rollups (RED statistics, dependency edges) are deleted once older than this; usually longer than
@@ -76,6 +78,7 @@ impl StoreConfig {
             block: WriteOptions::default(),
             block_format: BlockFormat::CURRENT,
             retention: Duration::from_secs(7 * 24 * 3600),
+            log_retention: Duration::from_secs(7 * 24 * 3600),
             retention_max_bytes: 0,
             rollup_retention: Duration::from_secs(90 * 24 * 3600),
             rollup_cache_bytes: 256 * 1024 * 1024,

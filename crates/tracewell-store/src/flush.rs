@@ -84,41 +84,68 @@ impl Store {
     }
 
     async fn flush_head(&self, tenant: &Arc<Tenant>, head: &Arc<Head>) -> Result<()> {
-        let started = Instant::now();
         if head.is_empty() {
             return Ok(());
         }
         if !head.block_written.load(Ordering::Acquire) {
-            let skip = self.tail_sample(tenant, head);
-            if skip.len() == head.trace_count() {
-                // Every trace was sampled out: no block, only the rollup (which counted every span).
-                head.block_written.store(true, Ordering::Release);
-                let rollup = head.rollup.lock().clone();
-                return self.write_rollup(tenant, &rollup).await;
-            }
-            let opts = self.0.config.block.clone();
-            let encoded = Arc::clone(head);
-            let format = self.0.config.block_format;
-            let meta = self
-                .write_block(
-                    tenant,
-                    move || encoded.encode_block(format, &opts, &skip),
-                    0,
-                    Vec::new(),
-                )
-                .await?;
-            tracing::info!(
-                tenant = %tenant.id, block = %meta.id, spans = meta.stats.span_count, traces = meta.stats.trace_count,
-                bytes = meta.size_bytes, took_ms = started.elapsed().as_millis() as u64, "flushed head block"
-            );
-            // Listed before marked: a reader that checks heads, then lists blocks, never misses these spans (for
-            // an instant it may see them twice).
-            tenant.catalog.lock().add(meta);
-            head.block_written.store(true, Ordering::Release);
-            self.persist_catalog(tenant).await;
+            self.write_spans_block(tenant, head).await?;
+        }
+        if !head.logs_written.load(Ordering::Acquire) {
+            self.write_logs_block(tenant, head).await?;
         }
         let rollup = head.rollup.lock().clone();
         self.write_rollup(tenant, &rollup).await
+    }
+
+    /// Writes the head's spans (less the traces tail sampling drops) as a block and lists it in the catalog.
+    async fn write_spans_block(&self, tenant: &Arc<Tenant>, head: &Arc<Head>) -> Result<()> {
+        let started = Instant::now();
+        let skip = self.tail_sample(tenant, head);
+        if skip.len() == head.trace_count() {
+            // No spans, or every trace was sampled out: no block (the rollup counted every span).
+            head.block_written.store(true, Ordering::Release);
+            return Ok(());
+        }
+        let opts = self.0.config.block.clone();
+        let encoded = Arc::clone(head);
+        let format = self.0.config.block_format;
+        let meta = self
+            .write_block(
+                tenant,
+                move || encoded.encode_block(format, &opts, &skip),
+                0,
+                Vec::new(),
+            )
+            .await?;
+        tracing::info!(
+            tenant = %tenant.id, block = %meta.id, spans = meta.stats.span_count, traces = meta.stats.trace_count,
+            bytes = meta.size_bytes, took_ms = started.elapsed().as_millis() as u64, "flushed head block"
+        );
+        // Listed before marked: a reader that checks heads, then lists blocks, never misses these spans (for
+        // an instant it may see them twice).
+        tenant.catalog.lock().add(meta);
+        head.block_written.store(true, Ordering::Release);
+        self.persist_catalog(tenant).await;
+        Ok(())
+    }
+
+    /// Writes the head's log records as a logs block (none when it holds no records).
+    async fn write_logs_block(&self, tenant: &Arc<Tenant>, head: &Arc<Head>) -> Result<()> {
+        if head.log_count() > 0 {
+            let encoded = Arc::clone(head);
+            let level = self.0.config.block.zstd_level;
+            let (data, min_time, max_time) =
+                tokio::task::spawn_blocking(move || encoded.encode_logs(level))
+                    .await
+                    .map_err(|e| StoreError::Internal(format!("logs encoder panicked: {e}")))??;
+            let path = crate::logs::LogBlock::path_for(&tenant.id, min_time, max_time);
+            let bytes = data.len();
+            self.put_durable(&path, data).await?;
+            tracing::info!(tenant = %tenant.id, %path, records = head.log_count(), bytes, "flushed logs block");
+        }
+        // Readers skip heads marked here, then list blocks: they see each record once.
+        head.logs_written.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// The traces of `head` that tail sampling leaves out of its block (none when the tenant is not sampled);

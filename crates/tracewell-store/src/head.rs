@@ -1,4 +1,5 @@
-//! The head block: recent spans in memory, indexed by trace id, until a flush turns them into a Parquet block.
+//! The head block: recent spans in memory, indexed by trace id, and recent log records, until a flush turns them
+//! into a Parquet block and a logs block.
 //!
 //! A head is written to by appenders that registered with it before it was sealed (see `tenant.rs`); the flush
 //! waits for those appenders with [`Head::wait_idle`] before reading it.
@@ -8,7 +9,7 @@ use std::time::Instant;
 
 use parking_lot::RwLock;
 use tokio::sync::Notify;
-use tracewell_model::{Span, TraceId};
+use tracewell_model::{LogRecord, Span, TraceId};
 
 use crate::block::{self, BlockFormat, WriteOptions, WrittenBlock};
 use crate::error::Result;
@@ -17,6 +18,7 @@ use crate::fast_hash::{FastHashMap, FastHashSet};
 #[derive(Default)]
 struct HeadData {
     traces: FastHashMap<TraceId, Vec<Span>>,
+    logs: Vec<LogRecord>,
     bytes: usize,
     spans: usize,
     first_insert: Option<Instant>,
@@ -30,6 +32,8 @@ pub struct Head {
     /// Set once a flush made this head's block durable, so a retried flush (e.g. after the rollup write failed)
     /// does not write the block twice.
     pub(crate) block_written: std::sync::atomic::AtomicBool,
+    /// Set once this head's log records are in a durable logs block (readers then skip them here).
+    pub(crate) logs_written: std::sync::atomic::AtomicBool,
     inflight: AtomicUsize,
     idle: Notify,
 }
@@ -49,6 +53,7 @@ impl Head {
             data: RwLock::new(HeadData::default()),
             rollup: Default::default(),
             block_written: Default::default(),
+            logs_written: Default::default(),
             inflight: AtomicUsize::new(0),
             idle: Notify::new(),
         }
@@ -73,6 +78,34 @@ impl Head {
         data.bytes += out.bytes;
         data.spans += out.spans;
         out
+    }
+
+    /// Inserts log records; returns the bytes they hold.
+    pub fn insert_logs(&self, records: Vec<LogRecord>) -> usize {
+        let bytes: usize = records.iter().map(LogRecord::approx_size).sum();
+        let mut data = self.data.write();
+        data.first_insert.get_or_insert_with(Instant::now);
+        data.logs.extend(records);
+        data.bytes += bytes;
+        bytes
+    }
+
+    /// Calls `f` with every log record held here, unless they are already in a durable logs block.
+    pub fn visit_logs(&self, mut f: impl FnMut(&LogRecord)) {
+        if self.logs_written.load(Ordering::Acquire) {
+            return;
+        }
+        self.data.read().logs.iter().for_each(&mut f);
+    }
+
+    pub fn log_count(&self) -> usize {
+        self.data.read().logs.len()
+    }
+
+    /// Encodes the log records as a logs block: Parquet bytes and their time range.
+    pub fn encode_logs(&self, zstd_level: i32) -> Result<(bytes::Bytes, u64, u64)> {
+        let data = self.data.read();
+        crate::logs::block::write(data.logs.iter().collect(), zstd_level)
     }
 
     /// The spans of one trace held here.
@@ -127,8 +160,10 @@ impl Head {
         self.data.read().spans
     }
 
+    /// Whether the head holds neither spans nor log records.
     pub fn is_empty(&self) -> bool {
-        self.data.read().spans == 0
+        let data = self.data.read();
+        data.spans == 0 && data.logs.is_empty()
     }
 
     /// Age of the oldest data, if any.

@@ -11,6 +11,9 @@
 //!    protocol in `tenant.rs`).
 //! 4. **Maintenance**: compaction merges small blocks of a time window and drops duplicate spans
 //!    (`compaction.rs`); retention deletes blocks by age and total size (`retention.rs`).
+//! 5. **Logs** (`logs/`): OTLP log records take the same WAL and head ([`Store::append_logs`]) and are flushed
+//!    into logs blocks of their own, searched with [`Store::search_logs`] and kept for `log_retention`.
+//! 6. **Tail sampling** (`sampling/`): per-tenant policies decide which traces of a head go into its block.
 //!
 //! Design notes: `storage.md` beside this file.
 //!
@@ -28,6 +31,7 @@ mod fast_hash;
 mod flush;
 mod head;
 pub mod live;
+pub mod logs;
 mod metrics;
 pub mod overrides;
 mod recovery;
@@ -45,6 +49,7 @@ pub use compaction::dedupe as dedupe_spans;
 pub use config::StoreConfig;
 pub use error::{Result, StoreError};
 pub use head::{Head, Inserted};
+pub use logs::{LogBlock, LogQuery, LogResult};
 pub use overrides::{
     Overrides, OverridesError, OverridesHandle, OverridesWatcher, TenantOverrides,
 };

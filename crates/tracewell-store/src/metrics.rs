@@ -39,6 +39,8 @@ pub struct StoreMetrics {
     pub rollup_folded_spans: Family<Labels, Counter>,
     pub rollup_series: Family<Labels, Gauge>,
     pub tail_sampled_traces: Family<Labels, Counter>,
+    pub accepted_log_records: Counter,
+    pub retention_deleted_log_blocks: Counter,
     pub tail_sampling_dropped_spans: Family<Labels, Counter>,
 }
 
@@ -68,6 +70,8 @@ impl StoreMetrics {
             rollup_folded_spans: Family::default(),
             rollup_series: Family::default(),
             tail_sampled_traces: Family::default(),
+            accepted_log_records: Counter::default(),
+            retention_deleted_log_blocks: Counter::default(),
             tail_sampling_dropped_spans: Family::default(),
         };
         let r = registry;
@@ -177,6 +181,16 @@ impl StoreMetrics {
             "Traces decided by tail sampling at flush, by tenant, policy (none: no policy kept it; earlier_decision: \
              a late part of a decided trace) and decision (keep, drop)",
             m.tail_sampled_traces.clone(),
+        );
+        r.register(
+            "tracewell_stored_log_records",
+            "Log records made durable (WAL) and added to a head",
+            m.accepted_log_records.clone(),
+        );
+        r.register(
+            "tracewell_retention_deleted_log_blocks",
+            "Logs blocks deleted by the log retention",
+            m.retention_deleted_log_blocks.clone(),
         );
         r.register(
             "tracewell_tail_sampling_dropped_spans",

@@ -1,5 +1,5 @@
-//! Start-up recovery: load every tenant's block catalog, replay every tenant's WAL into its head block, then
-//! mark the store ready.
+//! Start-up recovery: load every tenant's block catalog, replay every tenant's WAL (spans and log records)
+//! into its head block, then mark the store ready.
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use crate::catalog::{self, Catalog};
 use crate::error::Result;
 use crate::store::Store;
 use crate::tenant::Tenant;
+use crate::wal_record::WalRequest;
 
 /// What recovery found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -63,10 +64,21 @@ pub(crate) fn replay_into(store: &Store, tenant: &Arc<Tenant>, replay: Replay) {
     let mut spans_total = 0;
     for record in replay.records {
         match crate::wal_record::decode(&record.payload) {
-            Ok(req) => {
+            Ok(WalRequest::Traces(req)) => {
                 let spans = otlp::into_spans_sharing(req, &mut tenant.origins.lock());
                 spans_total += spans.len();
                 store.insert(tenant, &head, spans);
+            }
+            Ok(WalRequest::Logs(req)) => {
+                let records = tracewell_model::logs::into_log_records_sharing(
+                    req,
+                    &mut tenant.origins.lock(),
+                );
+                let bytes = head.insert_logs(records);
+                store
+                    .0
+                    .head_bytes
+                    .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
             }
             Err(reason) => {
                 tracing::warn!(tenant = %tenant.id, segment = record.segment, %reason, "skipping undecodable wal record")

@@ -71,6 +71,8 @@ impl Store {
                 tracing::error!(tenant = %tenant.id, %error, "compaction failed");
             }
             self.apply_retention(&tenant).await;
+            self.apply_log_retention(&tenant.id, self.0.config.log_retention)
+                .await;
             if let Err(error) = self.maintain_rollups(&tenant).await {
                 tracing::error!(tenant = %tenant.id, %error, "rollup maintenance failed");
             }

@@ -205,6 +205,7 @@ impl Listeners {
     ) -> Vec<ServerTask> {
         let grpc = {
             let service = receivers::otlp_grpc::service(ingester.clone());
+            let logs_service = receivers::otlp_grpc::logs_service(ingester.clone());
             let stop = stopped(stop.clone());
             let server = tonic::transport::Server::builder()
                 .layer(receivers::otlp_grpc::oversize_status_layer())
@@ -213,7 +214,8 @@ impl Listeners {
                     "otlp_grpc",
                     Scope::Write,
                 )))
-                .add_service(service);
+                .add_service(service)
+                .add_service(logs_service);
             match &security.tls {
                 Some(tls) => {
                     let incoming = tls

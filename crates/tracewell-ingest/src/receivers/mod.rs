@@ -1,7 +1,9 @@
-//! The receivers: each decodes one wire format and calls [`crate::Ingester::export`].
+//! The receivers: each decodes one wire format and calls [`crate::Ingester::export`] (spans) or
+//! [`crate::Ingester::export_logs`] (log records).
 
 pub mod otlp_grpc;
 pub mod otlp_http;
+pub mod signal;
 pub mod zipkin;
 
 use axum::http::{header, HeaderMap, HeaderValue};

@@ -1,4 +1,5 @@
-//! OTLP over gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export`, gzip accepted.
+//! OTLP over gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export` and
+//! `opentelemetry.proto.collector.logs.v1.LogsService/Export` (one service per [`Signal`]), gzip accepted.
 //!
 //! The service is written out rather than generated so its codec can keep the request's encoded bytes next to
 //! the decoded message: when sanitizing changes nothing, those bytes go to the WAL as they are instead of being
@@ -7,37 +8,56 @@
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 
+use std::marker::PhantomData;
+
 use bytes::{Buf, Bytes};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
 use prost::Message;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::{BoxFuture, StdError};
 use tonic::server::{NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
+use super::signal::{Logs, Signal, Traces};
 use crate::pipeline::{Ingester, Receiver};
 use crate::TENANT_HEADER;
 
-const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-
-/// The gRPC trace service, ready to add to a tonic server.
-#[derive(Debug, Clone)]
-pub struct OtlpGrpcService {
+/// The gRPC export service of one signal, ready to add to a tonic server.
+#[derive(Debug)]
+pub struct OtlpGrpcService<S> {
     ingester: Ingester,
+    signal: PhantomData<S>,
 }
 
-/// The service for `ingester`.
-pub fn service(ingester: Ingester) -> OtlpGrpcService {
-    OtlpGrpcService { ingester }
+impl<S> Clone for OtlpGrpcService<S> {
+    fn clone(&self) -> Self {
+        Self {
+            ingester: self.ingester.clone(),
+            signal: PhantomData,
+        }
+    }
 }
 
-impl NamedService for OtlpGrpcService {
-    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+/// The trace service for `ingester`.
+pub fn service(ingester: Ingester) -> OtlpGrpcService<Traces> {
+    OtlpGrpcService {
+        ingester,
+        signal: PhantomData,
+    }
 }
 
-impl<B> tower::Service<http::Request<B>> for OtlpGrpcService
+/// The logs service for `ingester`.
+pub fn logs_service(ingester: Ingester) -> OtlpGrpcService<Logs> {
+    OtlpGrpcService {
+        ingester,
+        signal: PhantomData,
+    }
+}
+
+impl<S: Signal> NamedService for OtlpGrpcService<S> {
+    const NAME: &'static str = S::GRPC_SERVICE;
+}
+
+impl<S: Signal, B> tower::Service<http::Request<B>> for OtlpGrpcService<S>
 where
     B: http_body::Body + Send + 'static,
     B::Error: Into<StdError> + Send + 'static,
@@ -51,7 +71,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        if request.uri().path() != EXPORT_PATH {
+        if request.uri().path() != S::GRPC_EXPORT_PATH {
             let status = Status::unimplemented(format!("no such method {}", request.uri().path()));
             return Box::pin(async move { Ok(status.into_http()) });
         }
@@ -61,11 +81,13 @@ where
                 .get(TENANT_HEADER)
                 .map(http::HeaderValue::as_bytes),
         );
-        let handler = ExportHandler {
+        let handler = ExportHandler::<S> {
             ingester: self.ingester.clone(),
+            signal: PhantomData,
         };
-        let codec = RawExportCodec {
+        let codec = RawExportCodec::<S> {
             ingester: self.ingester.clone(),
+            signal: PhantomData,
         };
         Box::pin(async move {
             let mut grpc = tonic::server::Grpc::new(codec)
@@ -79,20 +101,21 @@ where
 
 /// A decoded export request with the protobuf bytes it was decoded from.
 #[derive(Debug)]
-pub struct RawExport {
-    request: ExportTraceServiceRequest,
+pub struct RawExport<R> {
+    request: R,
     encoded: Bytes,
 }
 
-struct ExportHandler {
+struct ExportHandler<S> {
     ingester: Ingester,
+    signal: PhantomData<S>,
 }
 
-impl UnaryService<RawExport> for ExportHandler {
-    type Response = ExportTraceServiceResponse;
+impl<S: Signal> UnaryService<RawExport<S::Request>> for ExportHandler<S> {
+    type Response = S::Response;
     type Future = BoxFuture<Response<Self::Response>, Status>;
 
-    fn call(&mut self, request: Request<RawExport>) -> Self::Future {
+    fn call(&mut self, request: Request<RawExport<S::Request>>) -> Self::Future {
         let ingester = self.ingester.clone();
         Box::pin(async move {
             let refuse = |error| {
@@ -103,33 +126,40 @@ impl UnaryService<RawExport> for ExportHandler {
             let header = request.metadata().get(TENANT_HEADER).map(|v| v.as_bytes());
             let tenant = ingester.tenant(header).map_err(refuse)?;
             let RawExport { request, encoded } = request.into_inner();
-            let outcome = ingester
-                .export_encoded(Receiver::OtlpGrpc, &tenant, request, Some(encoded))
-                .await?;
-            Ok(Response::new(outcome.to_response()))
+            let response =
+                S::export(ingester, Receiver::OtlpGrpc, tenant, request, Some(encoded)).await?;
+            Ok(Response::new(response))
         })
     }
 }
 
 /// Decodes requests keeping their bytes (refusing before decoding when the server is over capacity: a
 /// refused request should cost as little as possible); encodes responses with prost.
-#[derive(Debug, Clone)]
-struct RawExportCodec {
+struct RawExportCodec<S> {
     ingester: Ingester,
+    signal: PhantomData<S>,
+}
+
+impl<S> Clone for RawExportCodec<S> {
+    fn clone(&self) -> Self {
+        Self {
+            ingester: self.ingester.clone(),
+            signal: PhantomData,
+        }
+    }
 }
 
 /// Encodes responses.
-#[derive(Debug, Clone, Copy)]
-struct ResponseEncoder;
+struct ResponseEncoder<S>(PhantomData<S>);
 
-impl Codec for RawExportCodec {
-    type Encode = ExportTraceServiceResponse;
-    type Decode = RawExport;
-    type Encoder = ResponseEncoder;
-    type Decoder = RawExportCodec;
+impl<S: Signal> Codec for RawExportCodec<S> {
+    type Encode = S::Response;
+    type Decode = RawExport<S::Request>;
+    type Encoder = ResponseEncoder<S>;
+    type Decoder = RawExportCodec<S>;
 
     fn encoder(&mut self) -> Self::Encoder {
-        ResponseEncoder
+        ResponseEncoder(PhantomData)
     }
 
     fn decoder(&mut self) -> Self::Decoder {
@@ -137,8 +167,8 @@ impl Codec for RawExportCodec {
     }
 }
 
-impl Encoder for ResponseEncoder {
-    type Item = ExportTraceServiceResponse;
+impl<S: Signal> Encoder for ResponseEncoder<S> {
+    type Item = S::Response;
     type Error = Status;
 
     fn encode(&mut self, item: Self::Item, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
@@ -147,8 +177,8 @@ impl Encoder for ResponseEncoder {
     }
 }
 
-impl Decoder for RawExportCodec {
-    type Item = RawExport;
+impl<S: Signal> Decoder for RawExportCodec<S> {
+    type Item = RawExport<S::Request>;
     type Error = Status;
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
@@ -157,7 +187,7 @@ impl Decoder for RawExportCodec {
             return Err(error.into());
         }
         let encoded = src.copy_to_bytes(src.remaining());
-        let request = ExportTraceServiceRequest::decode(encoded.clone()).map_err(|e| {
+        let request = S::Request::decode(encoded.clone()).map_err(|e| {
             Status::invalid_argument(format!("malformed request: invalid OTLP protobuf: {e}"))
         })?;
         Ok(Some(RawExport { request, encoded }))

@@ -1,6 +1,6 @@
-//! OTLP over HTTP: `POST /v1/traces` with `application/x-protobuf` or `application/json` bodies (OTLP/JSON: hex
-//! ids, integer enums, unknown fields ignored), optionally gzip-encoded. The response uses the request's
-//! content type, as the OTLP specification requires.
+//! OTLP over HTTP: `POST /v1/traces` and `POST /v1/logs` with `application/x-protobuf` or `application/json`
+//! bodies (OTLP/JSON: hex ids, integer enums, unknown fields ignored), optionally gzip-encoded. The response
+//! uses the request's content type, as the OTLP specification requires.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use bytes::Bytes;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use tracewell_model::TenantId;
 
+use super::signal::{Logs, Signal, Traces};
 use super::{header_str, json_error, tenant_header, with_retry_after};
 use crate::decode::decode_body;
 use crate::error::IngestError;
@@ -30,11 +30,16 @@ enum Format {
 /// Routes of the OTLP/HTTP receiver.
 pub fn router(ingester: Ingester) -> Router {
     Router::new()
-        .route("/v1/traces", post(export))
+        .route("/v1/traces", post(export::<Traces>))
+        .route("/v1/logs", post(export::<Logs>))
         .with_state(ingester)
 }
 
-async fn export(State(ingester): State<Ingester>, headers: HeaderMap, body: Body) -> Response {
+async fn export<S: Signal>(
+    State(ingester): State<Ingester>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let format = match content_format(&headers) {
         Ok(f) => f,
         Err(error) => {
@@ -49,7 +54,7 @@ async fn export(State(ingester): State<Ingester>, headers: HeaderMap, body: Body
             return error_response(format, &error);
         }
     };
-    let (tenant, request) = match decode_request(&ingester, &headers, format, body).await {
+    let (tenant, request) = match decode_request::<S>(&ingester, &headers, format, body).await {
         Ok(decoded) => decoded,
         Err(error) => {
             ingester.refused(Receiver::OtlpHttp, &error);
@@ -57,36 +62,28 @@ async fn export(State(ingester): State<Ingester>, headers: HeaderMap, body: Body
         }
     };
     let (request, encoded) = request;
-    match ingester
-        .export_encoded(Receiver::OtlpHttp, &tenant, request, encoded)
-        .await
-    {
-        Ok(outcome) => {
-            let response = outcome.to_response();
-            match format {
-                Format::Protobuf => {
-                    ([(header::CONTENT_TYPE, PROTOBUF)], response.encode_to_vec()).into_response()
-                }
-                Format::Json => {
-                    axum::Json(tracewell_model::otlp::to_json(&response)).into_response()
-                }
+    match S::export(ingester, Receiver::OtlpHttp, tenant, request, encoded).await {
+        Ok(response) => match format {
+            Format::Protobuf => {
+                ([(header::CONTENT_TYPE, PROTOBUF)], response.encode_to_vec()).into_response()
             }
-        }
+            Format::Json => axum::Json(tracewell_model::otlp::to_json(&response)).into_response(),
+        },
         Err(error) => error_response(format, &error),
     }
 }
 
-async fn decode_request(
+async fn decode_request<S: Signal>(
     ingester: &Ingester,
     headers: &HeaderMap,
     format: Format,
     body: Body,
-) -> Result<(TenantId, (ExportTraceServiceRequest, Option<Bytes>)), IngestError> {
+) -> Result<(TenantId, (S::Request, Option<Bytes>)), IngestError> {
     let tenant = ingester.tenant(tenant_header(headers))?;
     let body = read_body(ingester, headers, body).await?;
     let decoded = match format {
         Format::Protobuf => {
-            let request = ExportTraceServiceRequest::decode(body.clone())
+            let request = S::Request::decode(body.clone())
                 .map_err(|e| IngestError::Malformed(format!("invalid OTLP protobuf: {e}")))?;
             (request, Some(body))
         }

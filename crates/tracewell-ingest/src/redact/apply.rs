@@ -3,11 +3,13 @@
 //! `hash` glob has its value replaced by a keyed hash (HMAC-SHA256, the first 16 bytes in hex), so equal
 //! values stay equal and joinable; string values under keys a mask covers have every match replaced. Values
 //! inside arrays are masked one by one; a key-value list's entries are matched as `parent.child`. The span
-//! status message is masked as the key `otel.status_description`.
+//! status message is masked as the key `otel.status_description`. Logs requests get the same treatment
+//! (resource, scope and record attributes), and a record's body is masked as the key `body`.
 
 use std::borrow::Cow;
 
 use hmac::{Hmac, KeyInit, Mac};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
@@ -17,6 +19,8 @@ use super::rules::{Replace, RuleSet};
 
 /// The key under which a span's status message is masked.
 pub const STATUS_MESSAGE_KEY: &str = "otel.status_description";
+/// The key under which a log record's body is masked.
+pub const LOG_BODY_KEY: &str = "body";
 
 /// What redaction changed in one request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -56,6 +60,31 @@ impl RuleSet {
                         if !status.message.is_empty()
                             && self.mask_string(STATUS_MESSAGE_KEY, &mut status.message)
                         {
+                            report.masked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        report
+    }
+
+    /// Redacts every attribute of a logs request this rule set covers; a record's body is masked as the key
+    /// [`LOG_BODY_KEY`] (the entries of a key-value list body as `body.<key>`).
+    pub fn apply_logs(&self, req: &mut ExportLogsServiceRequest) -> RedactionReport {
+        let mut report = RedactionReport::default();
+        for rl in &mut req.resource_logs {
+            if let Some(resource) = &mut rl.resource {
+                self.attributes(&mut resource.attributes, &mut report);
+            }
+            for sl in &mut rl.scope_logs {
+                if let Some(scope) = &mut sl.scope {
+                    self.attributes(&mut scope.attributes, &mut report);
+                }
+                for record in &mut sl.log_records {
+                    self.attributes(&mut record.attributes, &mut report);
+                    if let Some(body) = &mut record.body {
+                        if self.mask_value(LOG_BODY_KEY, body, &mut report) {
                             report.masked += 1;
                         }
                     }

@@ -22,7 +22,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use tracewell_store::watch::{poll_every, FileStamp, WatcherTask};
 
-pub use apply::{RedactionReport, STATUS_MESSAGE_KEY};
+pub use apply::{RedactionReport, LOG_BODY_KEY, STATUS_MESSAGE_KEY};
 pub use rules::{RedactionError, RedactionRules, RuleSet};
 
 /// The redaction rules in force, shared and swappable; cheap to clone. The default holds no rules.

@@ -165,6 +165,11 @@ impl Server {
         format!("{}://{}/api/v2/spans", self.scheme, self.zipkin)
     }
 
+    /// A path on the OTLP/HTTP port (e.g. `/v1/logs`).
+    pub fn otlp_http_path(&self, path: &str) -> String {
+        format!("{}://{}{path}", self.scheme, self.otlp_http)
+    }
+
     pub fn otlp_grpc_url(&self) -> String {
         format!("{}://{}", self.scheme, self.otlp_grpc)
     }
