@@ -107,6 +107,9 @@ pub struct ServeArgs {
     /// Per tenant, delete the oldest blocks beyond this total size; 0 = unlimited [default: 0].
     #[arg(long, env = "TRACEWELL_RETENTION_MAX_BYTES")]
     pub retention_max_bytes: Option<String>,
+    /// Delete logs blocks whose newest record is older than this [default: the retention].
+    #[arg(long, env = "TRACEWELL_LOG_RETENTION")]
+    pub log_retention: Option<String>,
     /// Compaction merges small blocks starting in the same window of this length [default: 1h].
     #[arg(long, env = "TRACEWELL_COMPACTION_WINDOW")]
     pub compaction_window: Option<String>,
@@ -214,6 +217,7 @@ struct FileConfig {
     memory_budget: Option<toml::Value>,
     retention: Option<String>,
     retention_max_bytes: Option<toml::Value>,
+    log_retention: Option<String>,
     compaction_window: Option<String>,
     compaction_max_spans: Option<usize>,
     maintenance_interval: Option<String>,
@@ -267,6 +271,7 @@ const KNOWN_ENV: &[&str] = &[
     "TRACEWELL_MEMORY_BUDGET",
     "TRACEWELL_RETENTION",
     "TRACEWELL_RETENTION_MAX_BYTES",
+    "TRACEWELL_LOG_RETENTION",
     "TRACEWELL_COMPACTION_WINDOW",
     "TRACEWELL_COMPACTION_MAX_SPANS",
     "TRACEWELL_MAINTENANCE_INTERVAL",
@@ -487,6 +492,12 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         file.retention,
         "retention",
         defaults.retention,
+    )?;
+    store.log_retention = duration(
+        args.log_retention,
+        file.log_retention,
+        "log_retention",
+        store.retention,
     )?;
     store.retention_max_bytes = size(
         args.retention_max_bytes,
@@ -796,6 +807,7 @@ fn validate(store: &StoreConfig, ingest: &IngestConfig) -> anyhow::Result<()> {
     for (key, value) in [
         ("head_max_age", store.head_max_age),
         ("retention", store.retention),
+        ("log_retention", store.log_retention),
         ("compaction_window", store.compaction_window),
         ("maintenance_interval", store.maintenance_interval),
     ] {

@@ -305,3 +305,43 @@ async fn bad_log_queries_are_refused_naming_the_parameter() {
         .unwrap();
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_logs_blocks_are_deleted_by_the_log_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = [
+        "--log-retention",
+        "1h",
+        "--head-max-age",
+        "1s",
+        "--maintenance-interval",
+        "1s",
+    ];
+    let server = Server::start(&dir.path().join("data"), &flags).await;
+    let three_hours_ago = now_unix_nano() - 3 * 3600 * 1_000_000_000;
+    let old = request(
+        "batch",
+        vec![record(three_hours_ago, 9, "nightly run", None)],
+    );
+    let response = http_client()
+        .post(server.otlp_http_path("/v1/logs"))
+        .header("content-type", "application/x-protobuf")
+        .header("X-Scope-OrgID", TENANT)
+        .body(old.encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let (_, found) = get(&server, "/api/v1/logs?lookback=4h").await;
+    assert_eq!(bodies(&found), ["nightly run"]);
+    let srv = &server;
+    server
+        .eventually("the old logs block deleted", || async move {
+            srv.metric("tracewell_retention_deleted_log_blocks_total")
+                .await
+                == 1.0
+        })
+        .await;
+    let (_, gone) = get(&server, "/api/v1/logs?lookback=4h").await;
+    assert_eq!(bodies(&gone), Vec::<String>::new());
+}

@@ -270,6 +270,8 @@ async fn search_catalog_metrics_and_dependencies() {
         "/api/v1/alerts",
         "/api/v1/tail",
         "/mcp",
+        "/api/v1/logs",
+        "/api/v1/traces/{trace_id}/logs",
     ] {
         assert!(body["paths"].get(path).is_some(), "openapi lacks {path}");
     }

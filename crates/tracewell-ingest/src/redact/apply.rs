@@ -446,6 +446,43 @@ mod tests {
     }
 
     #[test]
+    fn log_records_are_redacted_like_spans_and_their_body_too() {
+        use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+        let set = rules("[all]\ndrop = ['*password*']\n[[all.mask]]\npattern = 'email'\n");
+        let mut req = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![LogRecord {
+                        body: Some(AnyValue {
+                            value: Some(Value::StringValue("reset sent to ada@example.com".into())),
+                        }),
+                        attributes: vec![s("db.password", "x"), s("user", "bob@example.com")],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let report = set.apply_logs(&mut req);
+        let record = &req.resource_logs[0].scope_logs[0].log_records[0];
+        assert_eq!(
+            record.body.as_ref().unwrap().value,
+            Some(Value::StringValue("reset sent to [email]".into()))
+        );
+        assert_eq!(string_of(&record.attributes, "db.password"), None);
+        assert_eq!(string_of(&record.attributes, "user"), Some("[email]"));
+        assert_eq!(
+            report,
+            RedactionReport {
+                dropped: 1,
+                hashed: 0,
+                masked: 2
+            }
+        );
+    }
+
+    #[test]
     fn luhn_accepts_card_numbers_only() {
         assert!(luhn_valid("4111 1111 1111 1111"));
         assert!(luhn_valid("5500-0000-0000-0004"));
