@@ -1,9 +1,10 @@
-//! SQL over spans: a read-only `spans` table (heads and blocks, the block schema) queried with DataFusion.
+//! SQL over spans and logs: a read-only `spans` table (heads and blocks, the block schema) queried with DataFusion.
 //!
 //! - Time-range (`start_time_unix_nano`) and service (`service_name`) conditions choose the blocks to read from
 //!   their `meta.json`; every condition also goes to the Parquet scan as a predicate (row groups, pages, rows).
-//! - Only queries run: DDL, DML and statements (`CREATE`, `COPY`, `INSERT`, `SET`...) are refused, and no table
-//!   but `spans` exists, so files and URLs cannot be read.
+//! - A `logs` table holds the tenant's log records (heads and logs blocks), with the same attribute columns.
+//! - Only queries run: DDL, DML and statements (`CREATE`, `COPY`, `INSERT`, `SET`...) are refused, and no tables
+//!   but `spans` and `logs` exist, so files and URLs cannot be read.
 //! - Each query has a memory limit, a timeout and a row cap; hitting the cap is reported, not hidden.
 
 use std::sync::Arc;
@@ -80,11 +81,13 @@ struct SpansTable {
 }
 
 /// Bounds the filters put on start time and service, for choosing blocks.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, PartialEq)]
 struct Pruning {
     min_start: Option<u64>,
     max_start: Option<u64>,
     services: Option<Vec<String>>,
+    /// The table's time and service columns.
+    columns: (&'static str, &'static str),
 }
 
 fn is_column(e: &Expr, name: &str) -> bool {
@@ -121,8 +124,19 @@ fn as_string(v: &ScalarValue) -> Option<String> {
 }
 
 impl Pruning {
+    /// The bounds of the `spans` table's filters.
     fn from_filters(filters: &[Expr]) -> Self {
-        let mut p = Pruning::default();
+        Self::from_filters_on(filters, (col::START, col::SERVICE_NAME))
+    }
+
+    /// The bounds of filters on the given time and service columns.
+    fn from_filters_on(filters: &[Expr], columns: (&'static str, &'static str)) -> Self {
+        let mut p = Pruning {
+            min_start: None,
+            max_start: None,
+            services: None,
+            columns,
+        };
         for f in filters {
             p.add(f);
         }
@@ -148,7 +162,7 @@ impl Pruning {
                     },
                     _ => return,
                 };
-                if is_column(column, col::START) {
+                if is_column(column, self.columns.0) {
                     let Some(n) = as_u64(value) else { return };
                     match op {
                         Operator::Gt | Operator::GtEq => self.raise_min(n),
@@ -159,13 +173,13 @@ impl Pruning {
                         }
                         _ => {}
                     }
-                } else if is_column(column, col::SERVICE_NAME) && op == Operator::Eq {
+                } else if is_column(column, self.columns.1) && op == Operator::Eq {
                     if let Some(s) = as_string(value) {
                         self.restrict_services(vec![s]);
                     }
                 }
             }
-            Expr::Between(b) if !b.negated && is_column(&b.expr, col::START) => {
+            Expr::Between(b) if !b.negated && is_column(&b.expr, self.columns.0) => {
                 if let Some(lo) = literal(&b.low).and_then(as_u64) {
                     self.raise_min(lo);
                 }
@@ -173,7 +187,7 @@ impl Pruning {
                     self.lower_max(hi);
                 }
             }
-            Expr::InList(list) if !list.negated && is_column(&list.expr, col::SERVICE_NAME) => {
+            Expr::InList(list) if !list.negated && is_column(&list.expr, self.columns.1) => {
                 let values: Option<Vec<String>> = list
                     .list
                     .iter()
@@ -355,6 +369,77 @@ impl TableProvider for SpansTable {
     }
 }
 
+/// The `logs` table of one tenant: its log records from heads and logs blocks. Conditions on `time_unix_nano`
+/// choose the logs blocks to read and on `service_name` the records to keep; DataFusion applies every
+/// condition again on the rows.
+#[derive(Debug)]
+struct LogsTable {
+    store: Store,
+    tenant: TenantId,
+}
+
+#[async_trait]
+impl TableProvider for LogsTable {
+    fn schema(&self) -> SchemaRef {
+        block::logs_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> datafusion::error::Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let pruning = Pruning::from_filters_on(
+            filters,
+            (block::log_col::TIME, block::log_col::SERVICE_NAME),
+        );
+        let query = tracewell_store::LogQuery {
+            start_unix_nano: pruning.min_start.unwrap_or(0),
+            end_unix_nano: pruning.max_start.unwrap_or(u64::MAX),
+            service: pruning.services.as_ref().and_then(|s| match s.as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
+            }),
+            limit: usize::MAX,
+            ..Default::default()
+        };
+        let found = self
+            .store
+            .search_logs(&self.tenant, &query)
+            .await
+            .map_err(df_error)?;
+        let records: Vec<_> = found
+            .records
+            .iter()
+            .filter(|r| {
+                pruning
+                    .services
+                    .as_ref()
+                    .is_none_or(|wanted| wanted.iter().any(|w| w == r.service_name()))
+            })
+            .collect();
+        let batch = block::logs_to_batch(&records).map_err(df_error)?;
+        Ok(MemorySourceConfig::try_new_exec(
+            &[vec![batch]],
+            block::logs_schema(),
+            projection.cloned(),
+        )?)
+    }
+}
+
 /// One block read through the store's logical scan (formats DataFusion cannot read as plain Parquet).
 #[derive(Debug)]
 struct BlockPartition {
@@ -495,6 +580,12 @@ impl QueryService {
             stats: Arc::clone(&stats),
         };
         ctx.register_table("spans", Arc::new(table))
+            .map_err(|e| QueryError::Internal(e.to_string()))?;
+        let logs = LogsTable {
+            store: self.store.clone(),
+            tenant: tenant.clone(),
+        };
+        ctx.register_table("logs", Arc::new(logs))
             .map_err(|e| QueryError::Internal(e.to_string()))?;
         let options = SQLOptions::new()
             .with_allow_ddl(false)

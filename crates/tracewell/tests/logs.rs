@@ -223,6 +223,30 @@ async fn check_reads(server: &Server, phase: &str) {
     )
     .await;
     assert_eq!(bodies(&by_trace), ["card declined"], "{phase}");
+
+    // The SQL `logs` table.
+    let sql = |query: &'static str| async move {
+        let response = http_client()
+            .post(server.url("/api/v1/sql"))
+            .header("X-Scope-OrgID", TENANT)
+            .json(&serde_json::json!({ "query": query }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{query}");
+        response.json::<Value>().await.unwrap()["rows"].clone()
+    };
+    assert_eq!(
+        sql("SELECT service_name, count(*) FROM logs GROUP BY service_name ORDER BY service_name")
+            .await,
+        serde_json::json!([["checkout", 3], ["inventory", 1], ["payments", 1]]),
+        "{phase}"
+    );
+    assert_eq!(
+        sql("SELECT body, trace_id FROM logs WHERE severity_number >= 17 AND service_name = 'checkout'").await,
+        serde_json::json!([["Payment DECLINED by bank", hex::encode(TRACE)]]),
+        "{phase}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,8 +39,8 @@ pub use stats::StatsBuilder;
 pub use trace_index::{IndexedSpan, TraceIndex, TraceIndexBuilder, NO_STRING};
 pub use v1::schema;
 pub use v1::{
-    scan_type, spans_to_batch, BlockStats, RowPredicate, ScanRequest, WriteOptions,
-    MAX_RECORDED_KEYS,
+    log_col, logs_schema, logs_to_batch, scan_type, spans_to_batch, BlockStats, RowPredicate,
+    ScanRequest, WriteOptions, MAX_RECORDED_KEYS,
 };
 
 use crate::error::{Result, StoreError};

@@ -6,11 +6,13 @@
 //!   `trace_id` statistics and bloom filter and pages by the page index, and filtering rows on `trace_id` before
 //!   the other columns are decoded.
 //!
-//! The layout and the reasons for it are in `FORMAT.md` next to this file; the schema is in [`schema`].
+//! The layout and the reasons for it are in `FORMAT.md` next to this file; the schema is in [`schema`]. The SQL
+//! `logs` table's rows, which share the attribute representation, are in [`logs_rows`].
 
 pub(in crate::block) mod attrs;
 pub(in crate::block) mod decode;
 pub(in crate::block) mod encode;
+pub mod logs_rows;
 pub(in crate::block) mod read;
 pub(in crate::block) mod scan;
 pub mod schema;
@@ -19,6 +21,7 @@ pub(in crate::block) mod write;
 #[cfg(test)]
 pub(in crate::block) mod tests;
 
+pub use logs_rows::{log_col, logs_schema, logs_to_batch};
 pub use read::{read_all, read_all_sized, read_rows, read_trace, read_trace_sized};
 pub use scan::{scan, scan_type, RowPredicate, ScanRequest};
 pub use write::{spans_to_batch, write_block, write_block_refs};
