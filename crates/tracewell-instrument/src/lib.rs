@@ -7,11 +7,15 @@
 //!   carriers.
 //! - [`http`]: a tower layer for servers (one SERVER span per request) and client-side propagation
 //!   with CLIENT spans for tower/hyper clients and `reqwest`.
+//! - [`grpc`] (feature `grpc`): tower layers for tonic servers and channels (SERVER and CLIENT spans
+//!   following the RPC conventions, status from headers or trailers, streaming included).
 //! - [`messaging`]: carriers and PRODUCER/CONSUMER spans for message brokers, with a NATS JetStream
 //!   integration that retries and dead-letters messages without losing their trace.
 //! - [`sampler`]: samplers by name (`OTEL_TRACES_SAMPLER`) including a rate-limiting one.
 //! - [`logs`]: log correlation for `tracing` subscribers (text and JSON).
 
+#[cfg(feature = "grpc")]
+pub mod grpc;
 pub mod http;
 mod init;
 mod instrumentation;

@@ -15,7 +15,7 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use tower::{Layer, Service};
 
-use super::{method_attributes, protocol_version};
+use super::{method_attributes, protocol_version, server_address_attributes};
 use crate::propagation::HeaderInjector;
 use crate::Instrumentation;
 
@@ -66,18 +66,12 @@ fn client_attributes(
     let mut attributes = Vec::with_capacity(8);
     let method = method_attributes(method, &mut attributes);
     if let Some(authority) = uri.authority() {
-        attributes.push(KeyValue::new(
-            "server.address",
-            authority.host().trim_matches(['[', ']']).to_string(),
-        ));
-        let port = authority.port_u16().or(match uri.scheme_str() {
+        let default_port = match uri.scheme_str() {
             Some("https") => Some(443),
             Some("http") => Some(80),
             _ => None,
-        });
-        if let Some(port) = port {
-            attributes.push(KeyValue::new("server.port", i64::from(port)));
-        }
+        };
+        server_address_attributes(authority, default_port, &mut attributes);
         let scheme = uri.scheme_str().unwrap_or("http");
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         let host_port = authority

@@ -38,6 +38,22 @@ pub(crate) fn method_attributes(method: &Method, out: &mut Vec<KeyValue>) -> &'s
     known
 }
 
+/// `server.address` (IPv6 brackets removed; user info is never part of an `Authority`'s host) and
+/// `server.port` (the authority's port, else `default_port`).
+pub(crate) fn server_address_attributes(
+    authority: &http::uri::Authority,
+    default_port: Option<u16>,
+    out: &mut Vec<KeyValue>,
+) {
+    out.push(KeyValue::new(
+        "server.address",
+        authority.host().trim_matches(['[', ']']).to_string(),
+    ));
+    if let Some(port) = authority.port_u16().or(default_port) {
+        out.push(KeyValue::new("server.port", i64::from(port)));
+    }
+}
+
 /// `network.protocol.version` for an HTTP version.
 pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
     match version {

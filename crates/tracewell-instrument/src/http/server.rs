@@ -22,7 +22,7 @@ use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer}
 use opentelemetry::{Context, KeyValue};
 use tower::{Layer, Service};
 
-use super::{method_attributes, protocol_version};
+use super::{method_attributes, protocol_version, server_address_attributes};
 use crate::propagation::{traceresponse_header, HeaderExtractor};
 use crate::Instrumentation;
 
@@ -171,13 +171,7 @@ fn detail_attributes<B>(req: &Request<B>) -> Vec<KeyValue> {
             .and_then(|h| h.to_str().ok())
     });
     if let Some(authority) = host.and_then(|h| h.parse::<http::uri::Authority>().ok()) {
-        attributes.push(KeyValue::new(
-            "server.address",
-            authority.host().trim_matches(['[', ']']).to_string(),
-        ));
-        if let Some(port) = authority.port_u16() {
-            attributes.push(KeyValue::new("server.port", i64::from(port)));
-        }
+        server_address_attributes(&authority, None, &mut attributes);
     }
     if let Some(agent) = req
         .headers()
@@ -286,7 +280,8 @@ where
     }
 }
 
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+/// The message of a caught panic payload (`&str` or `String`), else `"panic"`.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = panic.downcast_ref::<String>() {
