@@ -38,6 +38,7 @@ pub use sizes::column_sizes;
 pub use stats::StatsBuilder;
 pub use trace_index::{IndexedSpan, TraceIndex, TraceIndexBuilder, NO_STRING};
 pub use v1::schema;
+pub(crate) use v1::BlockReader;
 pub use v1::{
     log_col, logs_schema, logs_to_batch, scan_type, spans_to_batch, BlockStats, RowPredicate,
     ScanRequest, WriteOptions, MAX_RECORDED_KEYS,

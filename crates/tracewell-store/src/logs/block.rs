@@ -16,10 +16,12 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema};
 use bytes::Bytes;
+use futures::TryStreamExt;
 use object_store::path::Path;
+use object_store::ObjectStore;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValueList};
 use opentelemetry_proto::tonic::resource::v1::Resource as OtlpResource;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -232,72 +234,186 @@ fn corrupt(what: &str, e: prost::DecodeError) -> StoreError {
     StoreError::Internal(format!("logs block: undecodable {what}: {e}"))
 }
 
-/// Decodes a logs block, keeping the records `keep` accepts (in time order).
-pub fn read(
-    data: Bytes,
+/// Reads a logs block from object storage, keeping the records `keep` accepts (in time order). With a trace id,
+/// row groups whose `trace_id` Bloom filter rules the trace out are not read at all.
+pub async fn read(
+    objects: Arc<dyn ObjectStore>,
+    block: &LogBlock,
+    trace_id: Option<TraceId>,
     origins: &mut Origins,
     mut keep: impl FnMut(&LogRecord) -> bool,
 ) -> Result<Vec<LogRecord>> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(data)?.build()?;
-    let mut out = Vec::new();
-    for batch in reader {
-        let batch = batch?;
-        let time = column::<UInt64Array>(&batch, col::TIME)?;
-        let observed = column::<UInt64Array>(&batch, col::OBSERVED_TIME)?;
-        let severity = column::<Int32Array>(&batch, col::SEVERITY_NUMBER)?;
-        let severity_text = column::<StringArray>(&batch, col::SEVERITY_TEXT)?;
-        let body = column::<BinaryArray>(&batch, col::BODY)?;
-        let attributes = column::<BinaryArray>(&batch, col::ATTRIBUTES)?;
-        let trace_id = column::<FixedSizeBinaryArray>(&batch, col::TRACE_ID)?;
-        let span_id = column::<FixedSizeBinaryArray>(&batch, col::SPAN_ID)?;
-        let flags = column::<UInt32Array>(&batch, col::FLAGS)?;
-        let event_name = column::<StringArray>(&batch, col::EVENT_NAME)?;
-        let dropped = column::<UInt32Array>(&batch, col::DROPPED_ATTRIBUTES)?;
-        let resource = column::<BinaryArray>(&batch, col::RESOURCE)?;
-        let scope = column::<BinaryArray>(&batch, col::SCOPE)?;
-        for i in 0..batch.num_rows() {
-            let r = OtlpResource::decode(resource.value(i)).map_err(|e| corrupt("resource", e))?;
-            let s =
-                InstrumentationScope::decode(scope.value(i)).map_err(|e| corrupt("scope", e))?;
-            let record = LogRecord {
-                time_unix_nano: time.value(i),
-                observed_time_unix_nano: observed.value(i),
-                severity_number: severity.value(i),
-                severity_text: severity_text.value(i).to_owned(),
-                body: value_from_otlp(Some(
-                    AnyValue::decode(body.value(i)).map_err(|e| corrupt("body", e))?,
-                )),
-                attributes: attrs_from_otlp(
-                    KeyValueList::decode(attributes.value(i))
-                        .map_err(|e| corrupt("attributes", e))?
-                        .values,
-                ),
-                dropped_attributes_count: dropped.value(i),
-                flags: flags.value(i),
-                trace_id: (!trace_id.is_null(i))
-                    .then(|| TraceId::from_slice(trace_id.value(i)))
-                    .flatten(),
-                span_id: (!span_id.is_null(i))
-                    .then(|| SpanId::from_slice(span_id.value(i)))
-                    .flatten(),
-                event_name: event_name.value(i).to_owned(),
-                resource: origins.resources.share(Resource::new(
-                    attrs_from_otlp(r.attributes),
-                    r.dropped_attributes_count,
-                    String::new(),
-                )),
-                scope: origins.scopes.share(Scope {
-                    name: s.name,
-                    version: s.version,
-                    attributes: attrs_from_otlp(s.attributes),
-                    dropped_attributes_count: s.dropped_attributes_count,
-                    schema_url: String::new(),
-                }),
-            };
-            if keep(&record) {
-                out.push(record);
+    let reader = crate::block::BlockReader {
+        store: objects,
+        path: block.path.clone(),
+        size: block.size_bytes,
+    };
+    let mut builder = ParquetRecordBatchStreamBuilder::new(reader).await?;
+    if let Some(trace_id) = trace_id {
+        let leaf = builder
+            .parquet_schema()
+            .columns()
+            .iter()
+            .position(|c| c.name() == col::TRACE_ID)
+            .ok_or_else(|| StoreError::Internal("logs block lacks column trace_id".into()))?;
+        let mut groups = Vec::new();
+        for rg in 0..builder.metadata().num_row_groups() {
+            let bloom = builder.get_row_group_column_bloom_filter(rg, leaf).await?;
+            if bloom.is_none_or(|b| b.check(&trace_id.0[..])) {
+                groups.push(rg);
             }
         }
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        builder = builder.with_row_groups(groups);
+    }
+    let mut stream = builder.build()?;
+    let mut out = Vec::new();
+    while let Some(batch) = stream.try_next().await? {
+        decode_batch(&batch, origins, &mut keep, &mut out)?;
     }
     Ok(out)
+}
+
+/// Decodes the rows of one batch, appending those `keep` accepts to `out`.
+fn decode_batch(
+    batch: &RecordBatch,
+    origins: &mut Origins,
+    keep: &mut impl FnMut(&LogRecord) -> bool,
+    out: &mut Vec<LogRecord>,
+) -> Result<()> {
+    let time = column::<UInt64Array>(batch, col::TIME)?;
+    let observed = column::<UInt64Array>(batch, col::OBSERVED_TIME)?;
+    let severity = column::<Int32Array>(batch, col::SEVERITY_NUMBER)?;
+    let severity_text = column::<StringArray>(batch, col::SEVERITY_TEXT)?;
+    let body = column::<BinaryArray>(batch, col::BODY)?;
+    let attributes = column::<BinaryArray>(batch, col::ATTRIBUTES)?;
+    let trace_id = column::<FixedSizeBinaryArray>(batch, col::TRACE_ID)?;
+    let span_id = column::<FixedSizeBinaryArray>(batch, col::SPAN_ID)?;
+    let flags = column::<UInt32Array>(batch, col::FLAGS)?;
+    let event_name = column::<StringArray>(batch, col::EVENT_NAME)?;
+    let dropped = column::<UInt32Array>(batch, col::DROPPED_ATTRIBUTES)?;
+    let resource = column::<BinaryArray>(batch, col::RESOURCE)?;
+    let scope = column::<BinaryArray>(batch, col::SCOPE)?;
+    for i in 0..batch.num_rows() {
+        let r = OtlpResource::decode(resource.value(i)).map_err(|e| corrupt("resource", e))?;
+        let s = InstrumentationScope::decode(scope.value(i)).map_err(|e| corrupt("scope", e))?;
+        let record = LogRecord {
+            time_unix_nano: time.value(i),
+            observed_time_unix_nano: observed.value(i),
+            severity_number: severity.value(i),
+            severity_text: severity_text.value(i).to_owned(),
+            body: value_from_otlp(Some(
+                AnyValue::decode(body.value(i)).map_err(|e| corrupt("body", e))?,
+            )),
+            attributes: attrs_from_otlp(
+                KeyValueList::decode(attributes.value(i))
+                    .map_err(|e| corrupt("attributes", e))?
+                    .values,
+            ),
+            dropped_attributes_count: dropped.value(i),
+            flags: flags.value(i),
+            trace_id: (!trace_id.is_null(i))
+                .then(|| TraceId::from_slice(trace_id.value(i)))
+                .flatten(),
+            span_id: (!span_id.is_null(i))
+                .then(|| SpanId::from_slice(span_id.value(i)))
+                .flatten(),
+            event_name: event_name.value(i).to_owned(),
+            resource: origins.resources.share(Resource::new(
+                attrs_from_otlp(r.attributes),
+                r.dropped_attributes_count,
+                String::new(),
+            )),
+            scope: origins.scopes.share(Scope {
+                name: s.name,
+                version: s.version,
+                attributes: attrs_from_otlp(s.attributes),
+                dropped_attributes_count: s.dropped_attributes_count,
+                schema_url: String::new(),
+            }),
+        };
+        if keep(&record) {
+            out.push(record);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use object_store::memory::InMemory;
+    use object_store::ObjectStoreExt;
+    use tracewell_model::{AttrValue, Attribute};
+
+    use super::*;
+
+    fn record(trace: u8, time: u64, body: &str) -> LogRecord {
+        LogRecord {
+            time_unix_nano: time,
+            observed_time_unix_nano: time + 1,
+            severity_number: 9,
+            severity_text: "INFO".into(),
+            body: AttrValue::Str(body.into()),
+            attributes: vec![Attribute::new("n", AttrValue::Int(i64::from(trace)))],
+            trace_id: Some(TraceId([trace; 16])),
+            span_id: Some(SpanId([trace; 8])),
+            resource: Arc::new(Resource::new(
+                vec![Attribute::str("service.name", "shop")],
+                0,
+                String::new(),
+            )),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn blocks_round_trip_and_a_trace_outside_the_bloom_filter_reads_nothing() {
+        let records = [record(1, 30, "c"), record(2, 10, "a"), record(1, 20, "b")];
+        let (data, min, max) = write(records.iter().collect(), 3).unwrap();
+        assert_eq!((min, max), (10, 30));
+        let tenant = TenantId::new("t").unwrap();
+        let path = LogBlock::path_for(&tenant, min, max);
+        let objects: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let size = data.len() as u64;
+        objects.put(&path, data.into()).await.unwrap();
+        let block = LogBlock::from_listing(path, size).unwrap();
+        assert_eq!((block.min_time, block.max_time), (10, 30));
+
+        let mut origins = Origins::default();
+        let all = read(Arc::clone(&objects), &block, None, &mut origins, |_| true)
+            .await
+            .unwrap();
+        let bodies: Vec<String> = all.iter().map(LogRecord::body_text).collect();
+        assert_eq!(bodies, ["a", "b", "c"], "sorted by time");
+        assert_eq!(all[0], records[1]);
+        let one = read(
+            Arc::clone(&objects),
+            &block,
+            Some(TraceId([1; 16])),
+            &mut origins,
+            |r| r.trace_id == Some(TraceId([1; 16])),
+        )
+        .await
+        .unwrap();
+        assert_eq!(one.len(), 2);
+        let absent = read(
+            objects,
+            &block,
+            Some(TraceId([9; 16])),
+            &mut origins,
+            |_| true,
+        )
+        .await
+        .unwrap();
+        assert!(absent.is_empty(), "the Bloom filter rules trace 9 out");
+    }
+
+    #[test]
+    fn listings_that_are_not_logs_blocks_are_ignored() {
+        assert!(LogBlock::from_listing(Path::from("t/logs/readme.txt"), 1).is_none());
+        assert!(LogBlock::from_listing(Path::from("t/logs/1-2.parquet"), 1).is_none());
+        assert!(LogBlock::from_listing(Path::from("t/logs/x-2-u.parquet"), 1).is_none());
+    }
 }

@@ -146,14 +146,18 @@ impl Store {
                     break;
                 }
             }
-            let data = self.0.objects.get(&block.path).await?.bytes().await?;
-            let records =
-                block::read(data, &mut origins, |r| query.matches(r, lower)).map_err(|e| {
-                    StoreError::CorruptBlock {
-                        block: block.path.to_string(),
-                        reason: e.to_string(),
-                    }
-                })?;
+            let records = block::read(
+                std::sync::Arc::clone(&self.0.objects),
+                &block,
+                query.trace_id,
+                &mut origins,
+                |r| query.matches(r, lower),
+            )
+            .await
+            .map_err(|e| StoreError::CorruptBlock {
+                block: block.path.to_string(),
+                reason: e.to_string(),
+            })?;
             found.extend(records);
         }
         found.sort_by_key(|r| std::cmp::Reverse(r.time()));

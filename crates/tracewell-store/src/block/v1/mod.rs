@@ -22,6 +22,7 @@ pub(in crate::block) mod write;
 pub(in crate::block) mod tests;
 
 pub use logs_rows::{log_col, logs_schema, logs_to_batch};
+pub(crate) use read::BlockReader;
 pub use read::{read_all, read_all_sized, read_rows, read_trace, read_trace_sized};
 pub use scan::{scan, scan_type, RowPredicate, ScanRequest};
 pub use write::{spans_to_batch, write_block, write_block_refs};

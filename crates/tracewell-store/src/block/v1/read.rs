@@ -387,10 +387,10 @@ fn page_rows(locations: &[PageLocation], rows: usize) -> Result<Vec<usize>, Stri
 /// Bytes of a block in an object store, for the async Parquet reader. The prefetch hint usually brings the footer
 /// and the page index in with one request. (The size comes from a `head` request: parquet 59 misplaces the page
 /// index when the footer is found with a suffix request, so the size must be known.)
-pub(in crate::block) struct BlockReader {
-    pub(in crate::block) store: Arc<dyn ObjectStore>,
-    pub(in crate::block) path: Path,
-    pub(in crate::block) size: u64,
+pub(crate) struct BlockReader {
+    pub(crate) store: Arc<dyn ObjectStore>,
+    pub(crate) path: Path,
+    pub(crate) size: u64,
 }
 
 const FOOTER_PREFETCH: usize = 64 * 1024;
