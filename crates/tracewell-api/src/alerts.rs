@@ -2,21 +2,22 @@
 //! the notifiers' delivery counters. Without a rules file the lists are empty.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::params::tenant;
+use crate::extract::Tenant;
 use crate::{ApiError, ApiState};
 
 pub(crate) fn routes() -> Router<ApiState> {
     Router::new().route("/api/v1/alerts", get(alerts))
 }
 
-async fn alerts(State(state): State<ApiState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
+async fn alerts(
+    State(state): State<ApiState>,
+    Tenant(tenant): Tenant,
+) -> Result<Response, ApiError> {
     Ok(match &state.alerts {
         Some(engine) => Json(engine.view(&tenant)).into_response(),
         None => Json(json!({

@@ -6,13 +6,13 @@
 use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
+use crate::extract::Tenant;
 use crate::native::{now_nanos, search_request, time_param, Params};
-use crate::params::{duration_nanos, number, tenant};
+use crate::params::{duration_nanos, number};
 use crate::{ApiError, ApiState};
 
 pub(crate) fn routes() -> Router<ApiState> {
@@ -44,10 +44,9 @@ pub(crate) fn insights_request(
 
 async fn insights(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Tenant(tenant): Tenant,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
     let req = insights_request(&state, &params)?;
     let result = state.query.insights(&tenant, &req).await?;
@@ -68,10 +67,9 @@ const DEFAULT_BREAKDOWN_TRACES: usize = 200;
 
 async fn breakdown(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Tenant(tenant): Tenant,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
     let mut req = search_request(&params, DEFAULT_BREAKDOWN_TRACES)?;
     // The query service refuses limits out of range.
@@ -85,10 +83,9 @@ const DEFAULT_HEATMAP_BUCKETS: u64 = 60;
 
 async fn heatmap(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Tenant(tenant): Tenant,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
     let mut req = search_request(&params, 1)?;
     last_hour_unless_given(&mut req);

@@ -23,6 +23,7 @@ pub mod auth;
 mod compact;
 mod diagnosis;
 mod error;
+mod extract;
 mod health;
 mod jaeger;
 mod logs;

@@ -9,8 +9,7 @@
 //!  "scope": "payments.http", "eventName": ""}
 //! ```
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
@@ -18,8 +17,9 @@ use tracewell_model::logs::severity_from_name;
 use tracewell_model::{Attribute, LogRecord};
 use tracewell_store::{LogQuery, LogResult};
 
+use crate::extract::Tenant;
 use crate::native::{range_of, Params};
-use crate::params::{bad, format_rfc3339, number, tenant, trace_id};
+use crate::params::{bad, format_rfc3339, number, trace_id};
 use crate::{ApiError, ApiState};
 
 /// Records one answer holds unless `limit` says otherwise, and at most.
@@ -78,12 +78,10 @@ fn limit(params: &Params) -> Result<usize, ApiError> {
 
 async fn trace_logs(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Tenant(tenant): Tenant,
     Path(raw_id): Path<String>,
-    RawQuery(query): RawQuery,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let params = Params::parse(query)?;
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let id = trace_id("trace id", &raw_id)?;
     let result = state
         .query
@@ -113,11 +111,9 @@ fn min_severity(params: &Params) -> Result<i32, ApiError> {
 
 async fn search_logs(
     State(state): State<ApiState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    Tenant(tenant): Tenant,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let params = Params::parse(query)?;
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let range = range_of(&params, std::time::Duration::from_secs(3600))?;
     let attributes = params
         .all("attr")

@@ -18,7 +18,8 @@ use tracewell_query::{
     TimeRange, TraceSummary,
 };
 
-use crate::params::{bad, duration_nanos, format_rfc3339, number, parse_rfc3339, tenant};
+use crate::extract::Tenant;
+use crate::params::{bad, duration_nanos, format_rfc3339, number, parse_rfc3339};
 use crate::{ApiError, ApiState};
 
 const OPENAPI: &str = include_str!("../openapi.json");
@@ -164,10 +165,9 @@ fn limit_param(params: &Params, key: &str, default: usize) -> Result<usize, ApiE
 
 async fn search(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Tenant(tenant): Tenant,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
     let req = search_request(&params, state.query.config().default_limit)?;
     let result = state.query.search(&tenant, &req).await?;
@@ -250,18 +250,19 @@ pub(crate) fn summary_json(t: &TraceSummary) -> Value {
     })
 }
 
-async fn services(State(state): State<ApiState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
+async fn services(
+    State(state): State<ApiState>,
+    Tenant(tenant): Tenant,
+) -> Result<Response, ApiError> {
     let services = state.query.services(&tenant).await?;
     Ok(Json(json!({ "services": services })).into_response())
 }
 
 async fn operations(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Tenant(tenant): Tenant,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
     let kind = params.parsed("kind", parse_kind)?;
     let service = params.non_empty("service");
@@ -277,10 +278,9 @@ const DEFAULT_TAG_LOOKBACK: Duration = Duration::from_secs(24 * 3600);
 
 async fn tag_names(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Tenant(tenant): Tenant,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
     let range = range_of(&params, DEFAULT_TAG_LOOKBACK)?;
     let names = state.query.tag_names(&tenant, &range).await?;
@@ -292,11 +292,10 @@ async fn tag_names(
 
 async fn tag_values(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Tenant(tenant): Tenant,
     Path(key): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
     let range = range_of(&params, DEFAULT_TAG_LOOKBACK)?;
     let limit = limit_param(&params, "limit", 1000)?;
@@ -314,10 +313,9 @@ async fn tag_values(
 
 async fn red(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Tenant(tenant): Tenant,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
     let range = range_of(&params, Duration::from_secs(3600))?;
     let step = duration_nanos("step", params.get("step"))?.unwrap_or(60_000_000_000);
@@ -385,10 +383,9 @@ async fn red(
 
 async fn dependencies(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Tenant(tenant): Tenant,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
     let range = range_of(&params, Duration::from_secs(3600))?;
     let deps = state.query.dependencies(&tenant, &range).await?;
@@ -426,9 +423,9 @@ async fn dependencies(
 async fn sql(
     State(state): State<ApiState>,
     headers: HeaderMap,
+    Tenant(tenant): Tenant,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let is_text = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,8 +22,8 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tracewell_model::{AttrValue, Span};
 use tracewell_query::{status_name, SpanFilter};
 
+use crate::extract::Tenant;
 use crate::native::{search_request, Params};
-use crate::params::tenant;
 use crate::{ApiError, ApiState};
 
 /// Limits of live tails and the switch that ends them at shutdown.
@@ -116,10 +116,9 @@ enum Item {
 
 async fn tail(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Tenant(tenant): Tenant,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let params = Params::parse(q)?;
     let filter = SpanFilter::new(search_request(&params, 1)?);
     let hub = Arc::clone(&state.tail);

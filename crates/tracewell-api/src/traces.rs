@@ -1,7 +1,7 @@
 //! `GET /api/v1/traces/{trace_id}`: a trace as OTLP JSON, or in the UI's compact form with
 //! `?format=compact`; `GET /api/v1/traces/{trace_id}/spans/{span_id}`: one span as OTLP JSON.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,8 +15,9 @@ use std::sync::Arc;
 use tracewell_model::SpanId;
 
 use crate::compact::compact_json;
+use crate::extract::Tenant;
 use crate::native::Params;
-use crate::params::{tenant, trace_id};
+use crate::params::trace_id;
 use crate::{ApiError, ApiState};
 
 pub(crate) fn routes() -> Router<ApiState> {
@@ -28,10 +29,10 @@ pub(crate) fn routes() -> Router<ApiState> {
 async fn trace_by_id(
     State(state): State<ApiState>,
     headers: HeaderMap,
+    Tenant(tenant): Tenant,
     Path(raw_id): Path<String>,
-    RawQuery(query): RawQuery,
+    params: Params,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(query)?;
     let compact = match params.non_empty("format") {
         None | Some("otlp") => false,
         Some("compact") => true,
@@ -41,7 +42,6 @@ async fn trace_by_id(
             )))
         }
     };
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let id = trace_id("trace id", &raw_id)?;
     let mut found = state.query.trace(&tenant, id).await?;
     if found.spans.is_empty() {
@@ -128,10 +128,9 @@ fn incomplete_warning(unreadable_blocks: &[String]) -> Vec<String> {
 
 async fn span_by_id(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Tenant(tenant): Tenant,
     Path((raw_trace, raw_span)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let tenant = tenant(&headers, &state.allowed_tenants)?;
     let id = trace_id("trace id", &raw_trace)?;
     let span_id = SpanId::from_hex(&raw_span)
         .ok()
