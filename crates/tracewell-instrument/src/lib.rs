@@ -9,11 +9,14 @@
 //!   with CLIENT spans for tower/hyper clients and `reqwest`.
 //! - [`grpc`] (feature `grpc`): tower layers for tonic servers and channels (SERVER and CLIENT spans
 //!   following the RPC conventions, status from headers or trailers, streaming included).
+//! - [`db`]: database CLIENT spans for any driver (operation and table read from the statement, literals
+//!   sanitised out of `db.query.text`), with a tokio-postgres integration (feature `postgres`).
 //! - [`messaging`]: carriers and PRODUCER/CONSUMER spans for message brokers, with a NATS JetStream
 //!   integration that retries and dead-letters messages without losing their trace.
 //! - [`sampler`]: samplers by name (`OTEL_TRACES_SAMPLER`) including a rate-limiting one.
 //! - [`logs`]: log correlation for `tracing` subscribers (text and JSON).
 
+pub mod db;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 pub mod http;
