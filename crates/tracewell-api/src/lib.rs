@@ -31,6 +31,7 @@ pub mod mcp;
 mod native;
 mod params;
 pub mod recent;
+mod self_trace;
 pub mod tail;
 mod tempo;
 mod traceql;
@@ -69,6 +70,7 @@ pub fn tempo_router(state: ApiState) -> Router {
     Router::new()
         .merge(tempo::routes())
         .merge(health::routes())
+        .route_layer(axum::middleware::from_fn(self_trace::trace_request))
         .with_state(state)
 }
 
@@ -85,6 +87,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(mcp::routes())
         .merge(jaeger::routes())
         .merge(health::routes())
+        .route_layer(axum::middleware::from_fn(self_trace::trace_request))
         .fallback(ui::fallback)
         .with_state(state)
 }

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use opentelemetry::trace::{FutureExt, SpanKind};
+use opentelemetry::KeyValue;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -13,6 +15,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use prometheus_client::registry::Registry;
 use tracewell_model::logs::{log_count, sanitize_logs};
 use tracewell_model::otlp::{now_unix_nano, sanitize, span_count};
+use tracewell_model::self_trace::Work;
 use tracewell_model::TenantId;
 use tracewell_store::Store;
 
@@ -198,12 +201,21 @@ impl Ingester {
         mut req: ExportTraceServiceRequest,
         encoded: Option<Bytes>,
     ) -> Result<ExportOutcome, IngestError> {
-        let result = self.export_inner(receiver, tenant, &mut req, encoded).await;
+        let work = export_work("export spans", receiver, tenant);
+        let result = self
+            .export_inner(receiver, tenant, &mut req, encoded)
+            .with_context(work.context())
+            .await;
         let outcome = match &result {
             Ok(o) if o.rejected > 0 => "partial",
             Ok(_) => "ok",
             Err(e) => e.reason(),
         };
+        finish_work(
+            &work,
+            outcome,
+            result.as_ref().map(|o| (o.accepted, o.rejected)),
+        );
         self.0.metrics.request(receiver.as_str(), outcome);
         result
     }
@@ -321,6 +333,7 @@ impl Ingester {
         let retry_after = self.0.config.retry_after;
         let received = log_count(&req) as u64;
         metrics.logs_received(name, received);
+        let work = export_work("export logs", receiver, tenant);
         let result: Result<LogExportOutcome, IngestError> = async {
             self.check_capacity()?;
             self.check_rate(tenant, received)?;
@@ -362,6 +375,16 @@ impl Ingester {
             })
         }
         .await;
+        let outcome = match &result {
+            Ok(o) if o.rejected > 0 => "partial",
+            Ok(_) => "ok",
+            Err(e) => e.reason(),
+        };
+        finish_work(
+            &work,
+            outcome,
+            result.as_ref().map(|o| (o.accepted, o.rejected)),
+        );
         match &result {
             Ok(outcome) => {
                 metrics.logs_accepted(name, outcome.accepted);
@@ -381,6 +404,30 @@ impl Ingester {
             }
         }
         result
+    }
+}
+
+/// The self-tracing span of one export request.
+fn export_work(name: &'static str, receiver: Receiver, tenant: &TenantId) -> Work {
+    Work::start(
+        name,
+        SpanKind::Server,
+        vec![
+            KeyValue::new("tracewell.receiver", receiver.as_str()),
+            KeyValue::new("tracewell.tenant", tenant.to_string()),
+        ],
+    )
+}
+
+/// Records an export's outcome on its span.
+fn finish_work(work: &Work, outcome: &str, counts: Result<(u64, u64), &IngestError>) {
+    work.set("tracewell.outcome", outcome.to_owned());
+    match counts {
+        Ok((accepted, rejected)) => {
+            work.set("tracewell.accepted", accepted as i64);
+            work.set("tracewell.rejected", rejected as i64);
+        }
+        Err(error) => work.fail(error),
     }
 }
 

@@ -10,6 +10,8 @@
 //! - [`logs`] is the same for OTLP log records ([`LogRecord`]).
 //! - [`zipkin`] converts Zipkin v2 JSON into an OTLP export request, so every receiver feeds one pipeline.
 //!
+//! - [`self_trace`] opens spans of Tracewell's own work for self-tracing.
+//!
 //! The crate does no I/O.
 
 mod attr;
@@ -17,6 +19,7 @@ mod duration;
 mod ids;
 pub mod logs;
 pub mod otlp;
+pub mod self_trace;
 mod share;
 mod size;
 mod span;

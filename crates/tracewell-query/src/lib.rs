@@ -215,3 +215,18 @@ impl QueryService {
         }
     }
 }
+
+/// The self-tracing span of one query of `tenant`.
+pub(crate) fn query_work(
+    name: &'static str,
+    tenant: &tracewell_model::TenantId,
+) -> tracewell_model::self_trace::Work {
+    tracewell_model::self_trace::Work::start(
+        name,
+        opentelemetry::trace::SpanKind::Internal,
+        vec![opentelemetry::KeyValue::new(
+            "tracewell.tenant",
+            tenant.to_string(),
+        )],
+    )
+}

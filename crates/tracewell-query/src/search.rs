@@ -20,7 +20,7 @@ use crate::error::{QueryError, Result};
 use crate::matcher::{BatchMatcher, SpanMatcher};
 use crate::request::{DurationScope, SearchOrder, SearchRequest};
 use crate::summary::{MatchedSpan, TraceSummary};
-use crate::QueryService;
+use crate::{query_work, QueryService};
 
 /// What a search did, for the response and for tuning.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -115,7 +115,20 @@ impl QueryService {
     /// Runs a search under the query timeout.
     pub async fn search(&self, tenant: &TenantId, req: &SearchRequest) -> Result<SearchResult> {
         self.validate_search(tenant, req)?;
-        self.limited(self.search_unbounded(tenant, req)).await
+        let work = query_work("search", tenant);
+        let result = self.limited(self.search_unbounded(tenant, req)).await;
+        match &result {
+            Ok(found) => {
+                let m = &found.metrics;
+                work.set("tracewell.traces", found.traces.len() as i64);
+                work.set("tracewell.inspected_spans", m.inspected_spans as i64);
+                work.set("tracewell.inspected_blocks", i64::from(m.inspected_blocks));
+                work.set("tracewell.skipped_blocks", i64::from(m.skipped_blocks));
+                work.set("tracewell.limit_hit", found.limit_hit);
+            }
+            Err(error) => work.fail(error),
+        }
+        result
     }
 
     pub(crate) async fn search_unbounded(

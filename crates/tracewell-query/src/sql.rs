@@ -547,8 +547,23 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl QueryService {
-    /// Runs a read-only SQL query over the tenant's `spans` table.
+    /// Runs a read-only SQL query, traced for self-tracing.
     pub async fn sql(&self, tenant: &TenantId, query: &str) -> Result<SqlResult> {
+        let work = crate::query_work("sql", tenant);
+        work.set("tracewell.query", query.to_owned());
+        let result = self.sql_inner(tenant, query).await;
+        match &result {
+            Ok(found) => {
+                work.set("tracewell.rows", found.rows.len() as i64);
+                work.set("tracewell.blocks_scanned", found.blocks_scanned as i64);
+            }
+            Err(error) => work.fail(error),
+        }
+        result
+    }
+
+    /// Runs a read-only SQL query over the tenant's `spans` table.
+    async fn sql_inner(&self, tenant: &TenantId, query: &str) -> Result<SqlResult> {
         if query.trim().is_empty() {
             return Err(QueryError::bad("query is empty"));
         }

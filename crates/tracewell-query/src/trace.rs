@@ -19,7 +19,20 @@ pub struct TraceResult {
 
 impl QueryService {
     pub async fn trace(&self, tenant: &TenantId, id: TraceId) -> Result<TraceResult> {
-        self.bounded(self.trace_unbounded(tenant, id)).await
+        let work = crate::query_work("trace by id", tenant);
+        work.set("tracewell.trace_id", id.to_hex());
+        let result = self.bounded(self.trace_unbounded(tenant, id)).await;
+        match &result {
+            Ok(found) => {
+                work.set("tracewell.spans", found.spans.len() as i64);
+                work.set(
+                    "tracewell.unreadable_blocks",
+                    found.unreadable_blocks.len() as i64,
+                );
+            }
+            Err(error) => work.fail(error),
+        }
+        result
     }
 
     async fn trace_unbounded(&self, tenant: &TenantId, id: TraceId) -> Result<TraceResult> {

@@ -34,7 +34,16 @@ impl Store {
         let mut merges = 0;
         for group in groups {
             let started = Instant::now();
+            let work = self.work(tenant, "compact");
+            if let Some(work) = &work {
+                work.set("tracewell.input_blocks", group.len() as i64);
+                let spans: u64 = group.iter().map(|m| m.stats.span_count).sum();
+                work.set("tracewell.input_spans", spans as i64);
+            }
             let outcome = self.merge_blocks(tenant, &group).await;
+            if let (Some(work), Err(error)) = (&work, &outcome) {
+                work.fail(error);
+            }
             let labels: Labels = vec![(
                 "outcome",
                 if outcome.is_ok() { "ok" } else { "error" }.into(),

@@ -62,6 +62,8 @@ pub struct StoreConfig {
     pub overrides: OverridesHandle,
     /// Tail-sampling policies applied when heads are flushed (none by default: every trace is kept).
     pub tail_sampling: Arc<TailSampler>,
+    /// The tenant self-tracing writes the server's own spans to; its background work is not traced.
+    pub self_tracing_tenant: Option<String>,
 }
 
 impl StoreConfig {
@@ -90,6 +92,7 @@ impl StoreConfig {
             flush_check_interval: Duration::from_secs(1),
             overrides: OverridesHandle::default(),
             tail_sampling: Arc::default(),
+            self_tracing_tenant: None,
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutPayload};
+use tracewell_model::self_trace::Work;
 use tracewell_model::TraceId;
 
 use crate::block::{self, WrittenBlock};
@@ -61,7 +62,16 @@ impl Store {
         for (sealed_segment, head) in tenant.sealed() {
             head.wait_idle().await;
             let started = Instant::now();
+            let work = self.work(tenant, "flush");
+            if let Some(work) = &work {
+                work.set("tracewell.spans", head.span_count() as i64);
+                work.set("tracewell.log_records", head.log_count() as i64);
+                work.set("tracewell.head_bytes", head.bytes() as i64);
+            }
             let outcome = self.flush_head(tenant, &head).await;
+            if let (Some(work), Err(error)) = (&work, &outcome) {
+                work.fail(error);
+            }
             let labels: Labels = vec![(
                 "outcome",
                 if outcome.is_ok() { "ok" } else { "error" }.into(),
@@ -146,6 +156,22 @@ impl Store {
         // Readers skip heads marked here, then list blocks: they see each record once.
         head.logs_written.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// A self-tracing span of background work on `tenant`; none for the tenant self-tracing writes to, whose
+    /// flushes would otherwise trace themselves forever.
+    pub(crate) fn work(&self, tenant: &Tenant, name: &'static str) -> Option<Work> {
+        let untraced = self.0.config.self_tracing_tenant.as_deref() == Some(tenant.id.as_str());
+        (!untraced).then(|| {
+            Work::start(
+                name,
+                opentelemetry::trace::SpanKind::Internal,
+                vec![opentelemetry::KeyValue::new(
+                    "tracewell.tenant",
+                    tenant.id.to_string(),
+                )],
+            )
+        })
     }
 
     /// The traces of `head` that tail sampling leaves out of its block (none when the tenant is not sampled);

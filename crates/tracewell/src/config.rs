@@ -181,6 +181,10 @@ pub struct ServeArgs {
     /// share of the rest), decided when a head block is flushed (see README) [default: none, every trace kept].
     #[arg(long, env = "TRACEWELL_TAIL_SAMPLING")]
     pub tail_sampling: Option<PathBuf>,
+    /// Trace the server itself (ingest requests, flushes, compactions, API requests and queries) into the
+    /// tenant `tracewell`, service `tracewell` [default: off].
+    #[arg(long, env = "TRACEWELL_SELF_TRACING", num_args = 0..=1, default_missing_value = "true")]
+    pub self_tracing: Option<bool>,
 }
 
 /// Default of `max_span_future`: generous for hosts whose clocks drift or batch exporters, small enough that a
@@ -240,6 +244,7 @@ struct FileConfig {
     tenant_overrides_interval: Option<String>,
     redaction: Option<PathBuf>,
     tail_sampling: Option<PathBuf>,
+    self_tracing: Option<bool>,
 }
 
 /// Environment variables Tracewell reads; any other `TRACEWELL_*` variable is refused as a likely typo.
@@ -296,6 +301,7 @@ const KNOWN_ENV: &[&str] = &[
     // The conventional `hash_key_env` of a redaction rules file.
     "TRACEWELL_REDACTION_KEY",
     "TRACEWELL_TAIL_SAMPLING",
+    "TRACEWELL_SELF_TRACING",
     "TRACEWELL_LOG",
     // Read by `tracewell query`, not by the server; set in the same shells.
     "TRACEWELL_QUERY_URL",
@@ -340,6 +346,8 @@ pub struct ServeConfig {
     pub tenant_overrides_interval: Duration,
     /// Redaction rules file (already loaded into `ingest.redaction`), polled every `tenant_overrides_interval`.
     pub redaction: Option<PathBuf>,
+    /// The tenant the server's own spans go to, when self-tracing is on.
+    pub self_tracing: Option<tracewell_model::TenantId>,
 }
 
 /// PEM files for TLS.
@@ -745,6 +753,14 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         store.tail_sampling =
             std::sync::Arc::new(tracewell_store::sampling::TailSampler::new(policies));
     }
+    let self_tracing = args
+        .self_tracing
+        .or(file.self_tracing)
+        .unwrap_or(false)
+        .then(|| tracewell_model::TenantId::new(crate::self_tracing::DEFAULT_TENANT))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store.self_tracing_tenant = self_tracing.as_ref().map(|t| t.to_string());
     let redaction = args.redaction.or(file.redaction);
     if let Some(path) = &redaction {
         ingest.redaction = tracewell_ingest::redact::RedactionHandle::new(
@@ -769,6 +785,7 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         tenant_overrides,
         tenant_overrides_interval,
         redaction,
+        self_tracing,
     })
 }
 

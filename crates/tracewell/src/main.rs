@@ -5,6 +5,7 @@ mod config;
 mod demo_cmd;
 mod loadgen;
 mod query_cli;
+mod self_tracing;
 mod serve;
 mod storage;
 mod tls;

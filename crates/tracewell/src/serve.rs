@@ -39,6 +39,10 @@ pub async fn run_until(
     let store = Store::open_with(config.store.clone(), storage, &mut registry)
         .context("opening the store")?;
     let ingester = Ingester::new(store.clone(), config.ingest.clone(), &mut registry);
+    let self_tracing = config
+        .self_tracing
+        .clone()
+        .map(|tenant| crate::self_tracing::install(store.clone(), tenant));
     let _overrides_watcher = config.tenant_overrides.clone().map(|path| {
         tracewell_store::OverridesWatcher::new(path, config.store.overrides.clone(), &mut registry)
             .spawn(config.tenant_overrides_interval)
@@ -135,6 +139,10 @@ pub async fn run_until(
     let _ = indexer.await;
     if let Some(alerting) = alerting {
         let _ = alerting.await;
+    }
+    if let Some(provider) = self_tracing {
+        // Blocking: it waits for the last batch, which the runtime writes.
+        let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
     }
     tracing::info!("flushing head blocks");
     store.shutdown().await.context("flushing at shutdown")?;

@@ -48,8 +48,27 @@ pub fn is_metrics_query(text: &str) -> bool {
 }
 
 impl QueryService {
-    /// Runs a TraceQL metrics query under the query timeout.
+    /// Runs a TraceQL metrics query, traced for self-tracing.
     pub async fn traceql_metrics(
+        &self,
+        tenant: &TenantId,
+        req: &TraceqlMetricsRequest,
+    ) -> Result<TraceqlMetricsResult> {
+        let work = crate::query_work("traceql metrics", tenant);
+        work.set("tracewell.query", req.query.clone());
+        let result = self.traceql_metrics_inner(tenant, req).await;
+        match &result {
+            Ok(found) => {
+                work.set("tracewell.series", found.series.len() as i64);
+                work.set("tracewell.inspected_spans", found.inspected_spans as i64);
+            }
+            Err(error) => work.fail(error),
+        }
+        result
+    }
+
+    /// Runs a TraceQL metrics query under the query timeout.
+    async fn traceql_metrics_inner(
         &self,
         tenant: &TenantId,
         req: &TraceqlMetricsRequest,

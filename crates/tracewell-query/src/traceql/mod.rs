@@ -97,8 +97,31 @@ pub fn compile(text: &str) -> Result<Query> {
 }
 
 impl QueryService {
-    /// Runs a TraceQL search under the query timeout.
+    /// Runs a TraceQL search under the query timeout, traced for self-tracing.
     pub async fn traceql_search(
+        &self,
+        tenant: &TenantId,
+        req: &TraceqlRequest,
+    ) -> Result<TraceqlResult> {
+        let work = crate::query_work("traceql search", tenant);
+        work.set("tracewell.query", req.query.clone());
+        let result = self.traceql_search_inner(tenant, req).await;
+        match &result {
+            Ok(found) => {
+                work.set("tracewell.traces", found.traces.len() as i64);
+                work.set("tracewell.inspected_traces", found.inspected_traces as i64);
+                work.set(
+                    "tracewell.inspected_spans",
+                    found.metrics.inspected_spans as i64,
+                );
+            }
+            Err(error) => work.fail(error),
+        }
+        result
+    }
+
+    /// Runs a TraceQL search under the query timeout.
+    async fn traceql_search_inner(
         &self,
         tenant: &TenantId,
         req: &TraceqlRequest,
