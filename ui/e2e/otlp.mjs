@@ -67,9 +67,51 @@ export function tracesData(spans, resourceAttrs = {}) {
   };
 }
 
+/**
+ * Builds an OTLP JSON LogsData from records of the form
+ * { service, time (ns BigInt), severityNumber, severityText?, body, traceId?, spanId?, attributes? }
+ * grouped by service (one ResourceLogs per service).
+ */
+export function logsData(records, resourceAttrs = {}) {
+  const bySvc = new Map();
+  for (const r of records) {
+    if (!bySvc.has(r.service)) bySvc.set(r.service, []);
+    bySvc.get(r.service).push(r);
+  }
+  return {
+    resourceLogs: [...bySvc.entries()].map(([service, list]) => ({
+      resource: { attributes: attrs({ 'service.name': service, ...resourceAttrs }) },
+      scopeLogs: [
+        {
+          scope: { name: 'tracewell-ui-tests', version: '1.0.0' },
+          logRecords: list.map((r) => ({
+            timeUnixNano: String(r.time),
+            observedTimeUnixNano: String(r.time),
+            severityNumber: r.severityNumber,
+            ...(r.severityText ? { severityText: r.severityText } : {}),
+            body: { stringValue: r.body },
+            ...(r.traceId ? { traceId: r.traceId } : {}),
+            ...(r.spanId ? { spanId: r.spanId } : {}),
+            attributes: attrs(r.attributes),
+          })),
+        },
+      ],
+    })),
+  };
+}
+
 /** POSTs OTLP JSON to {otlp}/v1/traces (with a bearer `token` and/or `tenant` if given), retrying 429/503; throws on rejection. */
-export async function sendOtlp(otlp, body, { tenant, token } = {}) {
-  const url = `${otlp.replace(/\/$/, '')}/v1/traces`;
+export async function sendOtlp(otlp, body, opts = {}) {
+  return post(otlp, '/v1/traces', 'rejectedSpans', body, opts);
+}
+
+/** POSTs OTLP JSON logs to {otlp}/v1/logs, as sendOtlp does spans. */
+export async function sendOtlpLogs(otlp, body, opts = {}) {
+  return post(otlp, '/v1/logs', 'rejectedLogRecords', body, opts);
+}
+
+async function post(otlp, path, rejectedKey, body, { tenant, token } = {}) {
+  const url = `${otlp.replace(/\/$/, '')}${path}`;
   const payload = typeof body === 'string' ? body : JSON.stringify(body);
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(url, {
@@ -91,8 +133,8 @@ export async function sendOtlp(otlp, body, { tenant, token } = {}) {
     if (text) {
       try {
         const j = JSON.parse(text);
-        const rejected = Number(j.partialSuccess?.rejectedSpans ?? 0);
-        if (rejected > 0) throw new Error(`OTLP export rejected ${rejected} spans: ${j.partialSuccess?.errorMessage ?? ''}`);
+        const rejected = Number(j.partialSuccess?.[rejectedKey] ?? 0);
+        if (rejected > 0) throw new Error(`OTLP export to ${url} rejected ${rejected}: ${j.partialSuccess?.errorMessage ?? ''}`);
       } catch (e) {
         if (e instanceof SyntaxError) return;
         throw e;

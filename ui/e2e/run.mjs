@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, hex, MS, nowNanos, parseArgs, sendOtlp, tracesData } from './otlp.mjs';
+import { CHROMIUM_ARGS, hex, logsData, MS, nowNanos, parseArgs, sendOtlp, sendOtlpLogs, tracesData } from './otlp.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = parseArgs(process.argv, {
@@ -106,6 +106,22 @@ const spansC = spansA
     links: undefined,
   }));
 spansC.push({ service: svc('orders'), traceId: C, spanId: id(), parentSpanId: idsC.orders, name: 'INSERT audit', kind: 3, start: at(36), end: at(39), attributes: { ...common, 'db.system': 'postgresql', 'db.namespace': DB } });
+// Log records: trace A's, on its spans at different severities plus one with the trace but no span, and lines of
+// a service that sends no spans (billing, without a trace; one severity number without a text). Every record
+// carries e2e.run, so searches can single out this run's lines.
+const BILLING = svc('billing');
+const logsA = [
+  { service: svc('frontend'), time: at(2), severityNumber: 9, severityText: 'INFO', body: 'checkout request received', traceId: A, spanId: ids.root, attributes: { ...common, 'cart.items': 3 } },
+  { service: svc('orders'), time: at(12), severityNumber: 5, severityText: 'DEBUG', body: 'loading order 42 from the cart', traceId: A, spanId: ids.orders, attributes: { ...common, 'order.id': 42 } },
+  { service: svc('orders'), time: at(50), severityNumber: 13, severityText: 'WARN', body: 'payment provider slow, retrying (1 of 2)', traceId: A, spanId: ids.validate, attributes: { ...common, 'retry.attempt': 1 } },
+  { service: svc('orders'), time: at(60), severityNumber: 17, severityText: 'ERROR', body: 'card declined by issuer', traceId: A, spanId: ids.validate, attributes: { ...common, 'payment.method': 'card', 'exception.type': 'CardDeclined' } },
+  { service: svc('frontend'), time: at(110), severityNumber: 9, severityText: 'INFO', body: 'checkout response sent', traceId: A, attributes: { ...common } },
+];
+const logsBilling = [
+  { service: BILLING, time: at(20), severityNumber: 9, severityText: 'INFO', body: 'invoice run started', attributes: { ...common, 'invoice.batch': 7 } },
+  { service: BILLING, time: at(40), severityNumber: 13, severityText: 'WARN', body: 'invoice 7-12 is overdue', attributes: { ...common, 'invoice.batch': 7 } },
+  { service: BILLING, time: at(80), severityNumber: 18, body: 'could not reach the ledger: connection refused', attributes: { ...common, 'invoice.batch': 7 } },
+];
 // Preorder of trace A as the waterfall shows it (children ordered by start).
 const EXPECTED_ROWS = [
   [svc('frontend'), 'GET /checkout'],
@@ -264,6 +280,9 @@ console.log(`sent traces ${A} (${spansA.length} spans), ${B} (${spansB.length}) 
   console.log(`sent ${list.length} spans of 33 minutes of ${INS.frontend} -> ${INS.api} -> ${INS.db}, slow for the last 3`);
 }
 
+await sendOtlpLogs(args.otlp, logsData([...logsA, ...logsBilling]));
+console.log(`sent ${logsA.length} log records of trace ${A} and ${logsBilling.length} of ${BILLING}`);
+
 const tag = encodeURIComponent(`e2e.run=${run}`);
 await waitFor(async () => {
   const r = await api(`/api/v1/search?tag=${tag}&lookback=1h&limit=10`);
@@ -274,6 +293,10 @@ await waitFor(async () => {
   const r = await api('/api/v1/services');
   return ['frontend', 'orders', 'mailer', 'inventory'].every((s) => r.services.includes(svc(s)));
 }, 'the service list to include the e2e services');
+await waitFor(async () => {
+  const [a, b] = await Promise.all([api(`/api/v1/traces/${A}/logs`), api(`/api/v1/logs?service=${BILLING}&attr=${tag}`)]);
+  return a.logs.length === logsA.length && b.logs.length === logsBilling.length;
+}, 'the log records of the trace and of billing');
 // dependency rollups are fed as spans arrive; wait until the graph has our edges
 await waitFor(async () => {
   const d = await api('/api/v1/dependencies?lookback=1h');
@@ -547,6 +570,165 @@ await check('span link navigates to the linked trace', async () => {
   await shot('trace-linked');
   await page.goBack();
   await page.waitForURL(new RegExp(`/trace/${A}`));
+});
+
+await check("trace logs: markers on the spans' bars, a span's lines in its panel, the Logs tab in time order", async () => {
+  await goto(`/trace/${A}`);
+  await page.locator('[data-testid=waterfall] .wf-row').first().waitFor();
+  const tab = page.locator('[data-testid=tab-logs][data-count]');
+  await tab.waitFor();
+  eq(await tab.getAttribute('data-count'), String(logsA.length), 'log lines of the trace');
+  eq((await tab.innerText()).trim(), `Logs (${logsA.length})`, 'tab label');
+  // markers: on the spans with lines, at their times, coloured by level, the error one standing out
+  const markers = (spanId) =>
+    page.$$eval(`.wf-row[data-span-id="${spanId}"] .wf-log`, (els) =>
+      els.map((e) => ({ level: e.dataset.level, err: e.classList.contains('err'), left: parseFloat(e.style.left), title: e.title, color: getComputedStyle(e).backgroundColor })),
+    );
+  await page.locator('.wf-log').first().waitFor();
+  const v = await markers(ids.validate);
+  eq(v.map((m) => [m.level, m.err]), [['warn', false], ['error', true]], 'markers of validate payment');
+  expect(v[1].title.startsWith('+60ms ERROR card declined by issuer'), `error marker tooltip: ${v[1].title}`);
+  expect(v[0].title.startsWith('+50ms WARN payment provider slow'), `warn marker tooltip: ${v[0].title}`);
+  expect(/^rgb\(2[0-9]{2}, [0-9]{1,2}, [0-9]{1,2}\)$/.test(v[1].color) && v[0].color !== v[1].color, `red error marker (${v[1].color}), warn ${v[0].color}`);
+  // validate payment runs 45-70 ms: its markers at 50 and 60 ms sit at 1/5 and 3/5 of its bar
+  const bar = await page.locator(`.wf-row[data-span-id="${ids.validate}"] .wf-bar`).evaluate((e) => ({ left: parseFloat(e.style.left), width: parseFloat(e.style.width) }));
+  expect(
+    Math.abs(v[0].left - (bar.left + bar.width / 5)) < 1.5 && Math.abs(v[1].left - (bar.left + (bar.width * 3) / 5)) < 1.5,
+    `marker positions ${v.map((m) => m.left)} on bar ${JSON.stringify(bar)}`,
+  );
+  eq((await markers(ids.root)).map((m) => m.level), ['info'], 'marker on the root');
+  eq((await markers(ids.orders)).map((m) => m.level), ['debug'], 'marker on the orders span');
+  eq(await page.locator('.wf-log').count(), 4, 'markers in all (the line without a span has none)');
+  await shot('trace-log-markers');
+  // a click on the error marker opens its span, whose panel lists its lines relative to the trace start
+  await page.locator(`.wf-row[data-span-id="${ids.validate}"] .wf-log.err`).click();
+  await waitFor(async () => (await page.locator('[data-testid=panel-span-id]').innerText()) === ids.validate, 'the marker to open its span');
+  const panelLogs = page.locator('[data-testid=span-logs]');
+  await panelLogs.waitFor();
+  eq(await panelLogs.getAttribute('data-count'), '2', 'lines of validate payment');
+  eq(await panelLogs.locator('[data-testid=log-body]').allInnerTexts(), [logsA[2].body, logsA[3].body], 'bodies in time order');
+  eq(await panelLogs.locator('[data-testid=log-offset]').allInnerTexts(), ['+50ms', '+60ms'], 'times relative to the trace start');
+  eq(await panelLogs.locator('[data-testid=log-severity]').allInnerTexts(), ['WARN', 'ERROR'], 'severity badges');
+  eq(await panelLogs.locator('[data-testid=log-severity]').evaluateAll((els) => els.map((e) => e.className)), ['sev sev-warn', 'sev sev-error'], 'badge classes');
+  await panelLogs.locator('[data-testid=span-log]').nth(1).locator('[data-testid=log-expand]').click();
+  const details = await panelLogs.locator('[data-testid=log-details]').innerText();
+  expect(details.includes('payment.method') && details.includes('card') && details.includes('CardDeclined'), `attributes of the error line: ${details}`);
+  await shot('trace-span-logs');
+  // the Logs tab: every line in time order, the one without a span too
+  await tab.click();
+  await page.waitForURL(/tab=logs/);
+  const lines = page.locator('[data-testid=trace-log-line]');
+  await lines.first().waitFor();
+  eq(await lines.locator('[data-testid=log-body]').allInnerTexts(), logsA.map((l) => l.body), 'the trace\'s lines in time order');
+  eq(await lines.evaluateAll((els) => els.map((e) => e.dataset.spanId)), [ids.root, ids.orders, ids.validate, ids.validate, ''], 'their spans');
+  expect((await lines.last().innerText()).includes('no span'), `the line without a span: ${await lines.last().innerText()}`);
+  eq(await lines.locator('[data-testid=log-offset]').allInnerTexts(), ['+2ms', '+12ms', '+50ms', '+60ms', '+110ms'], 'times');
+  await shot('trace-logs');
+  // a line selects its span
+  await lines.nth(1).click();
+  await waitFor(async () => (await page.locator('[data-testid=panel-span-id]').innerText()) === ids.orders, 'the line to select its span');
+  expect(await lines.nth(1).evaluate((e) => e.classList.contains('sel')), 'the selected span\'s line highlighted');
+  await page.waitForURL((u) => u.searchParams.get('span') === ids.orders && u.searchParams.get('tab') === 'logs');
+  // back on the waterfall, the span is selected
+  await page.click('[data-testid=tab-waterfall]');
+  await page.locator(`.wf-row.sel[data-span-id="${ids.orders}"]`).waitFor();
+  await waitFor(() => !new URL(page.url()).searchParams.has('tab'), 'the tab to leave the URL', 5000);
+  // the Logs tab links to the logs page for this trace, over its time range
+  await page.click('[data-testid=tab-logs]');
+  await page.click('[data-testid=trace-logs-search]');
+  await page.waitForURL((u) => u.pathname === '/logs' && u.searchParams.get('traceId') === A && u.searchParams.has('start'));
+  await waitFor(
+    async () => JSON.stringify(await page.locator('[data-testid=logs-results-view][data-state=done] [data-testid=log-body]').allInnerTexts()) === JSON.stringify(logsA.map((l) => l.body).reverse()),
+    "the trace's lines on the logs page, newest first",
+    15000,
+  );
+});
+
+await check('logs page: finds lines by service, severity, text and attribute; truncated; errors in place; a trace link opens the span', async () => {
+  await goto('/logs');
+  await page.locator('[data-testid=logs-form]').waitFor();
+  eq(await page.locator('.topbar nav a.active').innerText(), 'Logs', 'active navigation entry');
+  // the service field offers the services of /api/v1/services
+  await page.waitForFunction((name) => [...document.querySelectorAll('#log-services option')].some((o) => o.value === name), svc('orders'));
+  const view = page.locator('[data-testid=logs-results-view][data-state=done]');
+  const shown = async () => ({
+    bodies: await view.locator('[data-testid=log-body]').allInnerTexts(),
+    severities: await view.locator('[data-testid=log-severity]').allInnerTexts(),
+    services: await view.locator('[data-testid=log-service]').allInnerTexts(),
+  });
+  const expectLines = async (want, what) => {
+    let last;
+    await waitFor(async () => JSON.stringify((last = await shown()).bodies) === JSON.stringify(want.map((l) => l.body)), `${what}: ${want.map((l) => l.body).join(' | ')}`, 15000).catch((e) => {
+      throw new Error(`${e.message}; shown: ${JSON.stringify(last)}`);
+    });
+    eq(last.services, want.map((l) => l.service), `${what}: services`);
+    return last;
+  };
+  const byTimeDesc = (list) => [...list].sort((a, b) => (a.time < b.time ? 1 : -1));
+  await page.locator('[data-testid=logs-service]').fill(svc('orders'));
+  await page.locator('[data-testid=logs-attr-key]').fill('e2e.run');
+  await page.locator('[data-testid=logs-attr-value]').fill(run);
+  await page.click('[data-testid=logs-submit]');
+  await page.waitForURL((u) => u.searchParams.get('service') === svc('orders'));
+  eq(new URL(page.url()).searchParams.getAll('attr'), [`e2e.run=${run}`], 'attribute condition in the URL');
+  const orders = byTimeDesc(logsA.filter((l) => l.service === svc('orders')));
+  const all = await expectLines(orders, 'the orders lines, newest first');
+  eq(all.severities, ['ERROR', 'WARN', 'DEBUG'], 'severities');
+  eq((await page.locator('[data-testid=logs-count]').getAttribute('data-raw')), '3', 'line count');
+  eq(await page.locator('[data-testid=logs-truncated]').count(), 0, 'not truncated');
+  // at WARN and above
+  await page.selectOption('[data-testid=logs-severity]', 'WARN');
+  await page.click('[data-testid=logs-submit]');
+  await page.waitForURL((u) => u.searchParams.get('minSeverity') === 'WARN');
+  await expectLines(orders.filter((l) => l.severityNumber >= 13), 'WARN and above');
+  // text in the body, in any case
+  await page.locator('[data-testid=logs-text]').fill('DECLINED');
+  await page.click('[data-testid=logs-submit]');
+  await page.waitForURL((u) => u.searchParams.get('q') === 'DECLINED');
+  await expectLines([logsA[3]], 'the body text');
+  const row = view.locator('[data-testid=log-line]').first();
+  eq(await row.getAttribute('data-level'), 'error', 'level of the line');
+  await row.locator('[data-testid=log-expand]').click();
+  const details = await row.locator('[data-testid=log-details]').innerText();
+  expect(details.includes('exception.type') && details.includes('service.name') && details.includes(svc('orders')) && details.includes(ids.validate), `attributes, resource and ids: ${details}`);
+  await shot('logs');
+  // the trace link opens the trace at the line's span
+  const link = row.locator('[data-testid=log-trace-link]');
+  eq(await link.getAttribute('href'), `/trace/${A}?span=${ids.validate}`, 'trace link');
+  await link.click();
+  await page.waitForURL(new RegExp(`/trace/${A}\\?span=${ids.validate}`));
+  await waitFor(async () => (await page.locator('[data-testid=panel-span-id]').innerText()) === ids.validate, 'the span selected in the trace');
+  await page.locator('[data-testid=span-logs][data-count="2"]').waitFor();
+  // a service that only sends logs, typed into the service field; its lines have no trace
+  await goto(`/logs?attr=${tag}`);
+  await page.locator('[data-testid=logs-service]').fill(BILLING);
+  await page.click('[data-testid=logs-submit]');
+  await page.waitForURL((u) => u.searchParams.get('service') === BILLING);
+  const billing = await expectLines(byTimeDesc(logsBilling), 'the billing lines');
+  eq(billing.severities, ['ERROR2', 'WARN', 'INFO'], 'severity 18 without a text shows as ERROR2');
+  eq(await view.locator('[data-testid=log-trace-link]').count(), 0, 'no trace links without a trace');
+  // the limit: truncated
+  await page.locator('[data-testid=logs-limit]').fill('2');
+  await page.click('[data-testid=logs-submit]');
+  await page.waitForURL((u) => u.searchParams.get('limit') === '2');
+  await expectLines(byTimeDesc(logsBilling).slice(0, 2), 'the newest two');
+  await page.locator('[data-testid=logs-truncated]').waitFor();
+  await shot('logs-truncated');
+  // a limit the server refuses: its 400 and message in place of the results
+  await page.locator('[data-testid=logs-limit]').fill('9999');
+  await page.click('[data-testid=logs-submit]');
+  const err = page.locator('[data-testid=logs-page] [data-testid=error]');
+  await err.waitFor();
+  const res = await fetch(`${BASE}/api/v1/logs?limit=9999`);
+  const body = await res.json();
+  eq(res.status, 400, 'status of the refused search');
+  const text = await err.innerText();
+  expect(text.includes('400') && text.includes(body.error), `error shown: ${text}\nAPI: ${body.error}`);
+  await shot('logs-error');
+  // a severity from a hand-edited link, likewise
+  await goto(`/logs?minSeverity=loud`);
+  await err.waitFor();
+  expect(/400/.test(await err.innerText()) && /minSeverity/.test(await err.innerText()), `bad severity: ${await err.innerText()}`);
 });
 
 await check('service map shows the expected nodes and edges', async () => {

@@ -14,6 +14,7 @@ const pages: Record<string, () => Promise<PageModule>> = {
   insights: () => import('./pages/insights'),
   alerts: () => import('./pages/alerts'),
   live: () => import('./pages/live'),
+  logs: () => import('./pages/logs'),
   trace: () => import('./pages/trace'),
   compare: () => import('./pages/compare'),
   map: () => import('./pages/map'),
@@ -28,6 +29,7 @@ function match(path: string): { page: string; params: Record<string, string> } {
   if (parts[0] === 'insights' && parts.length === 1) return { page: 'insights', params: {} };
   if (parts[0] === 'alerts' && parts.length === 1) return { page: 'alerts', params: {} };
   if (parts[0] === 'live' && parts.length === 1) return { page: 'live', params: {} };
+  if (parts[0] === 'logs' && parts.length === 1) return { page: 'logs', params: {} };
   if (parts[0] === 'trace' && parts.length === 2) return { page: 'trace', params: { id: parts[1] } };
   if (parts[0] === 'compare' && parts.length <= 3) return { page: 'compare', params: { a: parts[1] ?? '', b: parts[2] ?? '' } };
   if (parts[0] === 'map' && parts.length === 1) return { page: 'map', params: {} };
@@ -217,6 +219,7 @@ const NAV = [
   { href: '/insights', label: 'Insights', page: 'insights' },
   { href: '/search', label: 'Search', page: 'search' },
   { href: '/live', label: 'Live', page: 'live' },
+  { href: '/logs', label: 'Logs', page: 'logs' },
   { href: '/map', label: 'Service map', page: 'map' },
   { href: '/services', label: 'Services', page: 'services' },
   { href: '/alerts', label: 'Alerts', page: 'alerts' },

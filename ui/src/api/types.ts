@@ -278,3 +278,28 @@ export interface AlertsResponse {
   history: AlertTransition[];
   notifiers: AlertNotifier[];
 }
+
+/** One log record as /api/v1/logs and /api/v1/traces/{id}/logs return it. */
+export interface LogLine {
+  /** RFC 3339 with nanoseconds. */
+  time: string;
+  timeUnixNano: string;
+  /** 0 (unset) to 24; 1–4 TRACE, 5–8 DEBUG, 9–12 INFO, 13–16 WARN, 17–20 ERROR, 21–24 FATAL. */
+  severityNumber: number;
+  severityText: string;
+  body: string;
+  service: string;
+  traceId: string | null;
+  spanId: string | null;
+  attributes: Record<string, unknown>;
+  resource: Record<string, unknown>;
+  scope: string;
+  eventName: string;
+}
+
+export interface LogsResponse {
+  /** Oldest first for a trace, newest first for a search. */
+  logs: LogLine[];
+  /** More records matched than the limit. */
+  truncated: boolean;
+}

@@ -9,6 +9,7 @@ import type { TimesView } from '../trace/model';
 import { SKEW_ENDS_AFTER, SKEW_STARTS_BEFORE } from '../trace/skew';
 import { childCount, serviceName, spanName, type TraceTree } from '../trace/tree';
 import { ErrorBox, Loading, ServiceDot } from './common';
+import { SpanLogs, type TraceLogsState } from './loglines';
 
 interface Props {
   tree: TraceTree;
@@ -19,11 +20,14 @@ interface Props {
   otlp: OtlpTracesData | null;
   onClose: () => void;
   onSelect: (i: number) => void;
+  /** The trace's log lines (the span's are listed), and a line to scroll to. */
+  logs?: TraceLogsState;
+  focusLine?: number | null;
 }
 
 const detailsCache = new Map<string, SpanDetails>();
 
-export function SpanPanel({ tree, times, raw, skewFlags, index: i, otlp, onClose, onSelect }: Props) {
+export function SpanPanel({ tree, times, raw, skewFlags, index: i, otlp, onClose, onSelect, logs, focusLine = null }: Props) {
   const spanId = tree.spanId[i];
   const key = `${tree.traceId}/${spanId}`;
   const [details, setDetails] = useState<SpanDetails | null>(detailsCache.get(key) ?? null);
@@ -156,6 +160,7 @@ export function SpanPanel({ tree, times, raw, skewFlags, index: i, otlp, onClose
           )}
         </tbody>
       </table>
+      {logs && <SpanLogs state={logs} index={i} focusLine={focusLine} />}
       {error ? <ErrorBox error={error} title="Could not load span details" /> : !details ? <Loading label="Loading attributes…" /> : <Details d={details} tree={tree} onSelect={onSelect} />}
     </aside>
   );

@@ -1,6 +1,7 @@
-// The trace page: header, minimap, virtualised waterfall, span details.
+// The trace page: header, minimap, virtualised waterfall, span details, and the trace's log lines (markers on
+// the waterfall, the span panel's lines, the Logs tab).
 
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { loadTrace, normalizeTraceId, isTraceId, type LoadedTrace } from '../api/trace';
 import { ErrorBox, Loading, ServiceChip, Stat } from '../components/common';
 import { SpanPanel } from '../components/spanpanel';
@@ -12,8 +13,14 @@ import { TraceModel, type TimeMode } from '../trace/model';
 import { findSpan, serviceName, serviceStats, spanName, withAncestors } from '../trace/tree';
 import { Minimap } from '../waterfall/minimap';
 import { Waterfall } from '../waterfall/waterfall';
-import { ApiError } from '../api/client';
+import { ApiError, get } from '../api/client';
+import type { LogsResponse } from '../api/types';
 import { serviceColor } from '../trace/colors';
+import { TraceLogList, type TraceLogsState } from '../components/loglines';
+import { groupLogs, spanIndexOf } from '../lib/logs';
+
+/** Lines asked for per trace (the API's maximum). */
+const TRACE_LOG_LIMIT = 5000;
 
 interface Loaded {
   model: TraceModel;
@@ -97,6 +104,9 @@ function TraceView({ loaded }: { loaded: Loaded }) {
   const [showCp, setShowCp] = useState(initial.get('cp') !== '0');
   const [matchIdx, setMatchIdx] = useState(-1);
   const [zoomed, setZoomed] = useState(false);
+  const [tab, setTab] = useState<'spans' | 'logs'>(initial.get('tab') === 'logs' ? 'logs' : 'spans');
+  const [logs, setLogs] = useState<TraceLogsState>({ loading: true, logs: null, truncated: false, error: null });
+  const [focusLine, setFocusLine] = useState<number | null>(null);
   const wfHost = useRef<HTMLDivElement>(null);
   const mmHost = useRef<HTMLDivElement>(null);
   const wf = useRef<Waterfall | null>(null);
@@ -141,6 +151,11 @@ function TraceView({ loaded }: { loaded: Loaded }) {
         syncMinimap();
       },
       onSearchKey: () => search.current?.focus(),
+      onLogMarker: (i, line) => {
+        setSelected(i);
+        setPanel(true);
+        setFocusLine(line);
+      },
     });
     wf.current = w;
     const m = new Minimap(mmHost.current!, {
@@ -178,6 +193,28 @@ function TraceView({ loaded }: { loaded: Loaded }) {
     };
   }, []);
 
+  // The trace's log lines, after the spans (a server without logs costs the page nothing but the request).
+  useEffect(() => {
+    const ctl = new AbortController();
+    get<LogsResponse>(`/api/v1/traces/${encodeURIComponent(tree.traceId)}/logs`, { limit: TRACE_LOG_LIMIT }, ctl.signal).then(
+      (r) => {
+        if (ctl.signal.aborted) return;
+        const grouped = groupLogs(r.logs ?? [], spanIndexOf(tree.spanId), tree.startTimeUnixNano);
+        setLogs({ loading: false, logs: grouped, truncated: !!r.truncated, error: null });
+        wf.current?.setLogs(grouped.lines.length ? grouped : null);
+      },
+      (error) => !ctl.signal.aborted && setLogs({ loading: false, logs: null, truncated: false, error }),
+    );
+    return () => ctl.abort();
+  }, []);
+
+  // The waterfall was hidden behind the Logs tab: measure it again and bring the selection into view.
+  useLayoutEffect(() => {
+    if (tab !== 'spans' || !wf.current) return;
+    wf.current.refresh();
+    if (selected >= 0) wf.current.scrollToSpan(selected, 'center');
+  }, [tab]);
+
   const modeRef = useRef(mode);
   modeRef.current = mode;
   useEffect(() => {
@@ -209,10 +246,11 @@ function TraceView({ loaded }: { loaded: Loaded }) {
       set('filter', filterOnly ? '1' : null);
       set('times', mode === 'adjusted' ? 'adjusted' : null);
       set('cp', showCp ? null : '0');
+      set('tab', tab === 'logs' ? 'logs' : null);
       replaceQuery(q);
     }, 250);
     return () => clearTimeout(t);
-  }, [selected, panel, query, filterOnly, mode, showCp]);
+  }, [selected, panel, query, filterOnly, mode, showCp, tab]);
 
   // Escape closes the panel from anywhere on the page.
   useEffect(() => {
@@ -250,7 +288,9 @@ function TraceView({ loaded }: { loaded: Loaded }) {
     wf.current?.scrollToSpan(i, 'center');
     setSelected(i);
     setPanel(true);
+    setFocusLine(null);
   };
+  const logCount = logs.logs?.lines.length ?? 0;
 
   const root = tree.roots[0];
   const startMs = nanosToMillis(tree.startTimeUnixNano);
@@ -322,78 +362,114 @@ function TraceView({ loaded }: { loaded: Loaded }) {
       {tree.warnings.length > 0 && <div class="banner warn">The trace may be incomplete: {tree.warnings.join('; ')}</div>}
 
       <div class="trace-toolbar">
-        <div class="find">
-          <input
-            ref={search}
-            type="search"
-            data-testid="trace-search"
-            placeholder="Find spans: text, service:x, is:error, is:critical, >10ms   ( / )"
-            value={query}
-            onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
-            onKeyDown={(e) => {
-              if (e.key === 'Enter') {
-                e.preventDefault();
-                gotoMatch(e.shiftKey ? -1 : 1);
-              } else if (e.key === 'Escape') {
-                if (query) setQuery('');
-                else wf.current?.focus();
-              }
-            }}
-          />
-          {filter && (
-            <span class="match-count" data-testid="match-count">
-              {matchIdx >= 0 ? `${matchIdx + 1} / ` : ''}
-              {formatCount(filter.count)} match{filter.count === 1 ? '' : 'es'}
-            </span>
-          )}
-          <button type="button" title="Previous match (Shift+Enter)" disabled={!filter?.count} onClick={() => gotoMatch(-1)}>
-            ↑
+        <span class="seg trace-tabs" role="tablist" aria-label="Trace view">
+          <button type="button" role="tab" aria-selected={tab === 'spans'} class={tab === 'spans' ? 'on' : ''} data-testid="tab-waterfall" onClick={() => setTab('spans')}>
+            Waterfall
           </button>
-          <button type="button" title="Next match (Enter)" disabled={!filter?.count} onClick={() => gotoMatch(1)}>
-            ↓
+          <button
+            type="button"
+            role="tab"
+            aria-selected={tab === 'logs'}
+            class={`${tab === 'logs' ? 'on' : ''} ${logs.logs?.errors ? 'has-errors' : ''}`}
+            data-testid="tab-logs"
+            data-count={logs.logs ? logCount : undefined}
+            title={logs.error ? 'The logs could not be loaded' : logs.logs ? `${logCount} log line${logCount === 1 ? '' : 's'}${logs.logs.errors ? `, ${logs.logs.errors} at ERROR or above` : ''}` : 'Loading logs…'}
+            onClick={() => setTab('logs')}
+          >
+            Logs ({logs.error ? '!' : logs.logs ? `${formatCount(logCount)}${logs.truncated ? '+' : ''}` : '…'})
           </button>
-          <label class="inline" title="Hide spans that neither match nor lead to a match">
-            <input type="checkbox" checked={filterOnly} data-testid="filter-only" onChange={(e) => setFilterOnly((e.target as HTMLInputElement).checked)} /> only
-            matches
-          </label>
-        </div>
-        <span class="spacer" />
-        <label class="inline">
-          <input type="checkbox" checked={showCp} onChange={(e) => setShowCp((e.target as HTMLInputElement).checked)} />{' '}
-          <span class="cp-legend" /> critical path
-        </label>
-        <button type="button" onClick={() => wf.current?.expandAll()} data-testid="expand-all">
-          Expand all
-        </button>
-        <button type="button" onClick={() => wf.current?.collapseToDepth(1)} data-testid="collapse-all">
-          Collapse
-        </button>
-        <select
-          aria-label="Expand to depth"
-          onChange={(e) => {
-            const d = Number((e.target as HTMLSelectElement).value);
-            if (d > 0) wf.current?.collapseToDepth(d);
-            (e.target as HTMLSelectElement).value = '';
-          }}
-        >
-          <option value="">Depth…</option>
-          {[1, 2, 3, 4, 5, 6, 8, 10].filter((d) => d <= tree.maxDepth).map((d) => (
-            <option value={d}>Expand to depth {d}</option>
-          ))}
-        </select>
-        {zoomed && (
-          <button type="button" onClick={() => wf.current?.resetWindow()}>
-            Reset zoom
-          </button>
-        )}
-        <span class="kbd-help" title="↑/↓ move · ← collapse / parent · → expand / child · Enter details · Space toggle · / find · Esc close">
-          ⌨
         </span>
+        {tab === 'logs' ? (
+          <span class="muted small" data-testid="trace-logs-summary">
+            {logs.logs &&
+              `${formatCount(logCount)} line${logCount === 1 ? '' : 's'} in time order${logs.logs.errors ? `, ${logs.logs.errors} at ERROR or above` : ''}${
+                logs.logs.unattached.length ? `, ${logs.logs.unattached.length} without a span of this trace` : ''
+              }. Click a line to select its span.`}{' '}
+            <a href={logsPageHref(tree.traceId, tree.startTimeUnixNano, raw.endTime)} data-testid="trace-logs-search" title="Filter this trace's lines by severity, text or attribute">
+              Search them
+            </a>
+          </span>
+        ) : (
+          <>
+            <div class="find">
+              <input
+                ref={search}
+                type="search"
+                data-testid="trace-search"
+                placeholder="Find spans: text, service:x, is:error, is:critical, >10ms   ( / )"
+                value={query}
+                onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter') {
+                    e.preventDefault();
+                    gotoMatch(e.shiftKey ? -1 : 1);
+                  } else if (e.key === 'Escape') {
+                    if (query) setQuery('');
+                    else wf.current?.focus();
+                  }
+                }}
+              />
+              {filter && (
+                <span class="match-count" data-testid="match-count">
+                  {matchIdx >= 0 ? `${matchIdx + 1} / ` : ''}
+                  {formatCount(filter.count)} match{filter.count === 1 ? '' : 'es'}
+                </span>
+              )}
+              <button type="button" title="Previous match (Shift+Enter)" disabled={!filter?.count} onClick={() => gotoMatch(-1)}>
+                ↑
+              </button>
+              <button type="button" title="Next match (Enter)" disabled={!filter?.count} onClick={() => gotoMatch(1)}>
+                ↓
+              </button>
+              <label class="inline" title="Hide spans that neither match nor lead to a match">
+                <input type="checkbox" checked={filterOnly} data-testid="filter-only" onChange={(e) => setFilterOnly((e.target as HTMLInputElement).checked)} /> only
+                matches
+              </label>
+            </div>
+            <span class="spacer" />
+            <label class="inline">
+              <input type="checkbox" checked={showCp} onChange={(e) => setShowCp((e.target as HTMLInputElement).checked)} />{' '}
+              <span class="cp-legend" /> critical path
+            </label>
+            <button type="button" onClick={() => wf.current?.expandAll()} data-testid="expand-all">
+              Expand all
+            </button>
+            <button type="button" onClick={() => wf.current?.collapseToDepth(1)} data-testid="collapse-all">
+              Collapse
+            </button>
+            <select
+              aria-label="Expand to depth"
+              onChange={(e) => {
+                const d = Number((e.target as HTMLSelectElement).value);
+                if (d > 0) wf.current?.collapseToDepth(d);
+                (e.target as HTMLSelectElement).value = '';
+              }}
+            >
+              <option value="">Depth…</option>
+              {[1, 2, 3, 4, 5, 6, 8, 10].filter((d) => d <= tree.maxDepth).map((d) => (
+                <option value={d}>Expand to depth {d}</option>
+              ))}
+            </select>
+            {zoomed && (
+              <button type="button" onClick={() => wf.current?.resetWindow()}>
+                Reset zoom
+              </button>
+            )}
+            <span class="kbd-help" title="↑/↓ move · ← collapse / parent · → expand / child · Enter details · Space toggle · / find · Esc close">
+              ⌨
+            </span>
+          </>
+        )}
       </div>
 
-      <div class="minimap-host" ref={mmHost} />
+      <div class="minimap-host" ref={mmHost} style={{ display: tab === 'logs' ? 'none' : undefined }} />
       <div class={`trace-body ${panel && selected >= 0 ? 'with-panel' : ''}`}>
-        <div class="wf-host" ref={wfHost} />
+        <div class="wf-host" ref={wfHost} style={{ display: tab === 'logs' ? 'none' : undefined }} />
+        {tab === 'logs' && (
+          <div class="trace-logs-host card">
+            <TraceLogList state={logs} tree={tree} selected={panel ? selected : -1} onSelect={selectSpan} />
+          </div>
+        )}
         {panel && selected >= 0 && (
           <SpanPanel
             tree={tree}
@@ -407,11 +483,21 @@ function TraceView({ loaded }: { loaded: Loaded }) {
               wf.current?.focus();
             }}
             onSelect={selectSpan}
+            logs={logs}
+            focusLine={focusLine}
           />
         )}
       </div>
     </div>
   );
+}
+
+/** The logs page for this trace, over its time range with five minutes either side. */
+function logsPageHref(traceId: string, startUnixNano: string, durationNs: number): string {
+  const margin = 300_000_000_000n;
+  const start = BigInt(startUnixNano || '0');
+  const end = start + BigInt(Math.ceil(durationNs)) + margin;
+  return `/logs?traceId=${traceId}&start=${start > margin ? start - margin : 0n}&end=${end}`;
 }
 
 function CompareWith({ id }: { id: string }) {

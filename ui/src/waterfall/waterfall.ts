@@ -5,6 +5,7 @@
 import { KIND_NAMES, STATUS_ERROR } from '../trace/compact';
 import { serviceColor } from '../trace/colors';
 import { formatDuration } from '../trace/format';
+import { isErrorLevel, markerTitle, placeMarkers, type TraceLogs } from '../lib/logs';
 import type { TimesView } from '../trace/model';
 import { SKEW_ENDS_AFTER, SKEW_STARTS_BEFORE } from '../trace/skew';
 import { childCount, serviceName, spanName, visibleRows, type TraceTree } from '../trace/tree';
@@ -26,6 +27,8 @@ export interface WaterfallCallbacks {
   onWindow?(t0: number, t1: number): void;
   /** "/" was pressed. */
   onSearchKey?(): void;
+  /** A log marker was clicked: the span and the first line of the marker (index into the trace's lines). */
+  onLogMarker?(i: number, line: number): void;
 }
 
 interface RowEls {
@@ -39,6 +42,7 @@ interface RowEls {
   bar: HTMLDivElement;
   cps: HTMLDivElement[];
   dur: HTMLSpanElement;
+  logs: HTMLDivElement;
   /** Row index shown, and the render generation it was drawn for. */
   row: number;
   gen: number;
@@ -60,6 +64,7 @@ export class Waterfall {
   private times!: TimesView;
   private skewFlags: Uint8Array | null = null;
   private matches: Uint8Array | null = null;
+  private logs: TraceLogs | null = null;
   private show: Uint8Array | null = null;
   private collapsed!: Uint8Array;
   private rows: Int32Array = new Int32Array(0);
@@ -160,6 +165,17 @@ export class Waterfall {
     this.show = show;
     if (showChanged) this.recomputeRows();
     else this.invalidate();
+  }
+
+  /** Log lines of the trace, drawn as markers on their spans' rows (null: none). */
+  setLogs(logs: TraceLogs | null) {
+    this.logs = logs;
+    this.invalidate();
+  }
+
+  /** Measures again (after the waterfall was hidden, say). */
+  refresh() {
+    this.layout();
   }
 
   setShowCriticalPath(on: boolean) {
@@ -368,10 +384,11 @@ export class Waterfall {
       cps.push(c);
     }
     const dur = span('wf-dur');
-    tl.append(bar, dur);
+    const logs = div('wf-logs');
+    tl.append(bar, dur, logs);
     root.append(label, tl);
     this.layer.append(root);
-    return { root, indent, tog, mark, svc, op, badges, bar, cps, dur, row: -1, gen: -1 };
+    return { root, indent, tog, mark, svc, op, badges, bar, cps, dur, logs, row: -1, gen: -1 };
   }
 
   private render() {
@@ -484,10 +501,27 @@ export class Waterfall {
       s.dur.style.left = '';
       s.dur.style.right = `${Math.max(0, w - right) + 4}px`;
     }
+    this.fillLogs(s, i, w);
     s.root.title =
       `${svcName}: ${spanName(t, i)}\n` +
       `start +${formatDuration(start[i])}  duration ${durText}  self ${formatDuration(self[i])}\n` +
       `${KIND_NAMES[t.kind[i]] ?? t.kind[i]}${err ? ', error' : ''}${onCp ? `, critical path ${formatDuration(cp.time[i])}` : ''}`;
+  }
+
+  private fillLogs(s: RowEls, i: number, w: number) {
+    const lines = this.logs?.bySpan.get(i);
+    if (!lines) {
+      if (s.logs.firstChild) s.logs.textContent = '';
+      return;
+    }
+    const logs = this.logs!;
+    const shift = this.times.shift ? this.times.shift[i] : 0;
+    let html = '';
+    for (const m of placeMarkers(lines, logs, shift, this.t0, this.t1, w)) {
+      const cls = `wf-log sev-${m.level}${isErrorLevel(m.level) ? ' err' : ''}${m.lines.length > 1 ? ' multi' : ''}`;
+      html += `<i class="${cls}" style="left:${m.x.toFixed(1)}px" data-line="${m.lines[0]}" data-level="${m.level}" data-count="${m.lines.length}" title="${escapeAttr(markerTitle(m, logs))}"></i>`;
+    }
+    s.logs.innerHTML = html;
   }
 
   private lastTicks = '';
@@ -525,6 +559,13 @@ export class Waterfall {
   private onClick(e: MouseEvent) {
     const i = this.spanAt(e);
     if (i < 0) return;
+    const marker = (e.target as Element).closest('.wf-log') as HTMLElement | null;
+    if (marker && this.cb.onLogMarker) {
+      this.select(i, { scroll: false, reveal: false });
+      this.cb.onLogMarker(i, Number(marker.dataset.line));
+      this.focus();
+      return;
+    }
     if ((e.target as Element).closest('.wf-tog') && childCount(this.tree, i) > 0) {
       this.toggle(i);
       this.selected = i;
@@ -643,6 +684,10 @@ function div(cls: string): HTMLDivElement {
   const d = document.createElement('div');
   d.className = cls;
   return d;
+}
+
+function escapeAttr(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function span(cls: string): HTMLSpanElement {
