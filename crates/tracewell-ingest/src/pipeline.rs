@@ -43,7 +43,7 @@ impl Receiver {
     }
 }
 
-/// What happened to an accepted request's spans.
+/// What happened to an accepted request's spans (or log records).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportOutcome {
     pub accepted: u64,
@@ -60,6 +60,15 @@ impl ExportOutcome {
             error_message: self.message.clone(),
         });
         ExportTraceServiceResponse { partial_success }
+    }
+
+    /// The OTLP response to a logs request (the counts are log records).
+    pub fn to_logs_response(&self) -> ExportLogsServiceResponse {
+        let partial_success = (self.rejected > 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: self.rejected as i64,
+            error_message: self.message.clone(),
+        });
+        ExportLogsServiceResponse { partial_success }
     }
 }
 
@@ -298,26 +307,6 @@ impl Ingester {
     }
 }
 
-/// What happened to an accepted logs request's records.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LogExportOutcome {
-    pub accepted: u64,
-    pub rejected: u64,
-    /// Why records were rejected (empty when none were).
-    pub message: String,
-}
-
-impl LogExportOutcome {
-    /// The OTLP response: `partial_success` is set only when something was rejected.
-    pub fn to_response(&self) -> ExportLogsServiceResponse {
-        let partial_success = (self.rejected > 0).then(|| ExportLogsPartialSuccess {
-            rejected_log_records: self.rejected as i64,
-            error_message: self.message.clone(),
-        });
-        ExportLogsServiceResponse { partial_success }
-    }
-}
-
 impl Ingester {
     /// Validates, limits, redacts and durably stores a logs request, as [`Ingester::export_encoded`] does for
     /// spans: the same capacity checks, rate limit (counted in records), size reservation and redaction rules.
@@ -327,14 +316,14 @@ impl Ingester {
         tenant: &TenantId,
         mut req: ExportLogsServiceRequest,
         encoded: Option<Bytes>,
-    ) -> Result<LogExportOutcome, IngestError> {
+    ) -> Result<ExportOutcome, IngestError> {
         let name = receiver.as_str();
         let metrics = &self.0.metrics;
         let retry_after = self.0.config.retry_after;
         let received = log_count(&req) as u64;
         metrics.logs_received(name, received);
         let work = export_work("export logs", receiver, tenant);
-        let result: Result<LogExportOutcome, IngestError> = async {
+        let result: Result<ExportOutcome, IngestError> = async {
             self.check_capacity()?;
             self.check_rate(tenant, received)?;
             let encoded_len = encoded
@@ -368,7 +357,7 @@ impl Ingester {
                     .await
                     .map_err(|e| IngestError::from_store(e, retry_after))?;
             }
-            Ok(LogExportOutcome {
+            Ok(ExportOutcome {
                 accepted: report.accepted,
                 rejected: report.rejected,
                 message: report.message(),

@@ -50,9 +50,7 @@ pub use config::StoreConfig;
 pub use error::{Result, StoreError};
 pub use head::{Head, Inserted};
 pub use logs::{LogBlock, LogQuery, LogResult};
-pub use overrides::{
-    Overrides, OverridesError, OverridesHandle, OverridesWatcher, TenantOverrides,
-};
+pub use overrides::{Overrides, OverridesError, OverridesHandle, TenantOverrides};
 pub use recovery::RecoveryReport;
 pub use reservation::Reservation;
 pub use store::{BlockStorage, Store};

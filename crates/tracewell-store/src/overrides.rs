@@ -12,7 +12,7 @@
 //!
 //! Every key is optional; a tenant absent from the file (or a key absent from its table) uses the server
 //! default. Unknown keys are errors, and every error names the tenant and key. The file is polled for changes
-//! ([`OverridesWatcher`]): a valid edit applies without restart, an invalid one is logged and counted in
+//! ([`watcher`]): a valid edit applies without restart, an invalid one is logged and counted in
 //! `tracewell_tenant_overrides_reloads{outcome="error"}` while the previous overrides stay in force.
 //!
 //! Overrides are shared through an [`OverridesHandle`]: the store reads retention and spans per trace, the
@@ -24,13 +24,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::RwLock;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use serde::Deserialize;
 use tracewell_model::{parse_duration, parse_size, TenantId};
 
-use crate::watch::{poll_every, FileStamp, WatcherTask};
+use crate::watch::ConfigWatcher;
 
 /// Why an overrides file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -217,60 +215,21 @@ impl OverridesHandle {
     }
 }
 
-/// Polls an overrides file and applies valid edits to a handle.
-pub struct OverridesWatcher {
-    file: FileStamp,
-    handle: OverridesHandle,
-    reloads: Family<Vec<(&'static str, String)>, Counter>,
-}
-
-impl OverridesWatcher {
-    /// A watcher of `path`, whose current contents are already in `handle`; registers the reload counter.
-    pub fn new(path: PathBuf, handle: OverridesHandle, registry: &mut Registry) -> Self {
-        let reloads = Family::default();
-        registry.register(
-            "tracewell_tenant_overrides_reloads",
-            "Reloads of the tenant overrides file, by outcome (ok, error: previous overrides kept)",
-            reloads.clone(),
-        );
-        Self {
-            file: FileStamp::new(path),
-            handle,
-            reloads,
-        }
-    }
-
-    /// Reloads the file if its modification time or size changed since last seen; returns whether new overrides
-    /// were applied.
-    pub fn poll(&mut self) -> bool {
-        if !self.file.changed() {
-            return false;
-        }
-        let path = self.file.path();
-        let outcome = match Overrides::load(path) {
-            Ok(overrides) => {
-                let changed = self.handle.current().changed_tenants(&overrides);
-                self.handle.replace(overrides);
-                tracing::info!(path = %path.display(), tenants = ?changed, "tenant overrides reloaded");
-                "ok"
-            }
-            Err(error) => {
-                tracing::error!(%error, "tenant overrides not reloaded; the previous ones stay in force");
-                "error"
-            }
-        };
-        self.reloads
-            .get_or_create(&vec![("outcome", outcome.to_string())])
-            .inc();
-        outcome == "ok"
-    }
-
-    /// Polls every `interval` until the returned task is dropped.
-    pub fn spawn(mut self, interval: Duration) -> WatcherTask {
-        poll_every(interval, move || {
-            self.poll();
-        })
-    }
+/// A watcher of an overrides file whose contents are already in `handle`: valid edits replace them
+/// (`tracewell_tenant_overrides_reloads{outcome}` counts reloads).
+pub fn watcher(path: PathBuf, handle: OverridesHandle, registry: &mut Registry) -> ConfigWatcher {
+    ConfigWatcher::new(
+        path,
+        "tenant overrides",
+        "tracewell_tenant_overrides_reloads",
+        registry,
+        Box::new(move |path| {
+            let overrides = Overrides::load(path).map_err(|e| e.to_string())?;
+            let changed = handle.current().changed_tenants(&overrides);
+            handle.replace(overrides);
+            Ok(format!("tenants {changed:?}"))
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -364,8 +323,7 @@ mod tests {
         let path = dir.path().join("o.toml");
         std::fs::write(&path, "[tenants.x]\nmax_spans_per_trace = 1\n").unwrap();
         let handle = OverridesHandle::new(Overrides::load(&path).unwrap());
-        let mut watcher =
-            OverridesWatcher::new(path.clone(), handle.clone(), &mut Registry::default());
+        let mut watcher = watcher(path.clone(), handle.clone(), &mut Registry::default());
         assert!(!watcher.poll(), "unchanged");
         std::fs::write(&path, "[tenants.x]\nmax_spans_per_trace = 22\n").unwrap();
         assert!(watcher.poll());

@@ -44,16 +44,12 @@ pub async fn run_until(
         .clone()
         .map(|tenant| crate::self_tracing::install(store.clone(), tenant));
     let _overrides_watcher = config.tenant_overrides.clone().map(|path| {
-        tracewell_store::OverridesWatcher::new(path, config.store.overrides.clone(), &mut registry)
+        tracewell_store::overrides::watcher(path, config.store.overrides.clone(), &mut registry)
             .spawn(config.tenant_overrides_interval)
     });
     let _redaction_watcher = config.redaction.clone().map(|path| {
-        tracewell_ingest::redact::RedactionWatcher::new(
-            path,
-            config.ingest.redaction.clone(),
-            &mut registry,
-        )
-        .spawn(config.tenant_overrides_interval)
+        tracewell_ingest::redact::watcher(path, config.ingest.redaction.clone(), &mut registry)
+            .spawn(config.tenant_overrides_interval)
     });
     let query = tracewell_query::QueryService::new(store.clone(), config.query.clone());
     query.register_metrics(&mut registry);

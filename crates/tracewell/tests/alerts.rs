@@ -243,15 +243,10 @@ async fn a_bad_rules_file_stops_start_up_with_its_reason() {
         "[[rules]]\nname = \"x\"\nservice = \"a\"\nmetric = \"p95\"\nabove = 1\n",
     )
     .unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tracewell"))
-        .args(["serve", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--alert-rules")
-        .arg(&rules)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = common::serve_fails(
+        &dir.path().join("data"),
+        &["--alert-rules".as_ref(), rules.as_os_str()],
+    );
     assert!(
         stderr.contains("rule \"x\"") && stderr.contains("p95"),
         "{stderr}"

@@ -203,29 +203,19 @@ fn a_broken_rules_file_stops_start_up_naming_the_rule() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("redaction.toml");
     std::fs::write(&rules, "[tenants.shop]\nmask = [{ pattern = \"([a-z\" }]\n").unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tracewell"))
-        .args(["serve", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--redaction")
-        .arg(&rules)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = common::serve_fails(
+        &dir.path().join("data"),
+        &["--redaction".as_ref(), rules.as_os_str()],
+    );
     assert!(
         stderr.contains("[tenants.shop] mask 1: pattern \"([a-z\" is not a regex"),
         "{stderr}"
     );
     // Hash rules without a key are refused rather than hashed guessably.
     std::fs::write(&rules, "[all]\nhash = [\"user.id\"]\n").unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tracewell"))
-        .args(["serve", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--redaction")
-        .arg(&rules)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = common::serve_fails(
+        &dir.path().join("data"),
+        &["--redaction".as_ref(), rules.as_os_str()],
+    );
     assert!(stderr.contains("hash rules need a secret key"), "{stderr}");
 }

@@ -171,15 +171,10 @@ fn a_broken_policies_file_stops_start_up_naming_the_policy() {
         "[[tenants.shop.policies]]\nname = \"rest\"\nprobability = 1.5\n",
     )
     .unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tracewell"))
-        .args(["serve", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--tail-sampling")
-        .arg(&policies)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = common::serve_fails(
+        &dir.path().join("data"),
+        &["--tail-sampling".as_ref(), policies.as_os_str()],
+    );
     assert!(
         stderr.contains(
             "[tenants.shop] policy \"rest\": probability must be between 0 and 1, got 1.5"

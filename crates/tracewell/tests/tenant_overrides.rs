@@ -198,14 +198,9 @@ async fn a_broken_overrides_file_stops_start_up_naming_the_tenant_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("overrides.toml");
     write(&file, "[tenants.shop]\nretention = \"forever\"\n");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tracewell"))
-        .args(["serve", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--tenant-overrides")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = common::serve_fails(
+        &dir.path().join("data"),
+        &["--tenant-overrides".as_ref(), file.as_os_str()],
+    );
     assert!(stderr.contains(r#"tenant "shop", retention"#), "{stderr}");
 }

@@ -83,7 +83,7 @@ impl Signal for Logs {
             ingester
                 .export_logs(receiver, &tenant, request, encoded)
                 .await
-                .map(|outcome| outcome.to_response())
+                .map(|outcome| outcome.to_logs_response())
         })
     }
 }

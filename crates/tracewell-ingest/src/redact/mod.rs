@@ -6,7 +6,7 @@
 //! - `rules.rs`: the file format, its validation and compilation into per-tenant rule sets.
 //! - `apply.rs`: walking a request's attributes and applying one rule set.
 //!
-//! The rules in force sit in a [`RedactionHandle`]; a [`RedactionWatcher`] reloads the file when it changes
+//! The rules in force sit in a [`RedactionHandle`]; a [`watcher`] reloads the file when it changes
 //! (an invalid edit is logged and counted, and the previous rules stay in force).
 
 mod apply;
@@ -14,13 +14,10 @@ mod rules;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::RwLock;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
-use tracewell_store::watch::{poll_every, FileStamp, WatcherTask};
+use tracewell_store::watch::ConfigWatcher;
 
 pub use apply::{RedactionReport, LOG_BODY_KEY, STATUS_MESSAGE_KEY};
 pub use rules::{RedactionError, RedactionRules, RuleSet};
@@ -58,57 +55,20 @@ impl RedactionHandle {
     }
 }
 
-/// Polls a redaction rules file and applies valid edits to a handle.
-pub struct RedactionWatcher {
-    file: FileStamp,
-    handle: RedactionHandle,
-    reloads: Family<Vec<(&'static str, String)>, Counter>,
-}
-
-impl RedactionWatcher {
-    /// A watcher of `path`, whose current rules are already in `handle`; registers the reload counter.
-    pub fn new(path: PathBuf, handle: RedactionHandle, registry: &mut Registry) -> Self {
-        let reloads = Family::default();
-        registry.register(
-            "tracewell_redaction_reloads",
-            "Reloads of the redaction rules file, by outcome (ok, error: previous rules kept)",
-            reloads.clone(),
-        );
-        Self {
-            file: FileStamp::new(path),
-            handle,
-            reloads,
-        }
-    }
-
-    /// Reloads the file if it changed since last seen; returns whether new rules were applied.
-    pub fn poll(&mut self) -> bool {
-        if !self.file.changed() {
-            return false;
-        }
-        let outcome = match RedactionRules::load(self.file.path()) {
-            Ok(rules) => {
-                self.handle.replace(rules);
-                tracing::info!(path = %self.file.path().display(), "redaction rules reloaded");
-                "ok"
-            }
-            Err(error) => {
-                tracing::error!(%error, "redaction rules not reloaded; the previous ones stay in force");
-                "error"
-            }
-        };
-        self.reloads
-            .get_or_create(&vec![("outcome", outcome.to_string())])
-            .inc();
-        outcome == "ok"
-    }
-
-    /// Polls every `interval` until the returned task is dropped.
-    pub fn spawn(mut self, interval: Duration) -> WatcherTask {
-        poll_every(interval, move || {
-            self.poll();
-        })
-    }
+/// A watcher of a redaction rules file whose rules are already in `handle`: valid edits replace them
+/// (`tracewell_redaction_reloads{outcome}` counts reloads).
+pub fn watcher(path: PathBuf, handle: RedactionHandle, registry: &mut Registry) -> ConfigWatcher {
+    ConfigWatcher::new(
+        path,
+        "redaction rules",
+        "tracewell_redaction_reloads",
+        registry,
+        Box::new(move |path| {
+            let rules = RedactionRules::load(path).map_err(|e| e.to_string())?;
+            handle.replace(rules);
+            Ok(String::new())
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -121,8 +81,7 @@ mod tests {
         let path = dir.path().join("redaction.toml");
         std::fs::write(&path, "[all]\ndrop = ['a']\n").unwrap();
         let handle = RedactionHandle::new(RedactionRules::load(&path).unwrap());
-        let mut watcher =
-            RedactionWatcher::new(path.clone(), handle.clone(), &mut Registry::default());
+        let mut watcher = watcher(path.clone(), handle.clone(), &mut Registry::default());
         assert!(!watcher.poll());
         std::fs::write(&path, "[all]\ndrop = ['a', 'bb']\n").unwrap();
         assert!(watcher.poll());

@@ -263,6 +263,20 @@ impl Drop for Server {
     }
 }
 
+/// Runs `tracewell serve --data-dir <data_dir> <args>`, which must refuse to start; returns what it printed
+/// on stderr.
+pub fn serve_fails(data_dir: &Path, args: &[&std::ffi::OsStr]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_tracewell"))
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("run tracewell serve");
+    assert!(!output.status.success(), "the server started");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// Sends SIGTERM to a process.
 #[allow(unsafe_code)]
 pub fn sigterm(pid: u32) {
