@@ -41,7 +41,7 @@ fn cleanup(dir: &Path, keep: bool) {
 
 async fn bench_in(dir: &Path, args: &IngestBenchArgs) -> anyhow::Result<IngestResult> {
     eprintln!("bench: starting server in {}", dir.display());
-    let server = ServerProcess::start(dir).await?;
+    let server = ServerProcess::start_with(dir, &args.server_args).await?;
     let pid = server.pid;
     let sampler = RssSampler::start(pid);
     let dump = match &args.dump {

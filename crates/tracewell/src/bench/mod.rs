@@ -78,6 +78,10 @@ pub struct IngestBenchArgs {
     /// Print the results as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// A flag for the server under test, repeatable (e.g. `--server-arg=--redaction=rules.toml` to measure what
+    /// redaction costs).
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    pub server_args: Vec<String>,
 }
 
 /// Runs one benchmark subcommand.

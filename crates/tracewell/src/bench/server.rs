@@ -90,16 +90,21 @@ impl ServerProcess {
     /// The ports are picked free and released before the server binds them, so another process may take one
     /// in between; a server that exits during startup is therefore started once more on fresh ports.
     pub async fn start(data_dir: &Path) -> anyhow::Result<ServerProcess> {
-        match Self::start_once(data_dir).await {
+        Self::start_with(data_dir, &[]).await
+    }
+
+    /// [`ServerProcess::start`] with extra `tracewell serve` flags.
+    pub async fn start_with(data_dir: &Path, extra: &[String]) -> anyhow::Result<ServerProcess> {
+        match Self::start_once(data_dir, extra).await {
             Err(first) if first.is::<ExitedDuringStartup>() => {
                 eprintln!("{first:#}; starting it once more on other ports");
-                Self::start_once(data_dir).await
+                Self::start_once(data_dir, extra).await
             }
             other => other,
         }
     }
 
-    async fn start_once(data_dir: &Path) -> anyhow::Result<ServerProcess> {
+    async fn start_once(data_dir: &Path, extra: &[String]) -> anyhow::Result<ServerProcess> {
         let ports = Ports::pick()?;
         let log = data_dir.join("server.log");
         let out = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
@@ -115,6 +120,7 @@ impl ServerProcess {
             .args(["--tempo-addr", &ports.tempo.to_string()])
             // Dumps carry timestamps of their own (otlp-blast's start in 2026-01): retention must not delete them.
             .args(["--retention", "3650d", "--rollup-retention", "3650d"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::from(out.try_clone()?))
             .stderr(Stdio::from(out))
