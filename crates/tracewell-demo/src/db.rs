@@ -1,12 +1,13 @@
 //! The shop's database: SQLite embedded in the process by default, PostgreSQL when a URL is given.
-//! Every statement runs under a CLIENT span following the database semantic conventions
-//! (`SELECT demo_products`, `db.system.name`, `db.namespace`, `db.collection.name`,
-//! `db.operation.name`, `db.query.text`), the child of the current context.
+//! Every statement runs under a CLIENT span from `tracewell_instrument::db` (named `SELECT demo_products`
+//! after the statement, with `db.system.name`, `db.namespace`, `db.collection.name`, `db.operation.name`,
+//! the sanitised `db.query.text`, the server for PostgreSQL and `db.response.returned_rows`), the child of
+//! the current context.
 
 use std::sync::{Arc, Mutex};
 
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::context::FutureExt as _;
+use tracewell_instrument::db::{Database, RecordError};
 use tracewell_instrument::Instrumentation;
 
 /// A product of the catalogue.
@@ -33,30 +34,51 @@ pub enum DbError {
     Task(String),
 }
 
+impl RecordError for DbError {
+    /// PostgreSQL's SQLSTATE, SQLite's extended result code.
+    fn status_code(&self) -> Option<String> {
+        match self {
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(error, _)) => {
+                Some(error.extended_code.to_string())
+            }
+            DbError::Postgres(error) => error.status_code(),
+            _ => None,
+        }
+    }
+
+    fn error_type(&self) -> String {
+        match self {
+            DbError::Postgres(error) => error.error_type(),
+            _ => self.status_code().unwrap_or_else(|| "_OTHER".to_string()),
+        }
+    }
+
+    fn description(&self) -> String {
+        match self {
+            DbError::Postgres(error) => error.description(),
+            _ => self.to_string(),
+        }
+    }
+}
+
+/// The shop's database: where statements go, and what their spans say about it.
 #[derive(Clone)]
-pub enum Db {
+pub struct Db {
+    backend: Backend,
+    database: Database,
+}
+
+#[derive(Clone)]
+enum Backend {
     Sqlite(Arc<Mutex<rusqlite::Connection>>),
-    Postgres {
-        client: Arc<tokio_postgres::Client>,
-        host: String,
-        port: u16,
-        database: String,
-    },
+    Postgres(Arc<tokio_postgres::Client>),
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Db::Sqlite(_) => f.write_str("Db::Sqlite"),
-            Db::Postgres {
-                host,
-                port,
-                database,
-                ..
-            } => {
-                write!(f, "Db::Postgres({host}:{port}/{database})")
-            }
-        }
+        f.debug_struct("Db")
+            .field("database", &self.database)
+            .finish_non_exhaustive()
     }
 }
 
@@ -75,7 +97,10 @@ impl Db {
         for statement in SCHEMA {
             connection.execute(statement, [])?;
         }
-        let db = Db::Sqlite(Arc::new(Mutex::new(connection)));
+        let db = Db {
+            backend: Backend::Sqlite(Arc::new(Mutex::new(connection))),
+            database: Database::new("sqlite").namespace("shop"),
+        };
         db.seed().await?;
         Ok(db)
     }
@@ -83,12 +108,7 @@ impl Db {
     /// A PostgreSQL database at `url` (tables are prefixed `demo_` and created when missing).
     pub async fn postgres(url: &str) -> Result<Db, DbError> {
         let config: tokio_postgres::Config = url.parse()?;
-        let host = match config.get_hosts().first() {
-            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-            _ => "localhost".to_string(),
-        };
-        let port = config.get_ports().first().copied().unwrap_or(5432);
-        let database = config.get_dbname().unwrap_or("postgres").to_string();
+        let database = tracewell_instrument::db::postgres::database_of(&config);
         let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
         tokio::spawn(async move {
             if let Err(error) = connection.await {
@@ -98,10 +118,8 @@ impl Db {
         for statement in SCHEMA {
             client.batch_execute(statement).await?;
         }
-        let db = Db::Postgres {
-            client: Arc::new(client),
-            host,
-            port,
+        let db = Db {
+            backend: Backend::Postgres(Arc::new(client)),
             database,
         };
         db.seed().await?;
@@ -128,72 +146,22 @@ impl Db {
         Ok(())
     }
 
-    fn system(&self) -> &'static str {
-        match self {
-            Db::Sqlite(_) => "sqlite",
-            Db::Postgres { .. } => "postgresql",
-        }
-    }
-
-    /// Starts the CLIENT span of one statement.
-    fn span(
-        &self,
-        instrumentation: &Instrumentation,
-        operation: &str,
-        table: &str,
-        sql: &str,
-    ) -> Context {
-        let mut attributes = vec![
-            KeyValue::new("db.system.name", self.system()),
-            KeyValue::new("db.collection.name", table.to_string()),
-            KeyValue::new("db.operation.name", operation.to_string()),
-            KeyValue::new("db.query.text", sql.to_string()),
-        ];
-        match self {
-            Db::Sqlite(_) => attributes.push(KeyValue::new("db.namespace", "shop")),
-            Db::Postgres {
-                host,
-                port,
-                database,
-                ..
-            } => {
-                attributes.push(KeyValue::new("db.namespace", database.clone()));
-                attributes.push(KeyValue::new("server.address", host.clone()));
-                attributes.push(KeyValue::new("server.port", i64::from(*port)));
-            }
-        }
-        let parent = Context::current();
-        let tracer = instrumentation.tracer();
-        let span = tracer
-            .span_builder(format!("{operation} {table}"))
-            .with_kind(SpanKind::Client)
-            .with_attributes(attributes)
-            .start_with_context(tracer, &parent);
-        parent.with_span(span)
-    }
-
-    /// Runs a query returning rows of `columns` values, under a CLIENT span.
+    /// Runs a query returning rows of `columns` values, under the statement's CLIENT span.
     async fn query(
         &self,
         instrumentation: &Instrumentation,
-        (operation, table): (&str, &str),
         sql: &'static str,
         params: Vec<Param>,
     ) -> Result<Vec<Vec<Value>>, DbError> {
-        let cx = self.span(instrumentation, operation, table, sql);
-        let result = self.query_untraced(sql, params).await;
-        let span = cx.span();
-        match &result {
-            Ok(rows) => span.set_attribute(KeyValue::new(
-                "db.response.returned_rows",
-                rows.len() as i64,
-            )),
-            Err(error) => {
-                span.set_attribute(KeyValue::new("error.type", "db_error"));
-                span.set_status(Status::error(error.to_string()));
-            }
+        let span = self.database.start(instrumentation, sql);
+        let result = self
+            .query_untraced(sql, params)
+            .with_context(span.context().clone())
+            .await;
+        if let Ok(rows) = &result {
+            span.set_returned_rows(rows.len() as u64);
         }
-        span.end();
+        span.end_with(&result);
         result
     }
 
@@ -202,8 +170,8 @@ impl Db {
         sql: &'static str,
         params: Vec<Param>,
     ) -> Result<u64, DbError> {
-        match self {
-            Db::Sqlite(connection) => {
+        match &self.backend {
+            Backend::Sqlite(connection) => {
                 let connection = connection.clone();
                 tokio::task::spawn_blocking(move || {
                     let connection = connection.lock().unwrap_or_else(|e| e.into_inner());
@@ -213,7 +181,7 @@ impl Db {
                 .await
                 .map_err(|e| DbError::Task(e.to_string()))?
             }
-            Db::Postgres { client, .. } => {
+            Backend::Postgres(client) => {
                 let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                     params.iter().map(Param::as_pg).collect();
                 Ok(client.execute(sql, &refs).await?)
@@ -226,8 +194,8 @@ impl Db {
         sql: &'static str,
         params: Vec<Param>,
     ) -> Result<Vec<Vec<Value>>, DbError> {
-        match self {
-            Db::Sqlite(connection) => {
+        match &self.backend {
+            Backend::Sqlite(connection) => {
                 let connection = connection.clone();
                 tokio::task::spawn_blocking(move || {
                     let connection = connection.lock().unwrap_or_else(|e| e.into_inner());
@@ -252,7 +220,7 @@ impl Db {
                 .await
                 .map_err(|e| DbError::Task(e.to_string()))?
             }
-            Db::Postgres { client, .. } => {
+            Backend::Postgres(client) => {
                 let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
                     params.iter().map(Param::as_pg).collect();
                 let rows = client.query(sql, &refs).await?;
@@ -285,7 +253,6 @@ impl Db {
         let rows = self
             .query(
                 instr,
-                ("SELECT", "demo_products"),
                 "SELECT id, name, category, price_cents FROM demo_products WHERE category = $1 ORDER BY id",
                 vec![Param::Text(category.to_string())],
             )
@@ -302,7 +269,6 @@ impl Db {
         let rows = self
             .query(
                 instr,
-                ("SELECT", "demo_products"),
                 "SELECT id FROM demo_products WHERE category = $1 ORDER BY id",
                 vec![Param::Text(category.to_string())],
             )
@@ -321,7 +287,6 @@ impl Db {
         let rows = self
             .query(
                 instr,
-                ("SELECT", "demo_products"),
                 "SELECT id, name, category, price_cents FROM demo_products WHERE id = $1",
                 vec![Param::Int(id)],
             )
@@ -333,7 +298,6 @@ impl Db {
         let rows = self
             .query(
                 instr,
-                ("SELECT", "demo_stock"),
                 "SELECT quantity FROM demo_stock WHERE product_id = $1",
                 vec![Param::Int(id)],
             )
@@ -350,7 +314,6 @@ impl Db {
     ) -> Result<(), DbError> {
         self.query(
             instr,
-            ("INSERT", "demo_orders"),
             "INSERT INTO demo_orders (id, customer, total_cents, status) VALUES ($1, $2, $3, 'pending') \
              RETURNING id",
             vec![Param::Int(id), Param::Text(customer.to_string()), Param::Int(total_cents)],
@@ -367,7 +330,6 @@ impl Db {
     ) -> Result<(), DbError> {
         self.query(
             instr,
-            ("UPDATE", "demo_orders"),
             // SQLite numbers `$N` parameters by first appearance: keep them in order.
             "UPDATE demo_orders SET status = $1 WHERE id = $2 RETURNING id",
             vec![Param::Text(status.to_string()), Param::Int(id)],
@@ -385,7 +347,6 @@ impl Db {
         let rows = self
             .query(
                 instr,
-                ("SELECT", "demo_orders"),
                 "SELECT status, total_cents FROM demo_orders WHERE id = $1",
                 vec![Param::Int(id)],
             )
