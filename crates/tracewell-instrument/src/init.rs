@@ -1,17 +1,21 @@
-//! One-call setup: tracer provider with batch OTLP export, resource, sampler, propagators and a
-//! `tracing` subscriber with log correlation, honouring the standard `OTEL_*` variables.
+//! One-call setup: tracer provider with batch OTLP export, logger provider with batch OTLP export of
+//! `tracing` events, resource, sampler, propagators and a `tracing` subscriber with log correlation,
+//! honouring the standard `OTEL_*` variables.
 //!
 //! Environment variables win over values given in code (they are the operator's choice):
 //! `OTEL_SDK_DISABLED`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER`(`_ARG`),
-//! `OTEL_PROPAGATORS`, `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` and `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT`
-//! (the exporter also reads `OTEL_EXPORTER_OTLP_HEADERS`, `_TIMEOUT` and `_COMPRESSION` itself).
+//! `OTEL_PROPAGATORS`, `OTEL_LOGS_EXPORTER`, `OTEL_EXPORTER_OTLP_(TRACES_|LOGS_)PROTOCOL` and
+//! `OTEL_EXPORTER_OTLP_(TRACES_|LOGS_)ENDPOINT` (the exporters also read `OTEL_EXPORTER_OTLP_HEADERS`,
+//! `_TIMEOUT` and `_COMPRESSION` themselves). `RUST_LOG` filters both the log lines and the exported
+//! log records.
 
 use std::sync::Arc;
 
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::KeyValue;
-use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_sdk::logs::{LoggerProviderBuilder, SdkLoggerProvider};
 use opentelemetry_sdk::trace::{
     BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, ShouldSample, SpanExporter,
     SpanProcessor,
@@ -20,8 +24,9 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
-use crate::logs::CorrelatedFormat;
+use crate::http_export::RuntimeHttpClient;
 pub use crate::logs::LogFormat;
+use crate::logs::{export, CorrelatedFormat};
 use crate::propagation::{self, PropagationError};
 use crate::resource::{build_resource_with_env, ServiceInfo};
 use crate::sampler::{sampler_from_name, SamplerError};
@@ -61,8 +66,12 @@ pub enum InitError {
     Propagators(#[from] PropagationError),
     #[error("OTEL_SDK_DISABLED must be true or false, got {0:?}")]
     Disabled(String),
+    #[error("OTEL_LOGS_EXPORTER: unknown exporter {0:?}: expected otlp or none")]
+    LogsExporter(String),
     #[error("cannot build the OTLP exporter: {0}")]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    #[error("cannot start a Tokio runtime for the OTLP/HTTP exporter: {0}")]
+    HttpRuntime(std::io::Error),
     #[error("bad log filter {0:?}: {1}")]
     LogFilter(String, String),
     #[error("a global tracing subscriber is already installed: {0}")]
@@ -70,6 +79,10 @@ pub enum InitError {
 }
 
 type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Adds a log processor to the logger provider being built.
+type AttachLogProcessor =
+    Box<dyn FnOnce(LoggerProviderBuilder) -> LoggerProviderBuilder + Send + Sync>;
 
 /// Configures telemetry; [`Builder::init`] installs it globally, [`Builder::build`] returns it without
 /// touching globals (several services in one process, tests).
@@ -82,7 +95,9 @@ pub struct Builder {
     log_format: LogFormat,
     log_filter: Option<String>,
     processors: Vec<Box<dyn SpanProcessorBox>>,
+    log_processors: Vec<AttachLogProcessor>,
     export_otlp: bool,
+    export_logs: bool,
     env: Env,
 }
 
@@ -94,6 +109,9 @@ impl std::fmt::Debug for Builder {
             .field("protocol", &self.protocol)
             .field("propagators", &self.propagators)
             .field("log_format", &self.log_format)
+            .field("log_filter", &self.log_filter)
+            .field("export_otlp", &self.export_otlp)
+            .field("export_logs", &self.export_logs)
             .finish_non_exhaustive()
     }
 }
@@ -126,7 +144,9 @@ impl Default for Builder {
             log_format: LogFormat::Text,
             log_filter: None,
             processors: Vec::new(),
+            log_processors: Vec::new(),
             export_otlp: true,
+            export_logs: true,
             env: Arc::new(|name| std::env::var(name).ok()),
         }
     }
@@ -161,14 +181,16 @@ impl Builder {
     }
 
     /// The collector to export to, e.g. `http://127.0.0.1:4317` for gRPC or `http://127.0.0.1:4318`
-    /// for HTTP (`/v1/traces` is appended when the URL has no path). Used only when no
-    /// `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT` is set.
+    /// for HTTP (`/v1/traces` and `/v1/logs` are appended when the URL has no path). Used for spans when
+    /// no `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT` is set, for log records when no
+    /// `OTEL_EXPORTER_OTLP_(LOGS_)ENDPOINT` is set.
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
         self
     }
 
-    /// The OTLP transport when `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` is not set (default http/protobuf).
+    /// The OTLP transport when `OTEL_EXPORTER_OTLP_(TRACES_|LOGS_)PROTOCOL` is not set (default
+    /// http/protobuf).
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = Some(protocol);
         self
@@ -193,7 +215,8 @@ impl Builder {
         self
     }
 
-    /// Log filter directives when `RUST_LOG` is not set (default `info`).
+    /// Log filter directives when `RUST_LOG` is not set (default `info`); they filter the log lines and the
+    /// exported log records alike.
     pub fn log_filter(mut self, directives: impl Into<String>) -> Self {
         self.log_filter = Some(directives.into());
         self
@@ -205,15 +228,36 @@ impl Builder {
         self
     }
 
-    /// Exports to `exporter` through a batch processor instead of OTLP.
+    /// Exports spans to `exporter` through a batch processor instead of OTLP (log records then go only to
+    /// processors added with [`Builder::log_processor`]).
     pub fn exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
         self.export_otlp = false;
         self.span_processor(BatchSpanProcessor::builder(exporter).build())
     }
 
-    /// Does not export over OTLP (only to processors added with [`Builder::span_processor`]).
+    /// Does not export over OTLP, neither spans nor log records (only to processors added with
+    /// [`Builder::span_processor`] and [`Builder::log_processor`]).
     pub fn without_otlp(mut self) -> Self {
         self.export_otlp = false;
+        self
+    }
+
+    /// Exports spans but not log records over OTLP when `OTEL_LOGS_EXPORTER` is not set
+    /// (`OTEL_LOGS_EXPORTER=none` does the same from the environment).
+    pub fn without_log_export(mut self) -> Self {
+        self.export_logs = false;
+        self
+    }
+
+    /// Adds a log processor (e.g. a simple processor over an in-memory exporter in tests); it receives
+    /// the records whatever `OTEL_LOGS_EXPORTER` says, which only chooses the OTLP exporter.
+    pub fn log_processor(
+        mut self,
+        processor: impl opentelemetry_sdk::logs::LogProcessor + 'static,
+    ) -> Self {
+        self.log_processors.push(Box::new(move |builder| {
+            builder.with_log_processor(processor)
+        }));
         self
     }
 
@@ -223,7 +267,8 @@ impl Builder {
         self
     }
 
-    /// Builds the tracer provider and propagator without installing anything globally.
+    /// Builds the tracer provider, the logger provider and the propagator without installing anything
+    /// globally.
     pub fn build(self) -> Result<Telemetry, InitError> {
         let env = self.env.clone();
         let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
@@ -239,8 +284,13 @@ impl Builder {
         let propagator: Arc<dyn TextMapPropagator + Send + Sync> =
             Arc::new(propagation::propagator_from_names(&propagator_names)?);
         let resource = build_resource_with_env(&self.service, &|name| env(name));
+        let log_filter = log_filter_directives(self.log_filter.as_deref());
+        let export_logs = match var("OTEL_LOGS_EXPORTER") {
+            Some(names) => otlp_among(&names)?,
+            None => self.export_logs,
+        };
 
-        let mut builder = SdkTracerProvider::builder().with_resource(resource);
+        let mut builder = SdkTracerProvider::builder().with_resource(resource.clone());
         if disabled {
             // Nothing is exported and no trace starts here; incoming sampled traces still propagate.
             let provider = builder
@@ -248,6 +298,8 @@ impl Builder {
                 .build();
             return Ok(Telemetry {
                 provider,
+                logger_provider: None,
+                log_filter,
                 propagator,
                 disabled: true,
             });
@@ -268,15 +320,44 @@ impl Builder {
             };
             let env_endpoint = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
                 || var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
-            let endpoint = self.endpoint.filter(|_| !env_endpoint);
-            let exporter = otlp_exporter(protocol, endpoint)?;
+            let endpoint = self.endpoint.clone().filter(|_| !env_endpoint);
+            let exporter = otlp_span_exporter(protocol, endpoint)?;
             builder = builder.with_batch_exporter(exporter);
         }
         for processor in self.processors {
             builder = processor.attach(builder);
         }
+
+        let mut logs = SdkLoggerProvider::builder().with_resource(resource);
+        let mut log_processors = 0;
+        if self.export_otlp && export_logs {
+            let protocol = match var("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL")
+                .or_else(|| var("OTEL_EXPORTER_OTLP_PROTOCOL"))
+            {
+                Some(p) => p.parse()?,
+                None => self.protocol.unwrap_or(Protocol::HttpProtobuf),
+            };
+            let env_endpoint = var("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT").is_some()
+                || var("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
+            let endpoint = self.endpoint.filter(|_| !env_endpoint);
+            logs = logs.with_batch_exporter(otlp_log_exporter(protocol, endpoint)?);
+            log_processors += 1;
+        }
+        for attach in self.log_processors {
+            logs = attach(logs);
+            log_processors += 1;
+        }
+        let logger_provider = if log_processors > 0 {
+            // The filter is checked here, where it starts to matter, rather than when first used.
+            parse_log_filter(&log_filter)?;
+            Some(logs.build())
+        } else {
+            None
+        };
         Ok(Telemetry {
             provider: builder.build(),
+            logger_provider,
+            log_filter,
             propagator,
             disabled: false,
         })
@@ -284,23 +365,14 @@ impl Builder {
 
     /// Builds telemetry and installs it globally: tracer provider, text-map propagator, and a `tracing`
     /// subscriber (filter from `RUST_LOG`, correlated log lines on stderr, spans bridged to
-    /// OpenTelemetry). The returned guard flushes and shuts down on drop.
+    /// OpenTelemetry, events that pass the filter exported as log records). The returned guard flushes
+    /// and shuts down on drop.
     pub fn init(self) -> Result<Guard, InitError> {
         let log_format = self.log_format;
-        let filter = match std::env::var("RUST_LOG")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-        {
-            Some(directives) => EnvFilter::try_new(&directives)
-                .map_err(|e| InitError::LogFilter(directives.clone(), e.to_string()))?,
-            None => {
-                let directives = self.log_filter.clone().unwrap_or_else(|| "info".into());
-                EnvFilter::try_new(&directives)
-                    .map_err(|e| InitError::LogFilter(directives.clone(), e.to_string()))?
-            }
-        };
+        let filter = parse_log_filter(&log_filter_directives(self.log_filter.as_deref()))?;
         let telemetry = self.build()?;
         let tracer = telemetry.tracer("tracewell-instrument");
+        let logs = telemetry.logger_provider.as_ref().map(export::layer);
         tracing_subscriber::registry()
             .with(filter)
             .with(
@@ -309,6 +381,7 @@ impl Builder {
                     .event_format(CorrelatedFormat::new(log_format)),
             )
             .with(tracing_opentelemetry::layer().with_tracer(tracer))
+            .with(logs)
             .try_init()
             .map_err(|e| InitError::Subscriber(e.to_string()))?;
         opentelemetry::global::set_tracer_provider(telemetry.provider.clone());
@@ -320,53 +393,118 @@ impl Builder {
     }
 }
 
-fn otlp_exporter(
+/// `RUST_LOG` when set, else the configured directives, else `info`.
+fn log_filter_directives(configured: Option<&str>) -> String {
+    std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| configured.map(str::to_string))
+        .unwrap_or_else(|| "info".into())
+}
+
+fn parse_log_filter(directives: &str) -> Result<EnvFilter, InitError> {
+    EnvFilter::try_new(directives)
+        .map_err(|e| InitError::LogFilter(directives.to_string(), e.to_string()))
+}
+
+/// Whether the `OTEL_LOGS_EXPORTER` list (`otlp`, `none`) names OTLP.
+fn otlp_among(names: &str) -> Result<bool, InitError> {
+    let mut otlp = false;
+    for name in names.split(',').map(|n| n.trim().to_ascii_lowercase()) {
+        match name.as_str() {
+            "otlp" => otlp = true,
+            "none" | "" => {}
+            _ => return Err(InitError::LogsExporter(name)),
+        }
+    }
+    Ok(otlp)
+}
+
+fn otlp_span_exporter(
     protocol: Protocol,
     endpoint: Option<String>,
 ) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
-    use opentelemetry_otlp::Protocol as Otlp;
     let builder = opentelemetry_otlp::SpanExporter::builder();
-    let exporter = match protocol {
-        Protocol::Grpc => {
-            let mut b = builder.with_tonic();
-            if let Some(e) = endpoint {
-                b = b.with_endpoint(e);
-            }
-            b.with_compression(opentelemetry_otlp::Compression::Gzip)
-                .build()?
-        }
-        Protocol::HttpProtobuf | Protocol::HttpJson => {
-            let mut b = builder
-                .with_http()
-                .with_protocol(if protocol == Protocol::HttpJson {
-                    Otlp::HttpJson
-                } else {
-                    Otlp::HttpBinary
-                });
-            if let Some(e) = endpoint {
-                b = b.with_endpoint(http_traces_url(&e));
-            }
-            b.build()?
-        }
-    };
-    Ok(exporter)
+    Ok(match protocol {
+        Protocol::Grpc => tonic_config(builder.with_tonic(), endpoint).build()?,
+        Protocol::HttpProtobuf | Protocol::HttpJson => http_config(
+            builder.with_http(),
+            "TRACES",
+            protocol,
+            endpoint.map(|e| http_signal_url(&e, "traces")),
+        )?
+        .build()?,
+    })
 }
 
-/// `http://host:4318` → `http://host:4318/v1/traces`; a URL with a path is used as given.
-fn http_traces_url(endpoint: &str) -> String {
+fn otlp_log_exporter(
+    protocol: Protocol,
+    endpoint: Option<String>,
+) -> Result<opentelemetry_otlp::LogExporter, InitError> {
+    let builder = opentelemetry_otlp::LogExporter::builder();
+    Ok(match protocol {
+        Protocol::Grpc => tonic_config(builder.with_tonic(), endpoint).build()?,
+        Protocol::HttpProtobuf | Protocol::HttpJson => http_config(
+            builder.with_http(),
+            "LOGS",
+            protocol,
+            endpoint.map(|e| http_signal_url(&e, "logs")),
+        )?
+        .build()?,
+    })
+}
+
+/// The gRPC exporters' settings, the same for every signal.
+fn tonic_config<B: WithExportConfig + WithTonicConfig>(builder: B, endpoint: Option<String>) -> B {
+    let builder = match endpoint {
+        Some(e) => builder.with_endpoint(e),
+        None => builder,
+    };
+    builder.with_compression(opentelemetry_otlp::Compression::Gzip)
+}
+
+/// The HTTP exporters' settings, the same for every signal (`TRACES`, `LOGS`) but for the timeout variable.
+fn http_config<B: WithExportConfig + WithHttpConfig>(
+    builder: B,
+    signal: &str,
+    protocol: Protocol,
+    url: Option<String>,
+) -> Result<B, InitError> {
+    let client = RuntimeHttpClient::for_signal(signal).map_err(InitError::HttpRuntime)?;
+    let builder =
+        builder
+            .with_http_client(client)
+            .with_protocol(if protocol == Protocol::HttpJson {
+                opentelemetry_otlp::Protocol::HttpJson
+            } else {
+                opentelemetry_otlp::Protocol::HttpBinary
+            });
+    Ok(match url {
+        Some(url) => builder.with_endpoint(url),
+        None => builder,
+    })
+}
+
+/// `http://host:4318` → `http://host:4318/v1/{signal}`; a URL with a path is used as given.
+fn http_signal_url(endpoint: &str, signal: &str) -> String {
     let trimmed = endpoint.trim_end_matches('/');
     let after_scheme = trimmed.split_once("://").map_or(trimmed, |(_, rest)| rest);
     if after_scheme.contains('/') {
         endpoint.to_string()
     } else {
-        format!("{trimmed}/v1/traces")
+        format!("{trimmed}/v1/{signal}")
     }
 }
 
-/// A configured tracer provider and propagator, not installed globally.
+/// A configured tracer provider, logger provider and propagator, not installed globally.
 #[derive(Clone, Debug)]
 pub struct Telemetry {
     provider: SdkTracerProvider,
+    /// `None` when no log record is to be exported (SDK disabled, `OTEL_LOGS_EXPORTER=none` or no OTLP,
+    /// and no log processor).
+    logger_provider: Option<SdkLoggerProvider>,
+    /// The log filter directives (`RUST_LOG`, else the builder's, else `info`).
+    log_filter: String,
     propagator: Arc<dyn TextMapPropagator + Send + Sync>,
     disabled: bool,
 }
@@ -381,6 +519,32 @@ impl Telemetry {
         &self.provider
     }
 
+    /// The logger provider that exports log records, when log export is on.
+    pub fn logger_provider(&self) -> Option<&SdkLoggerProvider> {
+        self.logger_provider.as_ref()
+    }
+
+    /// A `tracing` dispatcher under which code runs as this service, for processes that host several
+    /// services (each with its own [`Telemetry`]), where the global subscriber cannot tell them apart.
+    ///
+    /// Events emitted under it that pass the log filter become this service's log records (its resource,
+    /// the ids of the active span); everything, events and spans, also goes to the dispatcher that was
+    /// current when this was called, usually the process's global subscriber, which writes its log lines
+    /// as before. Run each future that works for the service under it with
+    /// `tracing::instrument::WithSubscriber::with_subscriber` (a spawned task does not inherit it). Without
+    /// log export, this is the current dispatcher itself.
+    pub fn log_dispatch(&self) -> tracing::Dispatch {
+        let outer = tracing::dispatcher::get_default(tracing::Dispatch::clone);
+        match &self.logger_provider {
+            Some(provider) => export::service_dispatch(
+                outer,
+                provider,
+                EnvFilter::builder().parse_lossy(&self.log_filter),
+            ),
+            None => outer,
+        }
+    }
+
     pub fn propagator(&self) -> Arc<dyn TextMapPropagator + Send + Sync> {
         self.propagator.clone()
     }
@@ -390,14 +554,24 @@ impl Telemetry {
         self.disabled
     }
 
-    /// Exports everything still buffered.
+    /// Exports every span and log record still buffered.
     pub fn flush(&self) -> Result<(), opentelemetry_sdk::error::OTelSdkError> {
-        self.provider.force_flush()
+        let spans = self.provider.force_flush();
+        let logs = self
+            .logger_provider
+            .as_ref()
+            .map_or(Ok(()), SdkLoggerProvider::force_flush);
+        spans.and(logs)
     }
 
-    /// Flushes and stops the exporter.
+    /// Flushes and stops the exporters (spans and log records).
     pub fn shutdown(&self) -> Result<(), opentelemetry_sdk::error::OTelSdkError> {
-        self.provider.shutdown()
+        let spans = self.provider.shutdown();
+        let logs = self
+            .logger_provider
+            .as_ref()
+            .map_or(Ok(()), SdkLoggerProvider::shutdown);
+        spans.and(logs)
     }
 }
 
@@ -463,10 +637,16 @@ mod tests {
 
     #[test]
     fn http_endpoint_gets_the_signal_path_only_without_one() {
-        assert_eq!(http_traces_url("http://h:4318"), "http://h:4318/v1/traces");
-        assert_eq!(http_traces_url("http://h:4318/"), "http://h:4318/v1/traces");
         assert_eq!(
-            http_traces_url("http://h:4318/custom/traces"),
+            http_signal_url("http://h:4318", "traces"),
+            "http://h:4318/v1/traces"
+        );
+        assert_eq!(
+            http_signal_url("http://h:4318/", "logs"),
+            "http://h:4318/v1/logs"
+        );
+        assert_eq!(
+            http_signal_url("http://h:4318/custom/traces", "traces"),
             "http://h:4318/custom/traces"
         );
     }
@@ -507,5 +687,20 @@ mod tests {
             .build()
             .unwrap()
             .is_disabled());
+        let e = with(&[("OTEL_LOGS_EXPORTER", "otlp,console")])
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "OTEL_LOGS_EXPORTER: unknown exporter \"console\": expected otlp or none"
+        );
+    }
+
+    #[test]
+    fn the_logs_exporter_list_names_otlp_or_none() {
+        assert!(otlp_among("otlp").unwrap());
+        assert!(otlp_among(" OTLP , none").unwrap());
+        assert!(!otlp_among("none").unwrap());
+        assert!(otlp_among("logging").is_err());
     }
 }

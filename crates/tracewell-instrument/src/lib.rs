@@ -1,7 +1,8 @@
 //! Tracewell instrumentation for Rust services.
 //!
 //! - [`init`] / [`Builder`]: one call configures the OpenTelemetry tracer provider (OTLP export, resource,
-//!   sampler), the propagators and a `tracing` subscriber whose log lines carry `trace_id` and `span_id`,
+//!   sampler), the logger provider (OTLP log export), the propagators and a `tracing` subscriber whose log
+//!   lines carry `trace_id` and `span_id` and whose events are exported as log records,
 //!   honouring the standard `OTEL_*` environment variables.
 //! - [`propagation`]: W3C Trace Context (Level 2), B3, Jaeger and AWS X-Ray propagators and HTTP header
 //!   carriers.
@@ -14,12 +15,14 @@
 //! - [`messaging`]: carriers and PRODUCER/CONSUMER spans for message brokers, with a NATS JetStream
 //!   integration that retries and dead-letters messages without losing their trace.
 //! - [`sampler`]: samplers by name (`OTEL_TRACES_SAMPLER`) including a rate-limiting one.
-//! - [`logs`]: log correlation for `tracing` subscribers (text and JSON).
+//! - [`logs`]: log correlation for `tracing` subscribers (text and JSON), and `tracing` events exported as
+//!   OpenTelemetry log records carrying the ids of the span they were emitted in.
 
 pub mod db;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 pub mod http;
+mod http_export;
 mod init;
 mod instrumentation;
 pub mod logs;

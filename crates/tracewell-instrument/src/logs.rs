@@ -4,6 +4,8 @@
 //! The ids come from the active OpenTelemetry context: a `tracing` span bridged by
 //! `tracing-opentelemetry` activates its context while entered, and the HTTP and messaging
 //! integrations of this crate attach theirs while a handler runs, so both kinds of spans correlate.
+//!
+//! [`export`] sends the same events as OpenTelemetry log records, with the same ids.
 
 use std::fmt;
 
@@ -16,6 +18,8 @@ use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::time::SystemTime;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
+
+pub mod export;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
