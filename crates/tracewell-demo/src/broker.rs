@@ -20,6 +20,7 @@ use tracewell_instrument::messaging::{
     start_process, start_publish, wait_before_processing, Disposition, MessageInfo, RetryPolicy,
 };
 use tracewell_instrument::Instrumentation;
+use tracing::instrument::WithSubscriber;
 
 /// Subject of new orders.
 pub const ORDERS_SUBJECT: &str = "demo.orders.created";
@@ -120,10 +121,12 @@ impl Broker {
     }
 
     /// Starts consumer `name` on `subject`, processing messages with `handler` under CONSUMER spans of
-    /// `instrumentation`'s service, retrying and dead-lettering as `policy` says.
+    /// `instrumentation`'s service, retrying and dead-lettering as `policy` says; the consumer runs
+    /// under `logs`, the service's `tracing` dispatcher.
     pub async fn spawn_consumer(
         &self,
         instrumentation: Instrumentation,
+        logs: tracing::Dispatch,
         subject: &str,
         name: &str,
         policy: RetryPolicy,
@@ -135,12 +138,11 @@ impl Broker {
                     .take_receiver(subject)
                     .ok_or_else(|| BrokerError::TakenQueue(subject.to_string()))?;
                 let queues = queues.clone();
-                Ok(tokio::spawn(queues.consume(
-                    receiver,
-                    instrumentation,
-                    policy,
-                    handler,
-                )))
+                Ok(tokio::spawn(
+                    queues
+                        .consume(receiver, instrumentation, policy, handler)
+                        .with_subscriber(logs),
+                ))
             }
             Broker::Nats(js) => {
                 let stream_name = if subject.starts_with("demo.dead.") {
@@ -165,21 +167,24 @@ impl Broker {
                     .map_err(|e| BrokerError::Nats(format!("consumer {name}: {e}")))?;
                 let js = JetStream::new((**js).clone(), instrumentation);
                 let subject = subject.to_string();
-                Ok(tokio::spawn(async move {
-                    let run = js.run_consumer(consumer, policy, move |d: Delivery| {
-                        handler(Message {
-                            dead_letter_reason: header(
-                                &d,
-                                tracewell_instrument::messaging::DEAD_LETTER_REASON,
-                            ),
-                            payload: d.payload,
-                            attempt: d.attempt,
-                        })
-                    });
-                    if let Err(error) = run.await {
-                        tracing::error!(%error, subject, "consumer stopped");
+                Ok(tokio::spawn(
+                    async move {
+                        let run = js.run_consumer(consumer, policy, move |d: Delivery| {
+                            handler(Message {
+                                dead_letter_reason: header(
+                                    &d,
+                                    tracewell_instrument::messaging::DEAD_LETTER_REASON,
+                                ),
+                                payload: d.payload,
+                                attempt: d.attempt,
+                            })
+                        });
+                        if let Err(error) = run.await {
+                            tracing::error!(%error, subject, "consumer stopped");
+                        }
                     }
-                }))
+                    .with_subscriber(logs),
+                ))
             }
         }
     }

@@ -215,6 +215,11 @@ pub async fn inject(
         tokio::time::sleep(delay).await;
     }
     if faults.should_fail(service, route.as_deref()) {
+        tracing::error!(
+            service,
+            route = route.as_deref().unwrap_or(""),
+            "injected error burst: answering 500"
+        );
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("{service}: injected error burst"),

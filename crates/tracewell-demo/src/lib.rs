@@ -10,6 +10,10 @@
 //!   what keeps failing to `demo.dead.orders`;
 //! - `dead-letter-processor` (consumer): marks dead-lettered orders failed, in the original trace.
 //!
+//! Each service exports its spans and its `tracing` events (order received, card declined, failed
+//! attempts, dead-lettering, N+1 listings, injected errors) as OTLP log records with the ids of the span
+//! they were emitted in, so a trace shows its log lines.
+//!
 //! The database is SQLite in memory unless a PostgreSQL URL is given; the broker is in-process unless
 //! a NATS URL is given. A traffic generator drives the gateway, and [`faults`] injects latency, error
 //! bursts, an N+1 query pattern, a slow consumer and poison messages.
@@ -176,15 +180,20 @@ impl Demo {
         let mut all_telemetry = Vec::new();
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
 
+        // Each service's requests and messages are handled under its own `tracing` dispatcher, which
+        // exports their events as the service's log records and passes them on to the process's
+        // subscriber, whose log lines stay as they were.
         let start_http = |name: &'static str,
                           addr: SocketAddr,
                           router: axum::Router,
+                          telemetry: &Telemetry,
                           instr: &Instrumentation| {
             let faults = faults.clone();
             let stop_rx = stop_rx.clone();
             let instr = instr.clone();
+            let logs = telemetry.log_dispatch();
             async move {
-                services::serve(name, addr, router, &instr, &faults, stop_rx)
+                services::serve(name, addr, router, &instr, logs, &faults, stop_rx)
                     .await
                     .map_err(|error| DemoError::Listen { addr, error })
             }
@@ -196,6 +205,7 @@ impl Demo {
             "payments",
             any,
             services::payments::router(payments_i.clone()),
+            &payments_t,
             &payments_i,
         )
         .await?;
@@ -205,7 +215,7 @@ impl Demo {
         let catalog_t = telemetry("catalog", &config, downstream())?;
         let catalog_i = Instrumentation::from_telemetry(&catalog_t);
         let router = services::catalog::router(db.clone(), faults.clone(), catalog_i.clone());
-        let (catalog, task) = start_http("catalog", any, router, &catalog_i).await?;
+        let (catalog, task) = start_http("catalog", any, router, &catalog_t, &catalog_i).await?;
         tasks.push(task);
         services.push(("catalog", catalog));
 
@@ -219,7 +229,7 @@ impl Demo {
             orders_i.clone(),
             stats.clone(),
         );
-        let (orders, task) = start_http("orders", any, router, &orders_i).await?;
+        let (orders, task) = start_http("orders", any, router, &orders_t, &orders_i).await?;
         tasks.push(task);
         services.push(("orders", orders));
 
@@ -232,8 +242,14 @@ impl Demo {
             format!("http://{orders}"),
             &gateway_i,
         );
-        let (gateway, task) =
-            start_http("gateway", config.gateway_addr, router, &gateway_i).await?;
+        let (gateway, task) = start_http(
+            "gateway",
+            config.gateway_addr,
+            router,
+            &gateway_t,
+            &gateway_i,
+        )
+        .await?;
         tasks.push(task);
         services.push(("gateway", gateway));
 
@@ -245,12 +261,20 @@ impl Demo {
             format!("http://{payments}"),
             worker_i.clone(),
             stats.clone(),
+            config.max_attempts,
         );
         let policy = RetryPolicy::new(config.max_attempts, DEAD_LETTER_SUBJECT)
             .backoff(config.retry_backoff);
         tasks.push(
             broker
-                .spawn_consumer(worker_i, ORDERS_SUBJECT, "fulfilment", policy, handler)
+                .spawn_consumer(
+                    worker_i,
+                    worker_t.log_dispatch(),
+                    ORDERS_SUBJECT,
+                    "fulfilment",
+                    policy,
+                    handler,
+                )
                 .await?,
         );
 
@@ -260,7 +284,14 @@ impl Demo {
         let policy = RetryPolicy::without_dead_letter(3).backoff(config.retry_backoff);
         tasks.push(
             broker
-                .spawn_consumer(dlq_i, DEAD_LETTER_SUBJECT, "dead-letters", policy, handler)
+                .spawn_consumer(
+                    dlq_i,
+                    dlq_t.log_dispatch(),
+                    DEAD_LETTER_SUBJECT,
+                    "dead-letters",
+                    policy,
+                    handler,
+                )
                 .await?,
         );
         all_telemetry.extend([payments_t, catalog_t, orders_t, gateway_t, worker_t, dlq_t]);
@@ -313,7 +344,7 @@ impl Demo {
     }
 
     /// Stops the traffic, waits (up to `drain`) for accepted orders to settle, stops the services and
-    /// flushes every service's spans.
+    /// flushes every service's spans and log records.
     pub async fn shutdown(mut self, drain: Duration) {
         let _ = self.stop_traffic.send(true);
         if let Some(task) = self.traffic_task.take() {
@@ -333,7 +364,7 @@ impl Demo {
         let _ = tokio::task::spawn_blocking(move || {
             for t in telemetry {
                 if let Err(error) = t.shutdown() {
-                    tracing::warn!(%error, "flushing demo spans failed");
+                    tracing::warn!(%error, "flushing demo spans and log records failed");
                 }
             }
         })

@@ -1,7 +1,8 @@
 //! `tracewell demo` end to end: the demo shop runs for a few seconds against a real server (with the
 //! in-process broker and SQLite, with a real PostgreSQL, and with a real NATS JetStream server), then every trace is read back: each has
 //! exactly one root and no span whose parent is missing, across HTTP and broker hops; the six services,
-//! the database and the dead-letter path are all there.
+//! the database and the dead-letter path are all there, and the services' log lines arrive as log records
+//! on the spans they were emitted in.
 
 mod common;
 #[path = "../../tracewell-instrument/tests/support/nats_server.rs"]
@@ -184,6 +185,7 @@ async fn check_traces(server: &Server) {
         dead["parentSpanId"], first_publish["spanId"],
         "the dead-letter processor continues from the original publish"
     );
+    check_logs(&client, server, id, &spans).await;
 
     // The dependency graph from rollups shows the shop's call edges.
     let deps = get(&client, server, "/api/v1/dependencies?lookback=1h").await;
@@ -209,6 +211,84 @@ async fn check_traces(server: &Server) {
             "edge {parent} -> {child} missing: {edges:?}"
         );
     }
+}
+
+/// The services' log lines of the dead-lettered order's trace (`spans`): every line carries the trace's id
+/// and the id of one of its spans; the order service's "order received" is on its `POST /orders` span, the
+/// last failed attempt's ERROR on that attempt's span (the one the dead letter links to), the dead-letter
+/// processor's warning on its span.
+async fn check_logs(client: &reqwest::Client, server: &Server, id: &str, spans: &[Value]) {
+    let answer = get(client, server, &format!("/api/v1/traces/{id}/logs")).await;
+    assert_eq!(answer["truncated"], false, "{answer}");
+    let lines = answer["logs"].as_array().unwrap();
+    let span_ids: BTreeSet<&str> = spans.iter().filter_map(|s| s["spanId"].as_str()).collect();
+    for line in lines {
+        assert_eq!(line["traceId"], id, "{line}");
+        let span = line["spanId"].as_str().unwrap_or_default();
+        assert!(
+            span_ids.contains(span),
+            "a line on a span of the trace: {line}"
+        );
+    }
+    let line = |body: &str| {
+        lines
+            .iter()
+            .find(|l| l["body"] == body)
+            .unwrap_or_else(|| panic!("no line {body:?} in trace {id}: {answer}"))
+    };
+    let span_named = |name: &str, line: &Value| {
+        let span = spans
+            .iter()
+            .find(|s| s["spanId"] == line["spanId"])
+            .unwrap();
+        assert_eq!(span["name"], name, "{line}");
+        span.clone()
+    };
+
+    let received = line("order received");
+    assert_eq!(received["service"], "orders");
+    assert_eq!(received["severityText"], "INFO");
+    span_named("POST /orders", received);
+    for field in ["order_id", "customer", "total_cents"] {
+        assert!(
+            !received["attributes"][field].is_null(),
+            "{field}: {received}"
+        );
+    }
+
+    let last_attempt = line("order failed its last attempt: dead-lettering it");
+    assert_eq!(last_attempt["service"], "fulfilment-worker");
+    assert_eq!(last_attempt["severityText"], "ERROR");
+    assert_eq!(last_attempt["severityNumber"], 17);
+    let failed = span_named("process demo.orders.created", last_attempt);
+    let dead = spans
+        .iter()
+        .find(|s| s["name"] == "process demo.dead.orders")
+        .unwrap();
+    assert_eq!(
+        dead["links"][0]["spanId"], failed["spanId"],
+        "the ERROR is on the attempt that dead-lettered the order"
+    );
+    let retried = line("order processing failed: it will be retried");
+    assert_eq!(retried["severityText"], "WARN");
+    span_named("process demo.orders.created", retried);
+    assert_ne!(retried["spanId"], last_attempt["spanId"]);
+
+    let dead_lettered = line("order dead-lettered");
+    assert_eq!(dead_lettered["service"], "dead-letter-processor");
+    assert_eq!(dead_lettered["severityText"], "WARN");
+    assert_eq!(dead_lettered["spanId"], dead["spanId"]);
+
+    // The catalogue's N+1 warning (the demo runs with --n-plus-one) is found by a log search too.
+    let found = get(
+        client,
+        server,
+        "/api/v1/logs?service=catalog&minSeverity=warn&q=N%2B1&lookback=1h&limit=5",
+    )
+    .await;
+    let n_plus_one = &found["logs"][0];
+    assert_eq!(n_plus_one["service"], "catalog", "{found}");
+    assert_eq!(n_plus_one["traceId"].as_str().map(str::len), Some(32));
 }
 
 #[tokio::test]

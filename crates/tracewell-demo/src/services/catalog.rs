@@ -52,6 +52,7 @@ async fn list(State(c): State<Catalog>, Query(q): Query<ListQuery>) -> Response 
             Ok(ids) => ids,
             Err(e) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         };
+        let queries = 1 + 2 * ids.len();
         let mut products = Vec::with_capacity(ids.len());
         for id in ids {
             match c.db.product(&c.instrumentation, id).await {
@@ -63,6 +64,12 @@ async fn list(State(c): State<Catalog>, Query(q): Query<ListQuery>) -> Response 
                 return error_response(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
             }
         }
+        tracing::warn!(
+            category = category.as_str(),
+            products = products.len(),
+            queries,
+            "N+1 queries: the listing ran two queries per product"
+        );
         products
     } else {
         match c.db.products_in(&c.instrumentation, &category).await {

@@ -1,6 +1,8 @@
 //! The shop's services. HTTP services share one way of being served (trace layer outermost, fault
-//! injection inside it so spans show injected latency and errors); each has its own tracer provider, so
-//! its spans carry its own `service.name`.
+//! injection inside it so spans show injected latency and errors); each has its own tracer and logger
+//! provider, so its spans and log records carry its own `service.name`: each request is handled under
+//! the service's `tracing` dispatcher (`Telemetry::log_dispatch`), which exports the events of the
+//! handler as the service's log records, with the ids of the span they were emitted in.
 
 pub mod catalog;
 pub mod gateway;
@@ -12,7 +14,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use axum::extract::Request;
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use reqwest_middleware::ClientWithMiddleware;
@@ -21,6 +25,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracewell_instrument::http::TraceLayer;
 use tracewell_instrument::Instrumentation;
+use tracing::instrument::WithSubscriber;
 
 use crate::faults::{self, Faults};
 
@@ -41,12 +46,14 @@ impl OrderStats {
     }
 }
 
-/// Binds `addr` and serves `router` for service `name` until `stop` turns true.
+/// Binds `addr` and serves `router` for service `name` until `stop` turns true; requests are handled
+/// under `logs`, the service's `tracing` dispatcher.
 pub async fn serve(
     name: &'static str,
     addr: SocketAddr,
     router: Router,
     instrumentation: &Instrumentation,
+    logs: tracing::Dispatch,
     faults: &Faults,
     mut stop: watch::Receiver<bool>,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
@@ -55,7 +62,13 @@ pub async fn serve(
             (faults.clone(), name),
             faults::inject,
         ))
-        .layer(TraceLayer::new(instrumentation.clone()));
+        .layer(TraceLayer::new(instrumentation.clone()))
+        .layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| {
+                let logs = logs.clone();
+                async move { next.run(request).with_subscriber(logs).await }
+            },
+        ));
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let task = tokio::spawn(async move {
@@ -101,7 +114,10 @@ pub async fn relay(result: reqwest_middleware::Result<reqwest::Response>, what: 
                 Err(e) => error_response(StatusCode::BAD_GATEWAY, format!("{what}: {e}")),
             }
         }
-        Err(e) => error_response(StatusCode::BAD_GATEWAY, format!("{what}: {e}")),
+        Err(e) => {
+            tracing::warn!(downstream = what, error = %e, "downstream call failed");
+            error_response(StatusCode::BAD_GATEWAY, format!("{what}: {e}"))
+        }
     }
 }
 

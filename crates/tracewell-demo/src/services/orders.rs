@@ -147,6 +147,13 @@ async fn create(State(o): State<Orders>, body: axum::body::Bytes) -> Response {
         return error_response(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
     }
     o.stats.published.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(
+        order_id,
+        customer = event.customer.as_str(),
+        items = order.items.len(),
+        total_cents = total,
+        "order received"
+    );
     (
         StatusCode::CREATED,
         Json(serde_json::json!({"orderId": order_id, "totalCents": total})),

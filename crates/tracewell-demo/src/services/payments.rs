@@ -55,6 +55,15 @@ async fn charge(
     let declined = charge.amount_cents > DECLINE_ABOVE_CENTS;
     cx.span()
         .set_attribute(KeyValue::new("payment.declined", declined));
+    if declined {
+        let _authorizing = cx.clone().attach();
+        tracing::warn!(
+            order_id = charge.order_id,
+            amount_cents = charge.amount_cents,
+            limit_cents = DECLINE_ABOVE_CENTS,
+            "card declined: amount over limit"
+        );
+    }
     cx.span().end();
     if declined {
         return error_response(
