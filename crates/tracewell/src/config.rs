@@ -170,7 +170,7 @@ pub struct ServeArgs {
     /// limit), reloaded when it changes (see README) [default: none, every tenant uses the server settings].
     #[arg(long, env = "TRACEWELL_TENANT_OVERRIDES")]
     pub tenant_overrides: Option<PathBuf>,
-    /// How often the tenant overrides and redaction rules files are checked for changes [default: 10s].
+    /// How often the tenant overrides, redaction and tail-sampling files are checked for changes [default: 10s].
     #[arg(long, env = "TRACEWELL_TENANT_OVERRIDES_INTERVAL")]
     pub tenant_overrides_interval: Option<String>,
     /// TOML file of redaction rules (drop, mask and hash attributes, per tenant), applied before spans are
@@ -348,6 +348,9 @@ pub struct ServeConfig {
     pub redaction: Option<PathBuf>,
     /// The tenant the server's own spans go to, when self-tracing is on.
     pub self_tracing: Option<tracewell_model::TenantId>,
+    /// Tail-sampling policies file (already loaded into `store.tail_sampling`), polled every
+    /// `tenant_overrides_interval`.
+    pub tail_sampling: Option<PathBuf>,
 }
 
 /// PEM files for TLS.
@@ -747,8 +750,9 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
     if tenant_overrides_interval.is_zero() {
         bail!("invalid value for tenant_overrides_interval: must be longer than 0");
     }
-    if let Some(path) = args.tail_sampling.or(file.tail_sampling) {
-        let policies = tracewell_store::sampling::SamplingPolicies::load(&path)
+    let tail_sampling = args.tail_sampling.or(file.tail_sampling);
+    if let Some(path) = &tail_sampling {
+        let policies = tracewell_store::sampling::SamplingPolicies::load(path)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         store.tail_sampling =
             std::sync::Arc::new(tracewell_store::sampling::TailSampler::new(policies));
@@ -786,6 +790,7 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         tenant_overrides_interval,
         redaction,
         self_tracing,
+        tail_sampling,
     })
 }
 

@@ -47,6 +47,10 @@ pub async fn run_until(
         tracewell_store::overrides::watcher(path, config.store.overrides.clone(), &mut registry)
             .spawn(config.tenant_overrides_interval)
     });
+    let _sampling_watcher = config.tail_sampling.clone().map(|path| {
+        tracewell_store::sampling::watcher(path, config.store.tail_sampling.clone(), &mut registry)
+            .spawn(config.tenant_overrides_interval)
+    });
     let _redaction_watcher = config.redaction.clone().map(|path| {
         tracewell_ingest::redact::watcher(path, config.ingest.redaction.clone(), &mut registry)
             .spawn(config.tenant_overrides_interval)

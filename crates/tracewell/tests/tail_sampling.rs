@@ -1,7 +1,7 @@
 //! Tail sampling against the real binary (`--tail-sampling`): when a head is flushed, traces with an error, a
 //! slow span or a matching attribute go into the block and the rest are left out; RED rollups still count
-//! every span; a late span of a dropped trace follows the decision; decisions are counted in /metrics; a
-//! broken policies file stops start-up naming the policy.
+//! every span; a late span of a dropped trace follows the decision; decisions are counted in /metrics; an edited
+//! policies file applies without restart; a broken policies file stops start-up naming the policy.
 
 mod common;
 
@@ -93,6 +93,8 @@ async fn flushed_blocks_keep_the_traces_the_policies_keep() {
             policies.to_str().unwrap(),
             "--head-max-age",
             "1s",
+            "--tenant-overrides-interval",
+            "100ms",
         ],
     )
     .await;
@@ -160,6 +162,28 @@ async fn flushed_blocks_keep_the_traces_the_policies_keep() {
         .await;
     assert_eq!(trace_status(&server, &boring_ids[0]).await, 404);
     assert_eq!(server.metric(&decided("errors", "keep")).await, 1.0);
+
+    // An edited file applies to the next flush: now every trace is kept.
+    std::fs::write(
+        &policies,
+        "[[tenants.shop.policies]]\nname = \"everything\"\nprobability = 1.0\n",
+    )
+    .unwrap();
+    server
+        .eventually("the edited policies reloaded", || async move {
+            srv.metric(r#"tracewell_tail_sampling_reloads_total{outcome="ok"}"#)
+                .await
+                == 1.0
+        })
+        .await;
+    let (plain, plain_ids) = traces(1, 5, vec![]);
+    send(&server, &plain).await;
+    server
+        .eventually("the plain trace kept", || async move {
+            srv.metric(&decided("everything", "keep")).await == 1.0
+        })
+        .await;
+    assert_eq!(trace_status(&server, &plain_ids[0]).await, 200);
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! WAL holds it until the flush), counted in the RED rollups (computed on insert, before sampling) and
 //! readable while in the head. Decisions are remembered per tenant (a bounded cache, oldest forgotten
 //! first), so late spans of a decided trace, flushed with a later head, follow the decision instead of being
-//! judged alone.
+//! judged alone. The policies file is reloaded when it changes ([`watcher`]).
 
 mod policy;
 
@@ -15,7 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use tracewell_model::{Span, TraceId};
 
 use crate::fast_hash::{FastHashMap, FastHashSet};
@@ -64,21 +64,26 @@ pub struct Verdict {
 /// The tail sampler of a store: the policies in force and each tenant's remembered decisions.
 #[derive(Debug, Default)]
 pub struct TailSampler {
-    policies: SamplingPolicies,
+    policies: RwLock<Arc<SamplingPolicies>>,
     decisions: Mutex<HashMap<String, Decisions>>,
 }
 
 impl TailSampler {
     pub fn new(policies: SamplingPolicies) -> Self {
         Self {
-            policies,
+            policies: RwLock::new(Arc::new(policies)),
             decisions: Mutex::default(),
         }
     }
 
+    /// Puts new policies in force (an edited file); remembered decisions stay.
+    pub fn replace(&self, policies: SamplingPolicies) {
+        *self.policies.write() = Arc::new(policies);
+    }
+
     /// Whether `tenant`'s traces are sampled at all.
     pub fn samples(&self, tenant: &str) -> bool {
-        self.policies.for_tenant(tenant).is_some()
+        self.policies.read().for_tenant(tenant).is_some()
     }
 
     /// Decides every trace of a head that held data for `window` (the rate budget's time base); `visit` calls
@@ -90,11 +95,12 @@ impl TailSampler {
         visit: impl FnOnce(&mut dyn FnMut(&TraceId, &[Span])),
     ) -> Verdict {
         let mut verdict = Verdict::default();
-        let Some(policies) = self.policies.for_tenant(tenant) else {
+        let all = Arc::clone(&self.policies.read());
+        let Some(policies) = all.for_tenant(tenant) else {
             return verdict;
         };
-        let mut all = self.decisions.lock();
-        let decisions = all.entry(tenant.to_owned()).or_default();
+        let mut remembered = self.decisions.lock();
+        let decisions = remembered.entry(tenant.to_owned()).or_default();
         let mut budgets: HashMap<(usize, String), f64> = HashMap::new();
         let seconds = window.as_secs_f64().max(1.0);
         visit(&mut |id, spans| {
@@ -135,6 +141,26 @@ impl TailSampler {
 
 /// A shared sampler; the default samples nothing.
 pub type SamplerHandle = Arc<TailSampler>;
+
+/// A watcher of a policies file whose policies are already in `sampler`: valid edits replace them
+/// (`tracewell_tail_sampling_reloads{outcome}` counts reloads).
+pub fn watcher(
+    path: std::path::PathBuf,
+    sampler: SamplerHandle,
+    registry: &mut prometheus_client::registry::Registry,
+) -> crate::watch::ConfigWatcher {
+    crate::watch::ConfigWatcher::new(
+        path,
+        "tail-sampling policies",
+        "tracewell_tail_sampling_reloads",
+        registry,
+        Box::new(move |path| {
+            let policies = SamplingPolicies::load(path).map_err(|e| e.to_string())?;
+            sampler.replace(policies);
+            Ok(String::new())
+        }),
+    )
+}
 
 #[cfg(test)]
 mod tests {
@@ -266,6 +292,27 @@ mod tests {
         let forgotten = decide(&s, 10, &[vec![span(1, "db", 1, true)]]);
         assert!(forgotten.dropped.is_empty());
         assert_eq!(count(&forgotten, "errors", true), 1);
+    }
+
+    #[test]
+    fn edited_policies_apply_to_the_next_flush() {
+        let s = sampler("[[all.policies]]\nname = 'none'\nprobability = 0.0\n");
+        assert_eq!(
+            decide(&s, 10, &[vec![span(1, "web", 1, false)]])
+                .dropped
+                .len(),
+            1
+        );
+        s.replace(
+            SamplingPolicies::parse(
+                "[[all.policies]]\nname = 'all'\nprobability = 1.0\n",
+                Path::new("s"),
+            )
+            .unwrap(),
+        );
+        assert!(decide(&s, 10, &[vec![span(2, "web", 1, false)]])
+            .dropped
+            .is_empty());
     }
 
     #[test]
