@@ -286,13 +286,6 @@ async fn tempo_grpc_search(
     token: Option<&str>,
     service: &str,
 ) -> Result<Vec<String>, tonic::Status> {
-    let channel = tonic::transport::Endpoint::from_shared(server.tempo_url(""))
-        .unwrap()
-        .connect()
-        .await
-        .expect("connect to the Tempo port");
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.unwrap();
     let mut request = tonic::Request::new(proto::SearchRequest {
         tags: [("service.name".to_owned(), service.to_owned())].into(),
         limit: 20,
@@ -303,21 +296,12 @@ async fn tempo_grpc_search(
             .metadata_mut()
             .insert("authorization", format!("Bearer {token}").parse().unwrap());
     }
-    let path =
-        tonic::codegen::http::uri::PathAndQuery::from_static("/tempopb.StreamingQuerier/Search");
-    let mut stream = grpc
-        .server_streaming(
-            request,
-            path,
-            tonic_prost::ProstCodec::<proto::SearchRequest, proto::SearchResponse>::default(),
-        )
-        .await?
-        .into_inner();
-    let mut ids = Vec::new();
-    while let Some(message) = stream.message().await? {
-        ids.extend(message.traces.into_iter().map(|t| t.trace_id));
-    }
-    Ok(ids)
+    let messages: Vec<proto::SearchResponse> =
+        common::tempo_stream(server, "/tempopb.StreamingQuerier/Search", request).await?;
+    Ok(messages
+        .into_iter()
+        .flat_map(|m| m.traces.into_iter().map(|t| t.trace_id))
+        .collect())
 }
 
 /// Trace ids in a native, Jaeger or Tempo search answer.

@@ -132,13 +132,6 @@ fn expensive_requests(server: &Server, client: &reqwest::Client) -> Vec<Expensiv
 }
 
 async fn tempo_grpc_search(server: &Server) -> Result<Vec<proto::SearchResponse>, tonic::Status> {
-    let channel = tonic::transport::Endpoint::from_shared(server.tempo_url(""))
-        .unwrap()
-        .connect()
-        .await
-        .expect("connect to the Tempo port over HTTP/2");
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.unwrap();
     let now = (now_unix_nano() / SECOND) as u32;
     let request = tonic::Request::new(proto::SearchRequest {
         query: "{ }".into(),
@@ -147,21 +140,7 @@ async fn tempo_grpc_search(server: &Server) -> Result<Vec<proto::SearchResponse>
         limit: 20,
         ..Default::default()
     });
-    let path =
-        tonic::codegen::http::uri::PathAndQuery::from_static("/tempopb.StreamingQuerier/Search");
-    let mut stream = grpc
-        .server_streaming(
-            request,
-            path,
-            tonic_prost::ProstCodec::<proto::SearchRequest, proto::SearchResponse>::default(),
-        )
-        .await?
-        .into_inner();
-    let mut out = Vec::new();
-    while let Some(message) = stream.message().await? {
-        out.push(message);
-    }
-    Ok(out)
+    common::tempo_stream(server, "/tempopb.StreamingQuerier/Search", request).await
 }
 
 /// Starts a SQL query that counts 10^11 generated rows (hours of work) and holds its permit until the returned

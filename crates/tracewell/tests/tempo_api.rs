@@ -729,33 +729,13 @@ where
     Req: Message + Send + Sync + 'static,
     Resp: Message + Default + Send + Sync + 'static,
 {
-    let channel = tonic::transport::Endpoint::from_shared(server.tempo_url(""))
-        .unwrap()
-        .connect()
-        .await
-        .expect("connect to the Tempo port over HTTP/2");
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.unwrap();
     let mut request = tonic::Request::new(request);
     if let Some(t) = tenant {
         request
             .metadata_mut()
             .insert("x-scope-orgid", t.parse().unwrap());
     }
-    let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
-    let mut stream = grpc
-        .server_streaming(
-            request,
-            path,
-            tonic_prost::ProstCodec::<Req, Resp>::default(),
-        )
-        .await?
-        .into_inner();
-    let mut out = Vec::new();
-    while let Some(message) = stream.message().await? {
-        out.push(message);
-    }
-    Ok(out)
+    common::tempo_stream(server, method, request).await
 }
 
 #[tokio::test]

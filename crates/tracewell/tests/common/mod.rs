@@ -263,6 +263,40 @@ impl Drop for Server {
     }
 }
 
+/// Calls a server-streaming gRPC method (`/tempopb.StreamingQuerier/Search`, ...) on the Tempo port and collects
+/// every message of the stream.
+pub async fn tempo_stream<Req, Resp>(
+    server: &Server,
+    method: &'static str,
+    request: tonic::Request<Req>,
+) -> Result<Vec<Resp>, tonic::Status>
+where
+    Req: prost::Message + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+{
+    let channel = tonic::transport::Endpoint::from_shared(server.tempo_url(""))
+        .unwrap()
+        .connect()
+        .await
+        .expect("connect to the Tempo port over HTTP/2");
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
+    let mut stream = grpc
+        .server_streaming(
+            request,
+            path,
+            tonic_prost::ProstCodec::<Req, Resp>::default(),
+        )
+        .await?
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(message) = stream.message().await? {
+        out.push(message);
+    }
+    Ok(out)
+}
+
 /// Runs `tracewell serve --data-dir <data_dir> <args>`, which must refuse to start; returns what it printed
 /// on stderr.
 pub fn serve_fails(data_dir: &Path, args: &[&std::ffi::OsStr]) -> String {
