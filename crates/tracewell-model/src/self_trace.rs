@@ -42,6 +42,18 @@ impl Work {
         self.cx.span().set_attribute(KeyValue::new(key, value));
     }
 
+    /// Records the work's outcome: `record` notes what a success found, an error marks the work failed.
+    pub fn finish<T, E: std::fmt::Display>(
+        &self,
+        result: &Result<T, E>,
+        record: impl FnOnce(&Self, &T),
+    ) {
+        match result {
+            Ok(found) => record(self, found),
+            Err(error) => self.fail(error),
+        }
+    }
+
     /// Marks the work failed.
     pub fn fail(&self, message: impl std::fmt::Display) {
         self.cx

@@ -117,17 +117,14 @@ impl QueryService {
         self.validate_search(tenant, req)?;
         let work = query_work("search", tenant);
         let result = self.limited(self.search_unbounded(tenant, req)).await;
-        match &result {
-            Ok(found) => {
-                let m = &found.metrics;
-                work.set("tracewell.traces", found.traces.len() as i64);
-                work.set("tracewell.inspected_spans", m.inspected_spans as i64);
-                work.set("tracewell.inspected_blocks", i64::from(m.inspected_blocks));
-                work.set("tracewell.skipped_blocks", i64::from(m.skipped_blocks));
-                work.set("tracewell.limit_hit", found.limit_hit);
-            }
-            Err(error) => work.fail(error),
-        }
+        work.finish(&result, |w, found| {
+            let m = &found.metrics;
+            w.set("tracewell.traces", found.traces.len() as i64);
+            w.set("tracewell.inspected_spans", m.inspected_spans as i64);
+            w.set("tracewell.inspected_blocks", i64::from(m.inspected_blocks));
+            w.set("tracewell.skipped_blocks", i64::from(m.skipped_blocks));
+            w.set("tracewell.limit_hit", found.limit_hit);
+        });
         result
     }
 

@@ -552,13 +552,10 @@ impl QueryService {
         let work = crate::query_work("sql", tenant);
         work.set("tracewell.query", query.to_owned());
         let result = self.sql_inner(tenant, query).await;
-        match &result {
-            Ok(found) => {
-                work.set("tracewell.rows", found.rows.len() as i64);
-                work.set("tracewell.blocks_scanned", found.blocks_scanned as i64);
-            }
-            Err(error) => work.fail(error),
-        }
+        work.finish(&result, |w, found| {
+            w.set("tracewell.rows", found.rows.len() as i64);
+            w.set("tracewell.blocks_scanned", found.blocks_scanned as i64);
+        });
         result
     }
 

@@ -22,16 +22,13 @@ impl QueryService {
         let work = crate::query_work("trace by id", tenant);
         work.set("tracewell.trace_id", id.to_hex());
         let result = self.bounded(self.trace_unbounded(tenant, id)).await;
-        match &result {
-            Ok(found) => {
-                work.set("tracewell.spans", found.spans.len() as i64);
-                work.set(
-                    "tracewell.unreadable_blocks",
-                    found.unreadable_blocks.len() as i64,
-                );
-            }
-            Err(error) => work.fail(error),
-        }
+        work.finish(&result, |w, found| {
+            w.set("tracewell.spans", found.spans.len() as i64);
+            w.set(
+                "tracewell.unreadable_blocks",
+                found.unreadable_blocks.len() as i64,
+            );
+        });
         result
     }
 

@@ -57,13 +57,10 @@ impl QueryService {
         let work = crate::query_work("traceql metrics", tenant);
         work.set("tracewell.query", req.query.clone());
         let result = self.traceql_metrics_inner(tenant, req).await;
-        match &result {
-            Ok(found) => {
-                work.set("tracewell.series", found.series.len() as i64);
-                work.set("tracewell.inspected_spans", found.inspected_spans as i64);
-            }
-            Err(error) => work.fail(error),
-        }
+        work.finish(&result, |w, found| {
+            w.set("tracewell.series", found.series.len() as i64);
+            w.set("tracewell.inspected_spans", found.inspected_spans as i64);
+        });
         result
     }
 

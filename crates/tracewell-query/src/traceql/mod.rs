@@ -106,17 +106,14 @@ impl QueryService {
         let work = crate::query_work("traceql search", tenant);
         work.set("tracewell.query", req.query.clone());
         let result = self.traceql_search_inner(tenant, req).await;
-        match &result {
-            Ok(found) => {
-                work.set("tracewell.traces", found.traces.len() as i64);
-                work.set("tracewell.inspected_traces", found.inspected_traces as i64);
-                work.set(
-                    "tracewell.inspected_spans",
-                    found.metrics.inspected_spans as i64,
-                );
-            }
-            Err(error) => work.fail(error),
-        }
+        work.finish(&result, |w, found| {
+            w.set("tracewell.traces", found.traces.len() as i64);
+            w.set("tracewell.inspected_traces", found.inspected_traces as i64);
+            w.set(
+                "tracewell.inspected_spans",
+                found.metrics.inspected_spans as i64,
+            );
+        });
         result
     }
 
