@@ -151,7 +151,14 @@ impl QueryService {
         let keep = req.spans_per_trace;
         let mut found: HashMap<TraceId, Candidate> = HashMap::new();
 
-        for head in self.store.heads(tenant) {
+        // Heads whose block is already written are read from the block below: visiting both would count their
+        // spans twice in a heatmap.
+        for head in self
+            .store
+            .heads(tenant)
+            .into_iter()
+            .filter(|h| !h.block_written())
+        {
             head.visit_traces(|id, spans| {
                 result.metrics.inspected_spans += spans.len() as u64;
                 for span in spans.iter().filter(|s| matcher.matches(s)) {
