@@ -12,8 +12,8 @@
 //!   following the RPC conventions, status from headers or trailers, streaming included).
 //! - [`db`]: database CLIENT spans for any driver (operation and table read from the statement, literals
 //!   sanitised out of `db.query.text`), with a tokio-postgres integration (feature `postgres`).
-//! - [`messaging`]: carriers and PRODUCER/CONSUMER spans for message brokers, with a NATS JetStream
-//!   integration that retries and dead-letters messages without losing their trace.
+//! - [`messaging`]: carriers and PRODUCER/CONSUMER spans for message brokers, with NATS JetStream and
+//!   Kafka (feature `kafka`) integrations that retry and dead-letter messages without losing their trace.
 //! - [`sampler`]: samplers by name (`OTEL_TRACES_SAMPLER`) including a rate-limiting one.
 //! - [`logs`]: log correlation for `tracing` subscribers (text and JSON), and `tracing` events exported as
 //!   OpenTelemetry log records carrying the ids of the span they were emitted in.

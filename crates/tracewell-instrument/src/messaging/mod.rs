@@ -15,11 +15,13 @@
 //!   the dead-letter processor's span continues the original trace and links to that attempt
 //!   ([`dead_letter_link`]).
 //!
-//! [`nats`] implements this for NATS JetStream. Other brokers need only a [`HeaderCarrier`] for their
-//! header type: for AMQP (`lapin`), implement it on a newtype over `FieldTable` storing
-//! `AMQPValue::LongString`; for Kafka (`rdkafka`'s `OwnedHeaders`, or any `Vec<(String, Vec<u8>)>`),
-//! the implementation for `Vec<(String, Vec<u8>)>` below already fits.
+//! [`nats`] implements this for NATS JetStream and [`kafka`] (feature `kafka`) for Kafka with
+//! `rdkafka`. Other brokers need only a [`HeaderCarrier`] for their header type: for AMQP (`lapin`),
+//! implement it on a newtype over `FieldTable` storing `AMQPValue::LongString`; any client with
+//! Kafka-style byte headers fits the implementation for `Vec<(String, Vec<u8>)>` below.
 
+#[cfg(feature = "kafka")]
+pub mod kafka;
 #[cfg(feature = "nats")]
 pub mod nats;
 
