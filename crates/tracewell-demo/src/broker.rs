@@ -1,6 +1,8 @@
 //! The demo's message broker: an in-process queue per subject by default (so the demo runs on a fresh
-//! machine), NATS JetStream when a URL is given. Both record the same PRODUCER and CONSUMER spans and
-//! apply the same retry and dead-letter policy through `tracewell_instrument::messaging`.
+//! machine), NATS JetStream or Kafka when their address is given. All record the same PRODUCER and
+//! CONSUMER spans and apply the same retry and dead-letter policy through
+//! `tracewell_instrument::messaging` (on Kafka, subjects are topic names and consumers are consumer
+//! groups).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -12,8 +14,15 @@ use futures::future::BoxFuture;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::Context;
 use parking_lot::Mutex;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::FutureProducer;
+use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracewell_instrument::messaging::kafka::Kafka;
 use tracewell_instrument::messaging::nats::{Delivery, JetStream};
 use tracewell_instrument::messaging::{
     attempt_of, dead_letter_link, finish_process, finish_publish, plan_after_failure,
@@ -45,6 +54,8 @@ pub type Handler = Arc<dyn Fn(Message) -> BoxFuture<'static, Result<(), String>>
 pub enum BrokerError {
     #[error("NATS: {0}")]
     Nats(String),
+    #[error("Kafka: {0}")]
+    Kafka(String),
     #[error("no consumer can start on {0}: it already has one")]
     TakenQueue(String),
 }
@@ -53,13 +64,25 @@ pub enum BrokerError {
 pub enum Broker {
     InProcess(InProcess),
     Nats(Box<jetstream::Context>),
+    Kafka(KafkaBroker),
 }
+
+/// The Kafka brokers and one idempotent producer shared by the services.
+#[derive(Clone)]
+pub struct KafkaBroker {
+    brokers: String,
+    producer: FutureProducer,
+}
+
+/// Partitions of the demo's topics when the demo creates them.
+const KAFKA_PARTITIONS: i32 = 3;
 
 impl std::fmt::Debug for Broker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Broker::InProcess(_) => f.write_str("Broker::InProcess"),
             Broker::Nats(_) => f.write_str("Broker::Nats"),
+            Broker::Kafka(k) => write!(f, "Broker::Kafka({})", k.brokers),
         }
     }
 }
@@ -91,6 +114,43 @@ impl Broker {
         Ok(Broker::Nats(Box::new(js)))
     }
 
+    /// Connects to the Kafka brokers at `brokers` (`host:port[,host:port…]`) and creates the demo's
+    /// topics when missing.
+    pub async fn kafka(brokers: &str) -> Result<Broker, BrokerError> {
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .create()
+            .map_err(|e| BrokerError::Kafka(format!("connecting to {brokers}: {e}")))?;
+        let topics: Vec<NewTopic> = [ORDERS_SUBJECT, DEAD_LETTER_SUBJECT]
+            .iter()
+            .map(|t| NewTopic::new(t, KAFKA_PARTITIONS, TopicReplication::Fixed(1)))
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let results = admin
+            .create_topics(&topics, &options)
+            .await
+            .map_err(|e| BrokerError::Kafka(format!("creating topics on {brokers}: {e}")))?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => {
+                    return Err(BrokerError::Kafka(format!(
+                        "creating topic {topic}: {code}"
+                    )))
+                }
+            }
+        }
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("enable.idempotence", "true")
+            .create()
+            .map_err(|e| BrokerError::Kafka(format!("producer for {brokers}: {e}")))?;
+        Ok(Broker::Kafka(KafkaBroker {
+            brokers: brokers.to_string(),
+            producer,
+        }))
+    }
+
     /// Publishes under a PRODUCER span of `instrumentation`'s service (child of the current context).
     pub async fn publish(
         &self,
@@ -117,6 +177,11 @@ impl Broker {
                 .await
                 .map(|_| ())
                 .map_err(|e| BrokerError::Nats(e.to_string())),
+            Broker::Kafka(kafka) => Kafka::new(kafka.producer.clone(), instrumentation.clone())
+                .publish(subject, None, payload)
+                .await
+                .map(|_| ())
+                .map_err(|e| BrokerError::Kafka(e.to_string())),
         }
     }
 
@@ -175,6 +240,43 @@ impl Broker {
                                     &d,
                                     tracewell_instrument::messaging::DEAD_LETTER_REASON,
                                 ),
+                                payload: d.payload,
+                                attempt: d.attempt,
+                            })
+                        });
+                        if let Err(error) = run.await {
+                            tracing::error!(%error, subject, "consumer stopped");
+                        }
+                    }
+                    .with_subscriber(logs),
+                ))
+            }
+            Broker::Kafka(kafka) => {
+                let consumer: StreamConsumer = ClientConfig::new()
+                    .set("bootstrap.servers", &kafka.brokers)
+                    .set("group.id", name)
+                    .set("auto.offset.reset", "earliest")
+                    .set("enable.auto.commit", "false")
+                    // A group's first rebalance may wait up to the rebalance timeout (this) for members
+                    // on some brokers; the demo's handlers never take this long.
+                    .set("session.timeout.ms", "6000")
+                    .set("max.poll.interval.ms", "10000")
+                    .create()
+                    .map_err(|e| BrokerError::Kafka(format!("consumer {name}: {e}")))?;
+                consumer.subscribe(&[subject]).map_err(|e| {
+                    BrokerError::Kafka(format!("consumer {name} on {subject}: {e}"))
+                })?;
+                let client = Kafka::new(kafka.producer.clone(), instrumentation);
+                let (subject, group) = (subject.to_string(), name.to_string());
+                Ok(tokio::spawn(
+                    async move {
+                        let run = client.run_consumer(consumer, &group, policy, move |d| {
+                            use tracewell_instrument::messaging::HeaderCarrier;
+                            handler(Message {
+                                dead_letter_reason: d
+                                    .headers
+                                    .get_header(tracewell_instrument::messaging::DEAD_LETTER_REASON)
+                                    .map(str::to_string),
                                 payload: d.payload,
                                 attempt: d.attempt,
                             })

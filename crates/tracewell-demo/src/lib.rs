@@ -15,7 +15,7 @@
 //! they were emitted in, so a trace shows its log lines.
 //!
 //! The database is SQLite in memory unless a PostgreSQL URL is given; the broker is in-process unless
-//! a NATS URL is given. A traffic generator drives the gateway, and [`faults`] injects latency, error
+//! a NATS URL or Kafka brokers are given. A traffic generator drives the gateway, and [`faults`] injects latency, error
 //! bursts, an N+1 query pattern, a slow consumer and poison messages.
 
 pub mod broker;
@@ -50,8 +50,10 @@ pub struct DemoConfig {
     pub gateway_addr: SocketAddr,
     /// Where the fault control endpoint listens.
     pub control_addr: SocketAddr,
-    /// NATS server URL; `None` uses the in-process broker.
+    /// NATS server URL; `None` uses the in-process broker (or Kafka when `kafka_brokers` is set).
     pub nats_url: Option<String>,
+    /// Kafka bootstrap servers (`host:port[,host:port…]`); `None` uses the in-process broker.
+    pub kafka_brokers: Option<String>,
     /// PostgreSQL URL; `None` uses SQLite in memory.
     pub postgres_url: Option<String>,
     /// Synthetic requests per second (0: no traffic, only what others send to the gateway).
@@ -73,6 +75,7 @@ impl Default for DemoConfig {
             gateway_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             control_addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
             nats_url: None,
+            kafka_brokers: None,
             postgres_url: None,
             rate: 5.0,
             mix: Mix::default(),
@@ -168,9 +171,15 @@ impl Demo {
             Some(url) => Db::postgres(url).await?,
             None => Db::sqlite().await?,
         };
-        let broker = match &config.nats_url {
-            Some(url) => Broker::nats(url).await?,
-            None => Broker::in_process(),
+        let broker = match (&config.nats_url, &config.kafka_brokers) {
+            (Some(_), Some(_)) => {
+                return Err(DemoError::Config(
+                    "choose one broker: NATS or Kafka, not both".into(),
+                ))
+            }
+            (Some(url), None) => Broker::nats(url).await?,
+            (None, Some(brokers)) => Broker::kafka(brokers).await?,
+            (None, None) => Broker::in_process(),
         };
         let faults = Faults::new(config.faults.clone());
         let stats: Stats = Arc::new(OrderStats::default());

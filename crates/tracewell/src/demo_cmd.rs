@@ -25,8 +25,12 @@ pub struct DemoArgs {
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub control_addr: SocketAddr,
     /// Use NATS JetStream at this URL instead of the in-process broker.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "kafka")]
     pub nats: Option<String>,
+    /// Use Kafka at these bootstrap servers (host:port[,host:port…]) instead of the in-process broker;
+    /// the demo creates its topics when missing.
+    #[arg(long)]
+    pub kafka: Option<String>,
     /// Use PostgreSQL at this URL instead of SQLite in memory.
     #[arg(long)]
     pub postgres: Option<String>,
@@ -164,6 +168,7 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
         gateway_addr: args.gateway_addr,
         control_addr: args.control_addr,
         nats_url: args.nats.clone(),
+        kafka_brokers: args.kafka.clone(),
         postgres_url: args.postgres.clone(),
         rate: args.rate,
         mix: args.mix.clone(),
@@ -178,7 +183,11 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
         gateway = %format!("http://{}", demo.gateway),
         faults = %format!("http://{}/faults", demo.control),
         otlp,
-        broker = if args.nats.is_some() { "nats" } else { "in-process" },
+        broker = match (&args.nats, &args.kafka) {
+            (Some(_), _) => "nats",
+            (_, Some(_)) => "kafka",
+            _ => "in-process",
+        },
         database = if args.postgres.is_some() { "postgresql" } else { "sqlite" },
         rate = args.rate,
         "demo running"

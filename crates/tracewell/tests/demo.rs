@@ -1,10 +1,13 @@
 //! `tracewell demo` end to end: the demo shop runs for a few seconds against a real server (with the
-//! in-process broker and SQLite, with a real PostgreSQL, and with a real NATS JetStream server), then every trace is read back: each has
+//! in-process broker and SQLite, with a real PostgreSQL, with a real NATS JetStream server and with a
+//! real Kafka-compatible broker), then every trace is read back: each has
 //! exactly one root and no span whose parent is missing, across HTTP and broker hops; the six services,
 //! the database and the dead-letter path are all there, and the services' log lines arrive as log records
 //! on the spans they were emitted in.
 
 mod common;
+#[path = "../../tracewell-instrument/tests/support/kafka_server.rs"]
+mod kafka_server;
 #[path = "../../tracewell-instrument/tests/support/nats_server.rs"]
 mod nats_server;
 
@@ -324,4 +327,22 @@ async fn demo_traces_are_whole_over_nats_jetstream() {
     let server = Server::start(dir.path(), &[]).await;
     run_demo(&server, &["--nats", &nats.url]);
     check_traces(&server).await;
+}
+
+#[tokio::test]
+async fn demo_traces_are_whole_over_kafka() {
+    let kafka = kafka_server::KafkaServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await;
+    run_demo(&server, &["--kafka", &kafka.brokers]);
+    check_traces(&server).await;
+    // The broker hops are Kafka's, with the partition and offset of each record.
+    let client = reqwest::Client::new();
+    let found = get(
+        &client,
+        &server,
+        "/api/v1/search?tag=messaging.system%3Dkafka&tag=messaging.destination.name%3Ddemo.dead.orders&lookback=1h&limit=1",
+    )
+    .await;
+    assert_eq!(found["traces"].as_array().unwrap().len(), 1, "{found}");
 }
