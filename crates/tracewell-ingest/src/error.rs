@@ -44,6 +44,10 @@ impl IngestError {
         match error {
             StoreError::Overloaded { .. } => Self::Overloaded { retry_after },
             StoreError::NotReady | StoreError::ShuttingDown => Self::NotReady { retry_after },
+            StoreError::LogUnavailable(reason) => {
+                tracing::warn!(%reason, "request log unavailable; refusing the request as retryable");
+                Self::NotReady { retry_after }
+            }
             StoreError::TooManyTenants { .. } => Self::TenantLimit(error.to_string()),
             other => {
                 tracing::error!(error = %other, "storing spans failed");

@@ -128,6 +128,20 @@ pub async fn list_tenants(store: &Arc<dyn ObjectStore>) -> Result<Vec<TenantId>>
 /// Loads a tenant's catalog by listing its `meta.json` files. Unreadable metas are logged and skipped; blocks
 /// replaced by a finished compaction are deleted (the compaction was interrupted before it could).
 pub async fn load(store: &Arc<dyn ObjectStore>, tenant: &TenantId) -> Result<Catalog> {
+    load_with(store, tenant, true).await
+}
+
+/// [`load`] for a reader of a bucket others write: blocks replaced by a compaction are left out, not deleted (their
+/// compactor deletes them).
+pub async fn load_read_only(store: &Arc<dyn ObjectStore>, tenant: &TenantId) -> Result<Catalog> {
+    load_with(store, tenant, false).await
+}
+
+async fn load_with(
+    store: &Arc<dyn ObjectStore>,
+    tenant: &TenantId,
+    delete_replaced: bool,
+) -> Result<Catalog> {
     let mut objects = Vec::new();
     for format in BlockFormat::ALL {
         let prefix = Path::from(format!("{}/{}", tenant.as_str(), format.as_str()));
@@ -151,7 +165,9 @@ pub async fn load(store: &Arc<dyn ObjectStore>, tenant: &TenantId) -> Result<Cat
         .collect();
     let mut catalog = Catalog::default();
     for meta in metas {
-        if replaced.contains(&meta.id) {
+        if replaced.contains(&meta.id) && !delete_replaced {
+            continue;
+        } else if replaced.contains(&meta.id) {
             tracing::info!(tenant = %tenant, block = %meta.id, "deleting block left behind by an interrupted compaction");
             delete_block(store, &meta).await;
         } else {

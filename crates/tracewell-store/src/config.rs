@@ -64,6 +64,8 @@ pub struct StoreConfig {
     pub tail_sampling: Arc<TailSampler>,
     /// The tenant self-tracing writes the server's own spans to; its background work is not traced.
     pub self_tracing_tenant: Option<String>,
+    /// Whether this store compacts and applies retention (in a cluster only the compactor does).
+    pub maintenance: bool,
 }
 
 impl StoreConfig {
@@ -93,6 +95,7 @@ impl StoreConfig {
             overrides: OverridesHandle::default(),
             tail_sampling: Arc::default(),
             self_tracing_tenant: None,
+            maintenance: true,
         }
     }
 

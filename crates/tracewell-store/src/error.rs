@@ -31,6 +31,14 @@ pub enum StoreError {
     TooManyTenants { limit: usize },
     #[error("store is shutting down")]
     ShuttingDown,
+    #[error("the request log is unavailable: {0}")]
+    LogUnavailable(String),
+    #[error("request log record at partition {partition} offset {offset} is unusable: {reason}")]
+    BadLogRecord {
+        partition: i32,
+        offset: i64,
+        reason: String,
+    },
     #[error("internal: {0}")]
     Internal(String),
 }

@@ -63,6 +63,9 @@ pub(crate) fn replay_into(store: &Store, tenant: &Arc<Tenant>, replay: Replay) {
     let head = tenant.active();
     let mut spans_total = 0;
     for record in replay.records {
+        if let Some((partition, offset)) = crate::wal_record::position(&record.payload) {
+            store.note_log_position(partition, offset);
+        }
         match crate::wal_record::decode(&record.payload) {
             Ok(WalRequest::Traces(req)) => {
                 let spans = otlp::into_spans_sharing(req, &mut tenant.origins.lock());

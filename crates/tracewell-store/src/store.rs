@@ -54,6 +54,10 @@ pub(crate) struct Inner {
     pub flush_wanted: Notify,
     /// Acknowledged spans for live tails.
     pub live: crate::live::LiveSpans,
+    /// Where requests go instead of the WAL and heads (the distributor role).
+    pub request_log: std::sync::OnceLock<Arc<dyn crate::RequestLog>>,
+    /// Highest request-log offset appended per partition (the block-builder role).
+    pub log_positions: parking_lot::Mutex<crate::LogPositions>,
     /// Held for the store's lifetime: one process per data directory.
     _lock: std::fs::File,
 }
@@ -126,6 +130,8 @@ impl Store {
             ready: AtomicBool::new(false),
             flush_wanted: Notify::new(),
             live: crate::live::LiveSpans::new(LIVE_BATCHES),
+            request_log: std::sync::OnceLock::new(),
+            log_positions: Default::default(),
             _lock: lock,
         })))
     }
@@ -281,7 +287,8 @@ impl Store {
     }
 
     /// Makes a sanitized export request durable and visible: appends it to the tenant's WAL, waits for the
-    /// fsync, then inserts its spans into the head block. Returning `Ok` means the spans survive a crash.
+    /// fsync, then inserts its spans into the head block. Returning `Ok` means the spans survive a crash. A store
+    /// that forwards to a request log ([`Store::forward_to`]) returns once the log holds the request instead.
     ///
     /// `encoded`, when given, must be the protobuf encoding of `req`; it is written to the WAL as it is.
     pub async fn append(
@@ -294,11 +301,36 @@ impl Store {
             return Err(StoreError::NotReady);
         }
         self.check_budget(tenant_id)?;
-        let tenant = self.open_tenant(tenant_id, Catalog::default())?;
+        if let Some(log) = self.request_log() {
+            let spans = req
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .map(|s| s.spans.len())
+                .sum();
+            log.append_traces(tenant_id, &req)
+                .await
+                .map_err(StoreError::LogUnavailable)?;
+            return Ok(Inserted {
+                spans,
+                ..Inserted::default()
+            });
+        }
         let wal_record = match encoded {
             Some(bytes) => crate::wal_record::from_encoded(bytes),
             None => crate::wal_record::encode(&req),
         };
+        self.append_traces_record(tenant_id, req, wal_record).await
+    }
+
+    /// Appends `wal_record` (which holds `req`) to the tenant's WAL, then inserts `req`'s spans into the head.
+    pub(crate) async fn append_traces_record(
+        &self,
+        tenant_id: &TenantId,
+        req: ExportTraceServiceRequest,
+        wal_record: Vec<u8>,
+    ) -> Result<Inserted> {
+        let tenant = self.open_tenant(tenant_id, Catalog::default())?;
         let spans = tracewell_model::otlp::into_spans_sharing(req, &mut tenant.origins.lock());
         let guard = tenant.register();
         tenant.wal.append(wal_record).await?;
@@ -375,7 +407,7 @@ impl Store {
                     _ = shutdown.changed() => break,
                     _ = flush_tick.tick() => store.flush_due().await,
                     _ = store.0.flush_wanted.notified() => store.flush_due().await,
-                    _ = maintenance_tick.tick() => store.run_maintenance().await,
+                    _ = maintenance_tick.tick(), if store.0.config.maintenance => store.run_maintenance().await,
                 }
             }
         })

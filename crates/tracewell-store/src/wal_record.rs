@@ -10,6 +10,10 @@ use prost::Message;
 const KIND_OTLP_TRACES: u8 = 1;
 /// Record kind 2: `ExportLogsServiceRequest` protobuf.
 const KIND_OTLP_LOGS: u8 = 2;
+/// Record kind 3: a record consumed from the request log: partition (i32 LE), offset (i64 LE), then a kind 1 or
+/// 2 record.
+const KIND_POSITIONED: u8 = 3;
+const POSITION_BYTES: usize = 12;
 
 /// A decoded WAL record.
 #[derive(Debug, PartialEq)]
@@ -53,9 +57,37 @@ pub fn logs_from_encoded(encoded: &[u8]) -> Vec<u8> {
     kind_and(KIND_OTLP_LOGS, encoded)
 }
 
-/// Decodes a WAL record; the error says why it is unusable.
+/// A record consumed from the request log at `partition` and `offset`, for the WAL.
+pub fn positioned(partition: i32, offset: i64, record: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(1 + POSITION_BYTES + record.len());
+    buf.push(KIND_POSITIONED);
+    buf.extend_from_slice(&partition.to_le_bytes());
+    buf.extend_from_slice(&offset.to_le_bytes());
+    buf.extend_from_slice(record);
+    buf
+}
+
+/// The request-log position of a positioned record.
+pub fn position(record: &[u8]) -> Option<(i32, i64)> {
+    match record.split_first() {
+        Some((&KIND_POSITIONED, rest)) if rest.len() >= POSITION_BYTES => {
+            let partition = i32::from_le_bytes(rest[..4].try_into().ok()?);
+            let offset = i64::from_le_bytes(rest[4..POSITION_BYTES].try_into().ok()?);
+            Some((partition, offset))
+        }
+        _ => None,
+    }
+}
+
+/// Decodes a WAL record (a positioned one as the record it holds); the error says why it is unusable.
 pub fn decode(record: &[u8]) -> Result<WalRequest, String> {
     match record.split_first() {
+        Some((&KIND_POSITIONED, rest)) if rest.len() > POSITION_BYTES => {
+            match rest[POSITION_BYTES..].first() {
+                Some(&KIND_POSITIONED) => Err("nested positioned record".into()),
+                _ => decode(&rest[POSITION_BYTES..]),
+            }
+        }
         Some((&KIND_OTLP_TRACES, body)) => ExportTraceServiceRequest::decode(body)
             .map(WalRequest::Traces)
             .map_err(|e| e.to_string()),
@@ -89,5 +121,19 @@ mod tests {
             .unwrap_err()
             .contains("unknown record kind 9"));
         assert!(decode(&[]).is_err());
+    }
+
+    #[test]
+    fn positioned_records_keep_their_position_and_content() {
+        let req = ExportTraceServiceRequest::default();
+        let record = positioned(7, 1_234_567_890_123, &encode(&req));
+        assert_eq!(position(&record), Some((7, 1_234_567_890_123)));
+        assert_eq!(decode(&record).unwrap(), WalRequest::Traces(req));
+        assert_eq!(
+            position(&encode_logs(&ExportLogsServiceRequest::default())),
+            None
+        );
+        assert!(decode(&positioned(1, 2, &positioned(1, 2, &[1]))).is_err());
+        assert!(decode(&[3, 0, 0]).is_err(), "a cut-off position is refused");
     }
 }

@@ -80,11 +80,34 @@ impl Store {
             return Err(StoreError::NotReady);
         }
         self.check_budget(tenant_id)?;
-        let tenant = self.open_tenant(tenant_id, Catalog::default())?;
+        if let Some(log) = self.request_log() {
+            let count = req
+                .resource_logs
+                .iter()
+                .flat_map(|r| &r.scope_logs)
+                .map(|s| s.log_records.len())
+                .sum();
+            log.append_logs(tenant_id, &req)
+                .await
+                .map_err(StoreError::LogUnavailable)?;
+            self.0.metrics.accepted_log_records.inc_by(count as u64);
+            return Ok(count);
+        }
         let record = match encoded {
             Some(bytes) => crate::wal_record::logs_from_encoded(bytes),
             None => crate::wal_record::encode_logs(&req),
         };
+        self.append_logs_record(tenant_id, req, record).await
+    }
+
+    /// Appends `record` (which holds `req`) to the tenant's WAL, then inserts `req`'s log records into the head.
+    pub(crate) async fn append_logs_record(
+        &self,
+        tenant_id: &TenantId,
+        req: ExportLogsServiceRequest,
+        record: Vec<u8>,
+    ) -> Result<usize> {
+        let tenant = self.open_tenant(tenant_id, Catalog::default())?;
         let records =
             tracewell_model::logs::into_log_records_sharing(req, &mut tenant.origins.lock());
         let count = records.len();
