@@ -185,6 +185,30 @@ pub struct ServeArgs {
     /// tenant `tracewell`, service `tracewell` [default: off].
     #[arg(long, env = "TRACEWELL_SELF_TRACING", num_args = 0..=1, default_missing_value = "true")]
     pub self_tracing: Option<bool>,
+    /// What this process does in a cluster: all (one process does everything), distributor, block-builder,
+    /// querier or compactor (see README, "Distributed mode") [default: all].
+    #[arg(long, env = "TRACEWELL_ROLE", value_enum)]
+    pub role: Option<crate::cluster::Role>,
+    /// Kafka bootstrap servers (host:port[,host:port...]) of the request topic; distributors and block-builders
+    /// need them.
+    #[arg(long, env = "TRACEWELL_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+    /// The request topic [default: tracewell-requests].
+    #[arg(long, env = "TRACEWELL_KAFKA_TOPIC")]
+    pub kafka_topic: Option<String>,
+    /// Partitions of the request topic when a distributor creates it [default: 8].
+    #[arg(long, env = "TRACEWELL_KAFKA_TOPIC_PARTITIONS")]
+    pub kafka_topic_partitions: Option<i32>,
+    /// The partitions a block-builder consumes, e.g. 0,1 [default: all].
+    #[arg(long, env = "TRACEWELL_KAFKA_PARTITIONS")]
+    pub kafka_partitions: Option<String>,
+    /// How long a distributor waits for Kafka's acknowledgement before refusing a request as retryable
+    /// [default: 10s].
+    #[arg(long, env = "TRACEWELL_KAFKA_PRODUCE_TIMEOUT")]
+    pub kafka_produce_timeout: Option<String>,
+    /// How often queriers and compactors list the bucket for blocks other processes wrote [default: 5s].
+    #[arg(long, env = "TRACEWELL_BLOCK_REFRESH_INTERVAL")]
+    pub block_refresh_interval: Option<String>,
 }
 
 /// Default of `max_span_future`: generous for hosts whose clocks drift or batch exporters, small enough that a
@@ -245,6 +269,13 @@ struct FileConfig {
     redaction: Option<PathBuf>,
     tail_sampling: Option<PathBuf>,
     self_tracing: Option<bool>,
+    role: Option<crate::cluster::Role>,
+    kafka_brokers: Option<String>,
+    kafka_topic: Option<String>,
+    kafka_topic_partitions: Option<i32>,
+    kafka_partitions: Option<String>,
+    kafka_produce_timeout: Option<String>,
+    block_refresh_interval: Option<String>,
 }
 
 /// Environment variables Tracewell reads; any other `TRACEWELL_*` variable is refused as a likely typo.
@@ -302,6 +333,13 @@ const KNOWN_ENV: &[&str] = &[
     "TRACEWELL_REDACTION_KEY",
     "TRACEWELL_TAIL_SAMPLING",
     "TRACEWELL_SELF_TRACING",
+    "TRACEWELL_ROLE",
+    "TRACEWELL_KAFKA_BROKERS",
+    "TRACEWELL_KAFKA_TOPIC",
+    "TRACEWELL_KAFKA_TOPIC_PARTITIONS",
+    "TRACEWELL_KAFKA_PARTITIONS",
+    "TRACEWELL_KAFKA_PRODUCE_TIMEOUT",
+    "TRACEWELL_BLOCK_REFRESH_INTERVAL",
     "TRACEWELL_LOG",
     // Read by `tracewell query`, not by the server; set in the same shells.
     "TRACEWELL_QUERY_URL",
@@ -351,6 +389,8 @@ pub struct ServeConfig {
     /// Tail-sampling policies file (already loaded into `store.tail_sampling`), polled every
     /// `tenant_overrides_interval`.
     pub tail_sampling: Option<PathBuf>,
+    /// `--role` and the Kafka request topic.
+    pub cluster: crate::cluster::ClusterConfig,
 }
 
 /// PEM files for TLS.
@@ -757,6 +797,29 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         store.tail_sampling =
             std::sync::Arc::new(tracewell_store::sampling::TailSampler::new(policies));
     }
+    let cluster = cluster_config(
+        ClusterArgs {
+            role: args.role.or(file.role),
+            kafka_brokers: args.kafka_brokers.or(file.kafka_brokers),
+            kafka_topic: args.kafka_topic.or(file.kafka_topic),
+            kafka_topic_partitions: args.kafka_topic_partitions.or(file.kafka_topic_partitions),
+            kafka_partitions: args.kafka_partitions.or(file.kafka_partitions),
+            kafka_produce_timeout: duration(
+                args.kafka_produce_timeout,
+                file.kafka_produce_timeout,
+                "kafka_produce_timeout",
+                Duration::from_secs(10),
+            )?,
+            block_refresh_interval: duration(
+                args.block_refresh_interval,
+                file.block_refresh_interval,
+                "block_refresh_interval",
+                Duration::from_secs(5),
+            )?,
+        },
+        &storage,
+    )?;
+    store.maintenance = cluster.role.maintains_blocks();
     let self_tracing = args
         .self_tracing
         .or(file.self_tracing)
@@ -791,6 +854,66 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         redaction,
         self_tracing,
         tail_sampling,
+        cluster,
+    })
+}
+
+/// The cluster settings before validation.
+struct ClusterArgs {
+    role: Option<crate::cluster::Role>,
+    kafka_brokers: Option<String>,
+    kafka_topic: Option<String>,
+    kafka_topic_partitions: Option<i32>,
+    kafka_partitions: Option<String>,
+    kafka_produce_timeout: Duration,
+    block_refresh_interval: Duration,
+}
+
+fn cluster_config(
+    args: ClusterArgs,
+    storage: &crate::storage::StorageUrl,
+) -> anyhow::Result<crate::cluster::ClusterConfig> {
+    use crate::cluster::{ClusterConfig, KafkaConfig, Role};
+    let role = args.role.unwrap_or_default();
+    let topic_partitions = args.kafka_topic_partitions.unwrap_or(8);
+    if !(1..=10_000).contains(&topic_partitions) {
+        bail!("invalid value for kafka_topic_partitions: {topic_partitions} (1 to 10000)");
+    }
+    if args.kafka_produce_timeout.is_zero() || args.block_refresh_interval.is_zero() {
+        bail!("invalid value for kafka_produce_timeout or block_refresh_interval: must be longer than 0");
+    }
+    let kafka = match args.kafka_brokers.filter(|b| !b.trim().is_empty()) {
+        Some(brokers) => Some(KafkaConfig {
+            brokers,
+            topic: args
+                .kafka_topic
+                .unwrap_or_else(|| "tracewell-requests".into()),
+            topic_partitions,
+            partitions: crate::cluster::parse_partitions(
+                args.kafka_partitions.as_deref().unwrap_or("all"),
+            )?,
+            produce_timeout: args.kafka_produce_timeout,
+        }),
+        None => None,
+    };
+    if matches!(role, Role::Distributor | Role::BlockBuilder) && kafka.is_none() {
+        bail!(
+            "role {} needs --kafka-brokers (the request topic's Kafka cluster)",
+            role.as_str()
+        );
+    }
+    if matches!(role, Role::BlockBuilder | Role::Querier | Role::Compactor)
+        && *storage == crate::storage::StorageUrl::Local
+    {
+        bail!(
+            "role {} needs --storage s3://bucket/prefix shared by the cluster (a local data directory is one process's own)",
+            role.as_str()
+        );
+    }
+    Ok(ClusterConfig {
+        role,
+        kafka,
+        block_refresh_interval: args.block_refresh_interval,
     })
 }
 

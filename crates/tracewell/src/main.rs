@@ -1,6 +1,7 @@
 //! The `tracewell` binary: `serve` (the default), `query`, `loadgen` and `bench`.
 
 mod bench;
+mod cluster;
 mod config;
 mod demo_cmd;
 mod loadgen;

@@ -38,6 +38,15 @@ pub async fn run_until(
     let storage = config.storage.open()?;
     let store = Store::open_with(config.store.clone(), storage, &mut registry)
         .context("opening the store")?;
+    if config.cluster.role == crate::cluster::Role::Distributor {
+        let kafka = config
+            .cluster
+            .kafka
+            .as_ref()
+            .context("distributor without kafka")?;
+        let log = crate::cluster::kafka_log::KafkaLog::connect(kafka).await?;
+        store.forward_to(Arc::new(log));
+    }
     let ingester = Ingester::new(store.clone(), config.ingest.clone(), &mut registry);
     let self_tracing = config
         .self_tracing
@@ -112,6 +121,22 @@ pub async fn run_until(
         "ready"
     );
     let background = store.spawn_background(stop_rx.clone());
+    let role = config.cluster.role;
+    tracing::info!(role = role.as_str(), "role");
+    let refresh = role.refreshes_catalogs().then(|| {
+        crate::cluster::spawn_catalog_refresh(
+            store.clone(),
+            config.cluster.block_refresh_interval,
+            stop_rx.clone(),
+        )
+    });
+    let builder = match (role, &config.cluster.kafka) {
+        (crate::cluster::Role::BlockBuilder, Some(kafka)) => {
+            let builder = crate::cluster::block_builder::start(store.clone(), kafka)?;
+            Some(tokio::spawn(builder.run(stop_rx.clone())))
+        }
+        _ => None,
+    };
     let indexer = spawn_index_warmer(query, stop_rx.clone());
     let alerting = alerts.map(|engine| engine.spawn(stop_rx.clone()));
 
@@ -136,6 +161,14 @@ pub async fn run_until(
         );
     }
     let _ = background.await;
+    if let Some(refresh) = refresh {
+        let _ = refresh.await;
+    }
+    if let Some(builder) = builder {
+        if let Err(error) = builder.await {
+            tracing::error!(%error, "block-builder task failed");
+        }
+    }
     let _ = indexer.await;
     if let Some(alerting) = alerting {
         let _ = alerting.await;

@@ -1,6 +1,7 @@
 //! Test harness: runs the real `tracewell serve` binary as a child process on free ports and talks to it.
 #![allow(dead_code)]
 
+pub mod moto;
 pub mod postgres;
 pub mod shop;
 pub mod traces;

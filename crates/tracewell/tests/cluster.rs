@@ -1,0 +1,206 @@
+//! Distributed mode on loopback, on real peers the test starts: a Kafka-compatible broker (`tansu`) for the
+//! request topic, an S3-compatible server (`moto_server`) for blocks, and five Tracewell processes in their
+//! roles: a distributor, two block-builders (one partition each), a querier and, later, a second distributor.
+//! Spans are sent in three rounds while a block-builder and the first distributor are SIGKILLed and the
+//! block-builder restarted on its data directory; afterwards every acknowledged span reads back exactly once
+//! through the querier, which never received a span itself.
+
+mod common;
+#[path = "../../tracewell-instrument/tests/support/kafka_server.rs"]
+mod kafka_server;
+
+use common::moto::{object_keys, Moto};
+use common::traces::*;
+use common::Server;
+use kafka_server::KafkaServer;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+const BUCKET: &str = "tracewell-cluster";
+
+fn as_strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn round(service: &str) -> (ExportTraceServiceRequest, Vec<SentTrace>) {
+    let resource = vec![kv_str("service.name", service)];
+    export_request_of(12, 3, now_unix_nano(), resource, |i| SpanShape {
+        name: format!("step {i}"),
+        kind: 2,
+        duration_nanos: 2_000_000,
+        attributes: vec![kv_int("step", i as i64)],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_spans_read_back_exactly_once_through_the_querier() {
+    let kafka = KafkaServer::start().await;
+    let moto = Moto::start().await;
+    moto.create_bucket(BUCKET).await;
+    let env = moto.env();
+    let storage = format!("s3://{BUCKET}/blocks");
+    let brokers = kafka.brokers.clone();
+
+    let distributor_args = [
+        "--role",
+        "distributor",
+        "--kafka-brokers",
+        &brokers,
+        "--kafka-topic-partitions",
+        "2",
+    ];
+    let builder_args = |partition: &'static str| {
+        vec![
+            "--role".to_string(),
+            "block-builder".into(),
+            "--kafka-brokers".into(),
+            brokers.clone(),
+            "--kafka-partitions".into(),
+            partition.into(),
+            "--storage".into(),
+            storage.clone(),
+            "--head-max-age".into(),
+            "1s".into(),
+        ]
+    };
+
+    let dist_dir = tempfile::tempdir().unwrap();
+    let mut distributor = Server::start_with_env(dist_dir.path(), &distributor_args, &env).await;
+    let (a_dir, b_dir, q_dir) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let a_args = builder_args("0");
+    let b_args = builder_args("1");
+    let mut builder_a = Server::start_with_env(a_dir.path(), &as_strs(&a_args), &env).await;
+    let _builder_b = Server::start_with_env(b_dir.path(), &as_strs(&b_args), &env).await;
+    let querier = Server::start_with_env(
+        q_dir.path(),
+        &[
+            "--role",
+            "querier",
+            "--storage",
+            &storage,
+            "--block-refresh-interval",
+            "1s",
+        ],
+        &env,
+    )
+    .await;
+
+    // Round 1; once block-builder A holds some of it (in its WAL and head), A dies.
+    let client = http_client();
+    let mut sent = Vec::new();
+    let (request, traces) = round("checkout");
+    export_ok(&mut grpc_client(&distributor).await, request).await;
+    sent.extend(traces);
+    builder_a
+        .eventually("block-builder A consumed part of round 1", || {
+            let (client, builder_a, sent) = (&client, &builder_a, &sent);
+            async move {
+                for trace in sent {
+                    if get_trace(client, builder_a, &trace.trace_id).await.0 == 200 {
+                        return true;
+                    }
+                }
+                false
+            }
+        })
+        .await;
+    builder_a.kill();
+
+    // Round 2 is acknowledged by Kafka while A is down; A restarts on its data directory.
+    let (request, traces) = round("checkout");
+    export_ok(&mut grpc_client(&distributor).await, request).await;
+    sent.extend(traces);
+    let builder_a = Server::start_with_env(a_dir.path(), &as_strs(&a_args), &env).await;
+    builder_a
+        .eventually(
+            "the restarted block-builder resumes after what its WAL holds",
+            || async { builder_a.logs().contains("resume_after={0: ") },
+        )
+        .await;
+
+    // The distributor dies; round 3 goes through a second one.
+    distributor.kill();
+    let dist2_dir = tempfile::tempdir().unwrap();
+    let distributor2 = Server::start_with_env(dist2_dir.path(), &distributor_args, &env).await;
+    let (request, traces) = round("checkout");
+    export_ok(&mut grpc_client(&distributor2).await, request).await;
+    sent.extend(traces);
+
+    // Every span reads back exactly once through the querier, from blocks in the bucket.
+    querier
+        .eventually("every trace readable through the querier", || {
+            let (client, querier, sent) = (&client, &querier, &sent);
+            async move {
+                for trace in sent {
+                    if check_trace(client, querier, trace).await.is_err() {
+                        return false;
+                    }
+                }
+                true
+            }
+        })
+        .await;
+    assert_traces_read_back(&querier, &sent).await;
+    // Trace reads merge duplicates; the blocks themselves must hold each span once.
+    let sql: serde_json::Value = client
+        .post(querier.url("/api/v1/sql"))
+        .header("content-type", "text/plain")
+        .body("SELECT count(*) AS spans, count(DISTINCT span_id) AS distinct_spans FROM spans")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let expected = sent.iter().map(|t| t.span_ids.len()).sum::<usize>();
+    assert_eq!(
+        sql["rows"][0],
+        serde_json::json!([expected, expected]),
+        "{expected} spans, each once, in the blocks: {sql}"
+    );
+    let keys = object_keys(&moto, BUCKET).await;
+    assert!(
+        keys.iter().any(|k| k.ends_with("/meta.json")),
+        "blocks in the bucket: {keys:?}"
+    );
+    // Nothing was stored on the distributors or the querier.
+    for dir in [dist_dir.path(), dist2_dir.path(), q_dir.path()] {
+        assert!(
+            files_with_name(dir, "data.parquet").is_empty(),
+            "no block under {}",
+            dir.display()
+        );
+    }
+}
+
+#[test]
+fn roles_refuse_configurations_that_cannot_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let fails = |args: &[&str]| {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        common::serve_fails(dir.path(), &args)
+    };
+    let failure = fails(&["--role", "distributor"]);
+    assert!(failure.contains("needs --kafka-brokers"), "{failure}");
+    let failure = fails(&["--role", "querier"]);
+    assert!(failure.contains("needs --storage s3://"), "{failure}");
+    let failure = fails(&[
+        "--role",
+        "block-builder",
+        "--kafka-brokers",
+        "127.0.0.1:1",
+        "--kafka-partitions",
+        "0,x",
+        "--storage",
+        "s3://b/p",
+    ]);
+    assert!(
+        failure.contains("\"x\" is not a partition number"),
+        "{failure}"
+    );
+    let failure = fails(&["--role", "leader"]);
+    assert!(failure.contains("invalid value 'leader'"), "{failure}");
+}
