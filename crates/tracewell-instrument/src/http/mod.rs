@@ -6,6 +6,7 @@ pub mod client;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
 pub mod server;
+mod shared_strings;
 
 pub use client::{TraceClientLayer, TraceClientService};
 pub use server::{HttpRoute, TraceLayer, TraceService};

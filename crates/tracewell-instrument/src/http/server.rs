@@ -7,6 +7,7 @@
 //! each route) or from an [`HttpRoute`] extension that any other router can insert. Without either the
 //! span is named after the method alone.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
@@ -19,10 +20,11 @@ use http::header::{HeaderName, HeaderValue};
 use http::{Request, Response};
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, KeyValue, Value};
 use tower::{Layer, Service};
 
-use super::{method_attributes, protocol_version, server_address_attributes};
+use super::shared_strings::{static_name, SharedStrings};
+use super::{method_attributes, protocol_version};
 use crate::propagation::{traceresponse_header, HeaderExtractor};
 use crate::Instrumentation;
 
@@ -46,6 +48,7 @@ struct Config {
     instrumentation: Instrumentation,
     traceresponse: bool,
     trace_id_header: Option<HeaderName>,
+    strings: Arc<SharedStrings>,
 }
 
 impl Default for TraceLayer {
@@ -62,6 +65,7 @@ impl TraceLayer {
                 instrumentation: instrumentation.into(),
                 traceresponse: true,
                 trace_id_header: None,
+                strings: Arc::default(),
             }),
         }
     }
@@ -103,12 +107,12 @@ pub struct TraceService<S> {
     config: Arc<Config>,
 }
 
-fn route_of<B>(req: &Request<B>) -> Option<String> {
+fn route_of<B>(req: &Request<B>) -> Option<&str> {
     #[cfg(feature = "axum")]
     if let Some(path) = req.extensions().get::<axum::extract::MatchedPath>() {
-        return Some(path.as_str().to_string());
+        return Some(path.as_str());
     }
-    req.extensions().get::<HttpRoute>().map(|r| r.0.clone())
+    req.extensions().get::<HttpRoute>().map(|r| r.0.as_str())
 }
 
 fn client_address<B>(req: &Request<B>) -> Option<String> {
@@ -135,24 +139,33 @@ fn client_address<B>(req: &Request<B>) -> Option<String> {
 }
 
 /// The span name and the attributes given at span start (those a sampler may look at: method and
-/// route, which cost no allocation beyond the route).
-fn start_attributes<B>(req: &Request<B>) -> (String, Vec<KeyValue>) {
+/// route). Names and routes repeat from request to request, so they are shared, not allocated each time.
+fn start_attributes<B>(
+    req: &Request<B>,
+    strings: &SharedStrings,
+) -> (Cow<'static, str>, Vec<KeyValue>) {
     let mut attributes = Vec::with_capacity(3);
     let method = method_attributes(req.method(), &mut attributes);
     let route = route_of(req);
-    let name = match &route {
-        Some(route) => format!("{method} {route}"),
-        None if method == "_OTHER" => "HTTP".to_string(),
-        None => method.to_string(),
+    let name: Cow<'static, str> = match route {
+        Some(route) => {
+            let name = format!("{method} {route}");
+            match static_name(&name) {
+                Some(shared) => Cow::Borrowed(shared),
+                None => Cow::Owned(name),
+            }
+        }
+        None if method == "_OTHER" => Cow::Borrowed("HTTP"),
+        None => Cow::Borrowed(method),
     };
     if let Some(route) = route {
-        attributes.push(KeyValue::new("http.route", route));
+        attributes.push(KeyValue::new("http.route", strings.value(route)));
     }
     (name, attributes)
 }
 
 /// The other request attributes, computed only for spans that are recorded.
-fn detail_attributes<B>(req: &Request<B>) -> Vec<KeyValue> {
+fn detail_attributes<B>(req: &Request<B>, strings: &SharedStrings) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(10);
     attributes.push(KeyValue::new("url.path", req.uri().path().to_string()));
     if let Some(query) = req.uri().query() {
@@ -160,7 +173,11 @@ fn detail_attributes<B>(req: &Request<B>) -> Vec<KeyValue> {
     }
     attributes.push(KeyValue::new(
         "url.scheme",
-        req.uri().scheme_str().unwrap_or("http").to_string(),
+        match req.uri().scheme_str() {
+            None | Some("http") => Value::from("http"),
+            Some("https") => Value::from("https"),
+            Some(other) => strings.value(other),
+        },
     ));
     if let Some(version) = protocol_version(req.version()) {
         attributes.push(KeyValue::new("network.protocol.version", version));
@@ -171,14 +188,20 @@ fn detail_attributes<B>(req: &Request<B>) -> Vec<KeyValue> {
             .and_then(|h| h.to_str().ok())
     });
     if let Some(authority) = host.and_then(|h| h.parse::<http::uri::Authority>().ok()) {
-        server_address_attributes(&authority, None, &mut attributes);
+        attributes.push(KeyValue::new(
+            "server.address",
+            strings.value(authority.host().trim_matches(['[', ']'])),
+        ));
+        if let Some(port) = authority.port_u16() {
+            attributes.push(KeyValue::new("server.port", i64::from(port)));
+        }
     }
     if let Some(agent) = req
         .headers()
         .get(http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
     {
-        attributes.push(KeyValue::new("user_agent.original", agent.to_string()));
+        attributes.push(KeyValue::new("user_agent.original", strings.value(agent)));
     }
     if let Some(client) = client_address(req) {
         attributes.push(KeyValue::new("client.address", client));
@@ -205,7 +228,7 @@ where
         let parent = config
             .instrumentation
             .extract(&HeaderExtractor(req.headers()));
-        let (name, attributes) = start_attributes(&req);
+        let (name, attributes) = start_attributes(&req, &config.strings);
         let tracer = config.instrumentation.tracer();
         let mut span = tracer
             .span_builder(name)
@@ -213,7 +236,7 @@ where
             .with_attributes(attributes)
             .start_with_context(tracer, &parent);
         if span.is_recording() {
-            span.set_attributes(detail_attributes(&req));
+            span.set_attributes(detail_attributes(&req, &config.strings));
         }
         let cx = parent.with_span(span);
         req.extensions_mut().insert(cx.clone());

@@ -252,7 +252,9 @@ pub fn traceresponse_header(cx: &SpanContext) -> Option<HeaderValue> {
     if !cx.is_valid() {
         return None;
     }
-    HeaderValue::from_str(&format_value(cx.trace_id(), cx.span_id(), cx.trace_flags())).ok()
+    // The formatted bytes become the header's storage as they are: no second copy per response.
+    let value = format_value(cx.trace_id(), cx.span_id(), cx.trace_flags());
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(value.into_bytes())).ok()
 }
 
 /// Parses a `traceresponse` value with the same rules as `traceparent`; `None` when invalid.
