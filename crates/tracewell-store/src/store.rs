@@ -56,6 +56,11 @@ pub(crate) struct Inner {
     pub live: crate::live::LiveSpans,
     /// Where requests go instead of the WAL and heads (the distributor role).
     pub request_log: std::sync::OnceLock<Arc<dyn crate::RequestLog>>,
+    /// Held before compaction and retention run, when several processes share the bucket (the compactor role).
+    pub maintenance_lease: std::sync::OnceLock<crate::Lease>,
+    /// Whether this process held the maintenance lease at the last check, and whether that was logged yet.
+    holds_lease: AtomicBool,
+    lease_logged: AtomicBool,
     /// Highest request-log offset appended per partition (the block-builder role).
     pub log_positions: parking_lot::Mutex<crate::LogPositions>,
     /// Held for the store's lifetime: one process per data directory.
@@ -131,6 +136,9 @@ impl Store {
             flush_wanted: Notify::new(),
             live: crate::live::LiveSpans::new(LIVE_BATCHES),
             request_log: std::sync::OnceLock::new(),
+            maintenance_lease: std::sync::OnceLock::new(),
+            holds_lease: AtomicBool::new(false),
+            lease_logged: AtomicBool::new(false),
             log_positions: Default::default(),
             _lock: lock,
         })))
@@ -407,10 +415,51 @@ impl Store {
                     _ = shutdown.changed() => break,
                     _ = flush_tick.tick() => store.flush_due().await,
                     _ = store.0.flush_wanted.notified() => store.flush_due().await,
-                    _ = maintenance_tick.tick(), if store.0.config.maintenance => store.run_maintenance().await,
+                    _ = maintenance_tick.tick(), if store.0.config.maintenance => {
+                        if store.holds_maintenance_lease().await {
+                            store.run_maintenance().await;
+                        }
+                    }
                 }
             }
         })
+    }
+
+    /// Makes compaction and retention wait for `lease` (a lease in the shared bucket), so that of several processes
+    /// only the holder maintains blocks. Set once, before [`Store::spawn_background`]; later calls return false.
+    pub fn maintain_under_lease(&self, lease: crate::Lease) -> bool {
+        self.0.maintenance_lease.set(lease).is_ok()
+    }
+
+    /// Whether maintenance may run now: always without a lease, else while this process holds it.
+    async fn holds_maintenance_lease(&self) -> bool {
+        let Some(lease) = self.0.maintenance_lease.get() else {
+            return true;
+        };
+        let holds = match lease.acquire().await {
+            Ok(holds) => holds,
+            Err(error) => {
+                tracing::warn!(%error, "could not check the maintenance lease; not compacting");
+                false
+            }
+        };
+        // Logged when it changes, not every run.
+        if self.0.holds_lease.swap(holds, Ordering::Relaxed) != holds
+            || !self.0.lease_logged.swap(true, Ordering::Relaxed)
+        {
+            if holds {
+                tracing::info!(
+                    holder = lease.holder(),
+                    "took the maintenance lease; compacting and applying retention"
+                );
+            } else {
+                tracing::info!(
+                    holder = lease.holder(),
+                    "another process holds the maintenance lease; standing by"
+                );
+            }
+        }
+        holds
     }
 
     /// Flushes every head, then closes the WALs. Call after receivers stopped.
