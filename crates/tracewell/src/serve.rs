@@ -47,6 +47,18 @@ pub async fn run_until(
         let log = crate::cluster::kafka_log::KafkaLog::connect(kafka).await?;
         store.forward_to(Arc::new(log));
     }
+    if config.cluster.role == crate::cluster::Role::Compactor {
+        let holder = format!("{}-{}", std::process::id(), ulid::Ulid::new());
+        // Renewed every maintenance run, so three missed runs hand the lease to another compactor.
+        let ttl = config.store.maintenance_interval * 3;
+        let lease = tracewell_store::Lease::new(
+            store.objects(),
+            crate::cluster::COMPACTOR_LEASE,
+            holder,
+            ttl,
+        );
+        store.maintain_under_lease(lease);
+    }
     let ingester = Ingester::new(store.clone(), config.ingest.clone(), &mut registry);
     let self_tracing = config
         .self_tracing

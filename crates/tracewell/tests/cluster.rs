@@ -204,3 +204,57 @@ fn roles_refuse_configurations_that_cannot_work() {
     let failure = fails(&["--role", "leader"]);
     assert!(failure.contains("invalid value 'leader'"), "{failure}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_compactor_holds_the_lease_and_another_takes_over_when_it_dies() {
+    let moto = Moto::start().await;
+    let bucket = "tracewell-compactors";
+    moto.create_bucket(bucket).await;
+    let env = moto.env();
+    let storage = format!("s3://{bucket}/blocks");
+    let args = [
+        "--role",
+        "compactor",
+        "--storage",
+        storage.as_str(),
+        "--maintenance-interval",
+        "1s",
+    ];
+    let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut first = Server::start_with_env(first_dir.path(), &args, &env).await;
+    first
+        .eventually("the first compactor takes the lease", || async {
+            first.logs().contains("took the maintenance lease")
+        })
+        .await;
+
+    let second = Server::start_with_env(second_dir.path(), &args, &env).await;
+    second
+        .eventually("the second compactor stands by", || async {
+            second
+                .logs()
+                .contains("another process holds the maintenance lease")
+        })
+        .await;
+    // Renewals keep it: the standby does not take the lease while the holder runs.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert!(
+        !second.logs().contains("took the maintenance lease"),
+        "{}",
+        second.logs()
+    );
+
+    // Three missed renewals (3 s) after the holder dies, the standby takes over.
+    first.kill();
+    second
+        .eventually(
+            "the second compactor takes over the expired lease",
+            || async { second.logs().contains("took the maintenance lease") },
+        )
+        .await;
+    let keys = object_keys(&moto, bucket).await;
+    assert!(
+        keys.iter().any(|k| k.ends_with("/compactor-lease.json")),
+        "the lease lives in the bucket: {keys:?}"
+    );
+}

@@ -7,7 +7,8 @@
 //! - `block-builder`: consumes its partitions into heads and a local WAL and flushes blocks into the shared
 //!   bucket ([`block_builder`]); its own API answers for the data not flushed yet.
 //! - `querier`: no heads; reads the blocks the builders wrote, refreshing its catalogs from the bucket.
-//! - `compactor`: a querier that also compacts and applies retention (run exactly one).
+//! - `compactor`: a querier that also compacts and applies retention while it holds the compactor lease in the
+//!   bucket (a conditional-put lease, so of several compactors one works and the others stand by).
 
 pub mod block_builder;
 pub mod kafka_log;
@@ -17,6 +18,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::sync::watch;
 use tracewell_store::Store;
+
+/// The compactors' lease object in the bucket (`~` is not allowed in tenant ids, so no tenant's blocks clash).
+pub const COMPACTOR_LEASE: &str = "~cluster/compactor-lease.json";
 
 /// What this process does in a cluster.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
