@@ -28,6 +28,7 @@ pub mod insights;
 mod matcher;
 mod metrics;
 mod normalize;
+mod peers;
 mod request;
 mod search;
 pub mod shape;
@@ -93,6 +94,9 @@ pub struct QueryConfig {
     pub max_concurrent: usize,
     /// What refused clients are told to wait before retrying.
     pub retry_after: Duration,
+    /// Base URLs of the cluster's block-builders (their native API), asked for unflushed spans by trace lookups
+    /// (a querier's `--block-builders`).
+    pub block_builders: Vec<String>,
 }
 
 /// The default of [`QueryConfig::max_concurrent`]: twice the CPUs, at least 4. Queries alternate between decoding
@@ -120,6 +124,7 @@ impl Default for QueryConfig {
             insights: InsightsConfig::default(),
             max_concurrent: default_max_concurrent_queries(),
             retry_after: Duration::from_secs(1),
+            block_builders: Vec::new(),
         }
     }
 }
@@ -161,6 +166,8 @@ pub struct QueryService {
     pub(crate) admission: Arc<admission::Admission>,
     /// Expensive queries wait for a permit instead of being refused ([`QueryService::queued`]).
     pub(crate) queued: bool,
+    /// Block-builders holding spans not flushed yet.
+    pub(crate) peers: Arc<peers::Peers>,
 }
 
 impl QueryService {
@@ -170,6 +177,7 @@ impl QueryService {
             config.max_concurrent,
             config.retry_after,
         ));
+        let peers = Arc::new(peers::Peers::new(&config.block_builders, config.timeout));
         Self {
             store,
             config: Arc::new(config),
@@ -177,6 +185,7 @@ impl QueryService {
             samples: Arc::default(),
             admission,
             queued: false,
+            peers,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Trace by id, without a time range: heads, then only the blocks whose trace index holds the id. A block whose
 //! index is not built yet is read through its bloom filters and page index, and its index is built in the
-//! background for the next lookup.
+//! background for the next lookup. A querier also asks the cluster's block-builders (`peers.rs`).
 
 use std::sync::Arc;
 
@@ -10,7 +10,8 @@ use tracewell_store::{block, BlockMeta};
 use crate::error::Result;
 use crate::QueryService;
 
-/// The spans of one trace (earliest first), and blocks that could not be read (the answer may be incomplete).
+/// The spans of one trace (earliest first), and blocks (or, on a querier, block-builders) that could not be read:
+/// the answer may be incomplete.
 #[derive(Debug, Clone, Default)]
 pub struct TraceResult {
     pub spans: Vec<Span>,
@@ -76,6 +77,11 @@ impl QueryService {
                     unreadable_blocks.push(meta.id.clone());
                 }
             }
+        }
+        if !self.peers.is_empty() {
+            let (held, unreachable) = self.peers.trace(tenant, id).await;
+            spans.extend(held);
+            unreadable_blocks.extend(unreachable);
         }
         let mut spans = tracewell_store::dedupe_spans(spans);
         spans.sort_by_key(|s| (s.start_unix_nano, s.span_id, s.kind as u8));
