@@ -209,6 +209,10 @@ pub struct ServeArgs {
     /// How often queriers and compactors list the bucket for blocks other processes wrote [default: 5s].
     #[arg(long, env = "TRACEWELL_BLOCK_REFRESH_INTERVAL")]
     pub block_refresh_interval: Option<String>,
+    /// Base URLs of the block-builders' HTTP API (e.g. http://builder-0:16686,http://builder-1:16686), which a
+    /// querier asks for spans not flushed yet when it looks a trace up [default: none].
+    #[arg(long, env = "TRACEWELL_BLOCK_BUILDERS", value_delimiter = ',')]
+    pub block_builders: Option<Vec<String>>,
 }
 
 /// Default of `max_span_future`: generous for hosts whose clocks drift or batch exporters, small enough that a
@@ -276,6 +280,7 @@ struct FileConfig {
     kafka_partitions: Option<String>,
     kafka_produce_timeout: Option<String>,
     block_refresh_interval: Option<String>,
+    block_builders: Option<Vec<String>>,
 }
 
 /// Environment variables Tracewell reads; any other `TRACEWELL_*` variable is refused as a likely typo.
@@ -340,6 +345,7 @@ const KNOWN_ENV: &[&str] = &[
     "TRACEWELL_KAFKA_PARTITIONS",
     "TRACEWELL_KAFKA_PRODUCE_TIMEOUT",
     "TRACEWELL_BLOCK_REFRESH_INTERVAL",
+    "TRACEWELL_BLOCK_BUILDERS",
     "TRACEWELL_LOG",
     // Read by `tracewell query`, not by the server; set in the same shells.
     "TRACEWELL_QUERY_URL",
@@ -652,7 +658,7 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         .or(file.max_rollup_series)
         .unwrap_or(defaults.max_rollup_series);
     let query_defaults = QueryConfig::default();
-    let query = QueryConfig {
+    let mut query = QueryConfig {
         timeout: duration(
             args.query_timeout,
             file.query_timeout,
@@ -820,6 +826,16 @@ fn build(args: ServeArgs, file: FileConfig) -> anyhow::Result<ServeConfig> {
         &storage,
     )?;
     store.maintenance = cluster.role.maintains_blocks();
+    let block_builders = args
+        .block_builders
+        .or(file.block_builders)
+        .unwrap_or_default();
+    for url in &block_builders {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("invalid value for block_builders: {url:?} is not an http:// or https:// URL");
+        }
+    }
+    query.block_builders = block_builders;
     let self_tracing = args
         .self_tracing
         .or(file.self_tracing)

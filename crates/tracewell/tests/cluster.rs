@@ -176,6 +176,87 @@ async fn acknowledged_spans_read_back_exactly_once_through_the_querier() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_querier_reads_spans_not_flushed_yet_from_the_block_builders() {
+    let kafka = KafkaServer::start().await;
+    let moto = Moto::start().await;
+    let bucket = "tracewell-live";
+    moto.create_bucket(bucket).await;
+    let env = moto.env();
+    let storage = format!("s3://{bucket}/blocks");
+    let brokers = kafka.brokers.clone();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let distributor = Server::start_with_env(
+        dirs[0].path(),
+        &["--role", "distributor", "--kafka-brokers", &brokers],
+        &env,
+    )
+    .await;
+    // The builder keeps everything in its head for an hour: nothing reaches the bucket in this test.
+    let builder = Server::start_with_env(
+        dirs[1].path(),
+        &[
+            "--role",
+            "block-builder",
+            "--kafka-brokers",
+            &brokers,
+            "--storage",
+            &storage,
+            "--head-max-age",
+            "1h",
+        ],
+        &env,
+    )
+    .await;
+    let builder_url = format!("http://{}", builder.http);
+    let querier = Server::start_with_env(
+        dirs[2].path(),
+        &[
+            "--role",
+            "querier",
+            "--storage",
+            &storage,
+            "--block-builders",
+            &builder_url,
+        ],
+        &env,
+    )
+    .await;
+
+    let (request, sent) = round("live");
+    export_ok(&mut grpc_client(&distributor).await, request).await;
+    let client = http_client();
+    querier
+        .eventually(
+            "traces readable through the querier from the builder's head",
+            || {
+                let (client, querier, sent) = (&client, &querier, &sent);
+                async move {
+                    for trace in sent {
+                        if check_trace(client, querier, trace).await.is_err() {
+                            return false;
+                        }
+                    }
+                    true
+                }
+            },
+        )
+        .await;
+    let keys = object_keys(&moto, bucket).await;
+    assert!(
+        !keys.iter().any(|k| k.ends_with("/meta.json")),
+        "nothing was flushed: {keys:?}"
+    );
+
+    // A builder that stops answering makes the answer incomplete, not wrong.
+    drop(builder);
+    let (status, body) = get_trace(&client, &querier, &sent[0].trace_id).await;
+    assert!(
+        status == 404 || body.to_string().contains("block-builder"),
+        "{status}: {body}"
+    );
+}
+
 #[test]
 fn roles_refuse_configurations_that_cannot_work() {
     let dir = tempfile::tempdir().unwrap();
@@ -203,6 +284,11 @@ fn roles_refuse_configurations_that_cannot_work() {
     );
     let failure = fails(&["--role", "leader"]);
     assert!(failure.contains("invalid value 'leader'"), "{failure}");
+    let failure = fails(&["--block-builders", "builder-0:16686"]);
+    assert!(
+        failure.contains("is not an http:// or https:// URL"),
+        "{failure}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
