@@ -183,7 +183,9 @@ impl Store {
             return FastHashSet::default();
         }
         let window = head.age().unwrap_or_default();
-        let verdict = sampler.decide(name, window, |f| {
+        // The head's rollup counted every span before sampling: the baseline of percentile policies.
+        let baseline = crate::sampling::Baseline::from_rollup(&head.rollup.lock());
+        let verdict = sampler.decide(name, window, &baseline, |f| {
             head.visit_traces(|id, spans| f(id, spans))
         });
         let metrics = &self.0.metrics;

@@ -20,7 +20,7 @@ use tracewell_model::{Span, TraceId};
 
 use crate::fast_hash::{FastHashMap, FastHashSet};
 pub use policy::{
-    root_service, trace_fraction, Condition, Policy, SamplingError, SamplingPolicies,
+    root_service, trace_fraction, Baseline, Condition, Policy, SamplingError, SamplingPolicies,
     TenantPolicies, DEFAULT_DECISION_CACHE,
 };
 
@@ -92,6 +92,7 @@ impl TailSampler {
         &self,
         tenant: &str,
         window: Duration,
+        baseline: &Baseline,
         visit: impl FnOnce(&mut dyn FnMut(&TraceId, &[Span])),
     ) -> Verdict {
         let mut verdict = Verdict::default();
@@ -108,7 +109,7 @@ impl TailSampler {
                 Some(&kept) => (EARLIER_DECISION, kept),
                 None => {
                     let keeper = policies.policies.iter().enumerate().find(|(i, p)| {
-                        if !p.condition.holds(id, spans) {
+                        if !p.condition.holds(id, spans, baseline) {
                             return false;
                         }
                         let Condition::TracesPerSecond(rate) = p.condition else {
@@ -202,7 +203,11 @@ mod tests {
     }
 
     fn decide(s: &TailSampler, window_secs: u64, traces: &[Vec<Span>]) -> Verdict {
-        s.decide("t", Duration::from_secs(window_secs), |f| {
+        let mut baseline = Baseline::default();
+        for span in traces.iter().flatten() {
+            baseline.record(span.service_name(), &span.name, span.duration_nano());
+        }
+        s.decide("t", Duration::from_secs(window_secs), &baseline, |f| {
             for spans in traces {
                 f(&spans[0].trace_id, spans);
             }
@@ -214,6 +219,37 @@ mod tests {
             .get(&(policy.to_owned(), kept))
             .copied()
             .unwrap_or(0)
+    }
+
+    #[test]
+    fn the_slowest_percent_of_each_operation_is_kept() {
+        let s = sampler(
+            "[[all.policies]]\nname = 'p99'\nslower_than_percentile = 99\nservice = 'web'\n",
+        );
+        // 2000 web traces of 1..=2000 ms, and 50 db traces (too few for a p99 of their own).
+        let mut traces: Vec<Vec<Span>> = (1..=2000u64)
+            .map(|i| vec![span(i, "web", i, false)])
+            .collect();
+        traces.extend((1..=50u64).map(|i| vec![span(10_000 + i, "db", 100_000, false)]));
+        let v = decide(&s, 60, &traces);
+        let kept = count(&v, "p99", true);
+        // About the slowest 1% (20 traces): the threshold is read from the rollup histogram, whose 4% buckets
+        // move it by up to 2%, here (uniform durations) to about the slowest 2%.
+        assert!((15..=60).contains(&kept), "kept {kept}");
+        for trace in &traces[..1900] {
+            assert!(
+                v.dropped.contains(&trace[0].trace_id),
+                "a fast trace dropped"
+            );
+        }
+        assert!(
+            !v.dropped.contains(&traces[1999][0].trace_id),
+            "the slowest kept"
+        );
+        assert!(
+            v.dropped.contains(&traces[2000][0].trace_id),
+            "db is not web, and has too few spans anyway"
+        );
     }
 
     #[test]

@@ -12,6 +12,10 @@
 //! service = "checkout"           # ...of this service (optional)...
 //! operation = "POST /orders"     # ...and operation (optional)
 //! [[all.policies]]
+//! name = "slowest-percent"
+//! slower_than_percentile = 99    # keep traces with a span slower than its operation's p99 in the same head
+//! service = "checkout"           # (service and operation narrow it, as for slower_than)
+//! [[all.policies]]
 //! name = "gold-customers"
 //! attribute = "customer.tier"    # keep traces with a span or resource attribute
 //! values = ["gold", "platinum"]  # ...equal to one of these (any value when absent)
@@ -32,12 +36,14 @@
 //! A trace is kept when any policy keeps it, and the first such policy is the one counted; a tenant without
 //! policies keeps everything. Each policy has exactly one condition.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 use tracewell_model::{parse_duration, AttrValue, Attribute, Span, StatusCode, TraceId};
+
+use crate::rollup::{Histogram, Rollup};
 
 /// Why a tail-sampling file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +79,7 @@ struct RawPolicy {
     name: String,
     errors: Option<bool>,
     slower_than: Option<String>,
+    slower_than_percentile: Option<f64>,
     service: Option<String>,
     operation: Option<String>,
     attribute: Option<String>,
@@ -89,6 +96,15 @@ pub enum Condition {
     /// Traces with a span at least this slow, of the service and operation when given.
     SlowerThan {
         threshold: Duration,
+        service: Option<String>,
+        operation: Option<String>,
+    },
+    /// Traces with a span at least as slow as the `percentile` (0–100, exclusive) of its own service and operation's
+    /// durations in the same head (all spans before sampling, from the head's rollup, whose log buckets place
+    /// the threshold within 2% of a true duration), of the service and operation when given. An operation with too few spans for the percentile to mean anything
+    /// ([`Baseline::MIN_SAMPLES_FACTOR`]) keeps nothing by this policy.
+    SlowerThanPercentile {
+        percentile: f64,
         service: Option<String>,
         operation: Option<String>,
     },
@@ -130,6 +146,7 @@ fn policy(raw: RawPolicy) -> Result<Policy, String> {
         name,
         errors,
         slower_than,
+        slower_than_percentile,
         service,
         operation,
         attribute,
@@ -140,6 +157,7 @@ fn policy(raw: RawPolicy) -> Result<Policy, String> {
     let given = [
         errors.is_some(),
         slower_than.is_some(),
+        slower_than_percentile.is_some(),
         attribute.is_some(),
         traces_per_second.is_some(),
         probability.is_some(),
@@ -149,13 +167,16 @@ fn policy(raw: RawPolicy) -> Result<Policy, String> {
     .count();
     if given != 1 {
         return Err(format!(
-            "policy {name:?}: needs exactly one of errors, slower_than, attribute, traces_per_second, probability \
-             (found {given})"
+            "policy {name:?}: needs exactly one of errors, slower_than, slower_than_percentile, attribute, \
+             traces_per_second, probability (found {given})"
         ));
     }
-    if (service.is_some() || operation.is_some()) && slower_than.is_none() {
+    if (service.is_some() || operation.is_some())
+        && slower_than.is_none()
+        && slower_than_percentile.is_none()
+    {
         return Err(format!(
-            "policy {name:?}: service and operation go with slower_than"
+            "policy {name:?}: service and operation go with slower_than or slower_than_percentile"
         ));
     }
     if values.is_some() && attribute.is_none() {
@@ -172,6 +193,17 @@ fn policy(raw: RawPolicy) -> Result<Policy, String> {
         Condition::SlowerThan {
             threshold: parse_duration(&text)
                 .map_err(|e| format!("policy {name:?}: slower_than: {e}"))?,
+            service,
+            operation,
+        }
+    } else if let Some(percentile) = slower_than_percentile {
+        if !(percentile > 0.0 && percentile < 100.0) {
+            return Err(format!(
+                "policy {name:?}: slower_than_percentile must be between 0 and 100 (exclusive), got {percentile}"
+            ));
+        }
+        Condition::SlowerThanPercentile {
+            percentile,
             service,
             operation,
         }
@@ -291,10 +323,55 @@ pub fn root_service(spans: &[Span]) -> &str {
         .map_or("", |s| s.service_name())
 }
 
+/// Span durations per service and operation in the window being decided (a head's rollup), for percentile
+/// thresholds.
+#[derive(Debug, Default)]
+pub struct Baseline {
+    durations: HashMap<(String, String), Histogram>,
+}
+
+impl Baseline {
+    /// An operation needs at least this many spans per unit of `1 - percentile/100` for a threshold: 10 for the
+    /// median, 100 for p90, 1000 for p99.
+    pub const MIN_SAMPLES_FACTOR: f64 = 10.0;
+
+    /// The durations of every (service, operation) in `rollup`, whatever the minute, kind or status.
+    pub fn from_rollup(rollup: &Rollup) -> Self {
+        let mut durations: HashMap<(String, String), Histogram> = HashMap::new();
+        for (key, stats) in rollup.red() {
+            durations
+                .entry((key.service.clone(), key.operation.clone()))
+                .or_default()
+                .merge(&stats.histogram);
+        }
+        Baseline { durations }
+    }
+
+    /// Counts one span's duration (for tests and callers without a rollup).
+    pub fn record(&mut self, service: &str, operation: &str, duration_nano: u64) {
+        self.durations
+            .entry((service.to_owned(), operation.to_owned()))
+            .or_default()
+            .record(duration_nano);
+    }
+
+    /// The `percentile` of `service`'s `operation`, in nanoseconds, when it has spans enough.
+    pub fn threshold(&self, service: &str, operation: &str, percentile: f64) -> Option<u64> {
+        let histogram = self
+            .durations
+            .get(&(service.to_owned(), operation.to_owned()))?;
+        let needed = Self::MIN_SAMPLES_FACTOR / (1.0 - percentile / 100.0);
+        if (histogram.count() as f64) < needed {
+            return None;
+        }
+        histogram.quantile(percentile / 100.0).map(|q| q as u64)
+    }
+}
+
 impl Condition {
     /// Whether the condition holds for a whole trace; `TracesPerSecond` holds for every trace (its budget is
-    /// applied by the caller).
-    pub fn holds(&self, id: &TraceId, spans: &[Span]) -> bool {
+    /// applied by the caller). `baseline` holds the durations percentile conditions compare with.
+    pub fn holds(&self, id: &TraceId, spans: &[Span], baseline: &Baseline) -> bool {
         match self {
             Self::Errors => spans.iter().any(|s| s.status.code == StatusCode::Error),
             Self::SlowerThan {
@@ -305,6 +382,17 @@ impl Condition {
                 s.duration_nano() >= threshold.as_nanos() as u64
                     && service.as_deref().is_none_or(|x| x == s.service_name())
                     && operation.as_deref().is_none_or(|x| x == s.name)
+            }),
+            Self::SlowerThanPercentile {
+                percentile,
+                service,
+                operation,
+            } => spans.iter().any(|s| {
+                service.as_deref().is_none_or(|x| x == s.service_name())
+                    && operation.as_deref().is_none_or(|x| x == s.name)
+                    && baseline
+                        .threshold(s.service_name(), &s.name, *percentile)
+                        .is_some_and(|t| s.duration_nano() >= t)
             }),
             Self::Attribute { key, values } => spans.iter().any(|s| {
                 has_attribute(&s.attributes, key, values)
@@ -360,6 +448,12 @@ mod tests {
             parse("[[all.policies]]\nname = 's'\nerrors = true\nservice = 'a'\n").unwrap_err();
         assert!(
             err.contains("service and operation go with slower_than"),
+            "{err}"
+        );
+        let err =
+            parse("[[all.policies]]\nname = 'p'\nslower_than_percentile = 100\n").unwrap_err();
+        assert!(
+            err.contains("slower_than_percentile must be between 0 and 100 (exclusive), got 100"),
             "{err}"
         );
         let err = parse("[[all.policies]]\nname = 'r'\ntraces_per_second = 0\n").unwrap_err();
