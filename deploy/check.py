@@ -46,6 +46,7 @@ except ImportError as error:  # pragma: no cover - guidance for a run outside sc
 DEPLOY = Path(__file__).resolve().parent
 ROOT = DEPLOY.parent
 KUBERNETES = DEPLOY / "kubernetes"
+KUBERNETES_DISTRIBUTED = KUBERNETES / "distributed"
 CHART = DEPLOY / "helm" / "tracewell"
 CONFIG_RS = ROOT / "crates" / "tracewell" / "src" / "config.rs"
 
@@ -194,18 +195,29 @@ def mount_for(path: str, mounts: list[dict]) -> dict | None:
     return best
 
 
-def check_workload(docs: list[dict], source: str) -> dict:
-    """Checks a monolithic Tracewell (StatefulSet, ConfigMap, Services); returns its parts for comparisons."""
-    facts = tracewell_facts()
+ROLES = ["all", "distributor", "block-builder", "querier", "compactor"]
+# Roles that hold head blocks (memory budget) and whose data directory must persist.
+STATEFUL_ROLES = {"all", "block-builder"}
+KAFKA_ROLES = {"distributor", "block-builder"}
+BUCKET_ROLES = {"block-builder", "querier", "compactor"}
+INGEST_PORTS = ["otlp-grpc", "otlp-http", "zipkin"]
+QUERY_PORTS = ["http", "tempo"]
+
+
+def group_by_kind(docs: list[dict]) -> dict[str, list[dict]]:
     by_kind: dict[str, list[dict]] = {}
     for doc in docs:
         by_kind.setdefault(doc["kind"], []).append(doc)
-    sets = by_kind.get("StatefulSet", [])
-    if len(sets) != 1:
-        raise Invalid(f"{source}: expected one StatefulSet, found {len(sets)}")
-    sts = sets[0]
-    where = f"{source}: {name_of(sts)}"
-    spec = sts["spec"]
+    return by_kind
+
+
+def check_pod(workload: dict, by_kind: dict[str, list[dict]], where: str) -> dict:
+    """Checks the tracewell container of a Deployment's or StatefulSet's pod: what Tracewell accepts and needs.
+
+    Returns the container, its config file, its flags and `setting` (a key's effective value: flag, then
+    TRACEWELL_* variable, then config file, as Tracewell reads them)."""
+    facts = tracewell_facts()
+    spec = workload["spec"]
     pod = spec["template"]["spec"]
     template_labels = spec["template"]["metadata"].get("labels", {})
 
@@ -213,7 +225,6 @@ def check_workload(docs: list[dict], source: str) -> dict:
         if not condition:
             raise Invalid(f"{where}: {message}")
 
-    need(spec.get("replicas", 1) == 1, "monolithic mode runs one replica (one process per data directory)")
     need(all(template_labels.get(k) == v for k, v in spec["selector"]["matchLabels"].items()),
          "selector.matchLabels do not match the pod template's labels")
     need(pod.get("enableServiceLinks") is False,
@@ -232,12 +243,15 @@ def check_workload(docs: list[dict], source: str) -> dict:
         raise Invalid(f"{where}: {error}") from None
     unknown = sorted(set(flags) - facts["flags"])
     need(not unknown, f"tracewell serve has no flag(s) {', '.join(unknown)}")
+    env_values: dict[str, str] = {}
     for env in container.get("env", []):
         name = env["name"]
         need(not name.startswith("TRACEWELL_") or name in facts["env"],
              f"env {name} is not a variable Tracewell knows; it would refuse to start")
+        if "value" in env:
+            env_values[name] = env["value"]
 
-    # The config file, from a mounted ConfigMap.
+    # The config file, from a mounted ConfigMap (the whole map, or the key an item puts at the path).
     mounts = container.get("volumeMounts", [])
     volumes = {v["name"]: v for v in pod.get("volumes", [])}
     claims = {c["metadata"]["name"]: c for c in spec.get("volumeClaimTemplates", [])}
@@ -248,6 +262,11 @@ def check_workload(docs: list[dict], source: str) -> dict:
     volume = volumes.get(mount["name"], {})
     need("configMap" in volume, f"--config {config_path} is not on a ConfigMap volume")
     key = config_path[len(mount["mountPath"].rstrip("/")) + 1:]
+    items = volume["configMap"].get("items")
+    if items:
+        mapped = [item["key"] for item in items if item["path"] == key]
+        need(len(mapped) == 1, f"--config {config_path}: no item of ConfigMap volume {mount['name']} is {key}")
+        key = mapped[0]
     cm_name = volume["configMap"]["name"]
     cms = [d for d in by_kind.get("ConfigMap", []) if d["metadata"]["name"] == cm_name]
     need(len(cms) == 1, f"ConfigMap {cm_name} (mounted for --config) is not among the manifests")
@@ -256,20 +275,48 @@ def check_workload(docs: list[dict], source: str) -> dict:
     try:
         config = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise Invalid(f"{source}: ConfigMap {cm_name} {key} is not TOML: {error}") from None
+        raise Invalid(f"{where}: ConfigMap {cm_name} {key} is not TOML: {error}") from None
     unknown = sorted(set(config) - facts["file_keys"])
     need(not unknown, f"{key} has key(s) Tracewell does not know: {', '.join(unknown)} (it would refuse to start)")
 
-    # Listeners reachable from the Service, probes on the HTTP port.
+    def setting(name: str):
+        flag = "--" + name.replace("_", "-")
+        if flag in flags:
+            return flags[flag]
+        if "TRACEWELL_" + name.upper() in env_values:
+            return env_values["TRACEWELL_" + name.upper()]
+        return config.get(name)
+
+    role = setting("role") or "all"
+    need(role in ROLES, f"role {role!r} is not one of {', '.join(ROLES)}")
+    if role in KAFKA_ROLES:
+        need(bool(setting("kafka_brokers")), f"role {role} needs kafka_brokers")
+    if role in BUCKET_ROLES:
+        need(str(setting("storage") or "").startswith("s3://"),
+             f"role {role} needs storage = s3://bucket/prefix (Tracewell refuses a local one for it)")
+    for name in ["kafka_produce_timeout", "block_refresh_interval"]:
+        if setting(name) is not None:
+            try:
+                need(parse_duration(str(setting(name))) > 0, f"{name} must be longer than 0")
+            except Invalid as error:
+                raise Invalid(f"{where}: {name}: {error}") from None
+    if setting("kafka_partitions") is not None:
+        text_partitions = str(setting("kafka_partitions")).strip()
+        need(text_partitions == "all" or re.fullmatch(r"\d+(,\d+)*", text_partitions) is not None,
+             f"kafka_partitions {text_partitions!r} is not a list like 0,1 or all")
+    for url in setting("block_builders") or []:
+        need(re.match(r"https?://", url) is not None, f"block_builders: {url} is not an http(s):// URL")
+
+    # Listeners reachable from Services, probes on the HTTP port.
     ports = {p["name"]: p for p in container.get("ports", [])}
     for port_name, key_name, port in LISTENERS:
-        address = flags.get("--" + key_name.replace("_", "-")) or config.get(key_name)
+        address = setting(key_name)
         need(address is not None, f"{key_name} is not set (the default may change; set it explicitly)")
         host, _, bound = address.rpartition(":")
         need(host in ("0.0.0.0", "[::]"), f"{key_name} = {address} is not reachable from other pods")
         need(port_name in ports and ports[port_name]["containerPort"] == int(bound),
              f"container port {port_name} must be {bound}, where {key_name} listens")
-    tls = bool(config.get("tls_cert") or flags.get("--tls-cert"))
+    tls = bool(setting("tls_cert"))
     for probe_name, path in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")]:
         probe = container.get(probe_name, {}).get("httpGet")
         need(probe is not None, f"no {probe_name} with httpGet")
@@ -279,17 +326,23 @@ def check_workload(docs: list[dict], source: str) -> dict:
         need(scheme == ("HTTPS" if tls else "HTTP"),
              f"{probe_name} uses {scheme} but the listeners are {'TLS' if tls else 'plain'}")
 
-    # Files: data directory writable on a persistent (or emptyDir) volume, the rest read-only.
-    data_dir = flags.get("--data-dir") or config.get("data_dir")
+    # Files: data directory writable on a persistent (or, where nothing must persist, emptyDir) volume, the rest
+    # read-only.
+    data_dir = setting("data_dir")
     need(data_dir is not None, "data_dir is not set")
     mount = mount_for(data_dir, mounts)
     need(mount is not None and mount["mountPath"].rstrip("/") == data_dir.rstrip("/"),
          f"data_dir {data_dir} is not a volume mount (with a read-only root filesystem it could not be written)")
     need(not mount.get("readOnly"), f"data_dir {data_dir} is mounted read-only")
-    need(mount["name"] in claims or "emptyDir" in volumes.get(mount["name"], {}),
-         f"data_dir {data_dir} is on volume {mount['name']}, neither a volumeClaimTemplate nor an emptyDir")
+    if role == "block-builder":
+        need(mount["name"] in claims,
+             f"data_dir {data_dir} is on volume {mount['name']}, not a volumeClaimTemplate: a block-builder's WAL "
+             f"and Kafka positions must survive restarts")
+    else:
+        need(mount["name"] in claims or "emptyDir" in volumes.get(mount["name"], {}),
+             f"data_dir {data_dir} is on volume {mount['name']}, neither a volumeClaimTemplate nor an emptyDir")
     for file_key in FILE_KEYS:
-        path = config.get(file_key) or flags.get("--" + file_key.replace("_", "-"))
+        path = setting(file_key)
         if path:
             mount = mount_for(path, mounts)
             need(mount is not None and mount.get("readOnly"), f"{file_key} {path} is on no read-only mount")
@@ -306,54 +359,230 @@ def check_workload(docs: list[dict], source: str) -> dict:
     need("ALL" in sc.get("capabilities", {}).get("drop", []), "capabilities must drop ALL")
 
     # Shutdown and memory.
-    shutdown = parse_duration(config.get("shutdown_timeout", "10s"))
+    shutdown = parse_duration(setting("shutdown_timeout") or "10s")
     grace = pod.get("terminationGracePeriodSeconds", 30)
     need(grace >= shutdown + 30,
          f"terminationGracePeriodSeconds {grace} leaves no room after shutdown_timeout ({shutdown:g}s) for a "
          f"running compaction and the final flush (needs shutdown_timeout + 30 s)")
-    budget = parse_size(config.get("memory_budget", "512MiB"))
     limits = container.get("resources", {}).get("limits", {})
     requests = container.get("resources", {}).get("requests", {})
     need("memory" in limits, "no memory limit")
-    need(parse_quantity(limits["memory"]) >= budget + GIB,
-         f"memory limit {limits['memory']} is below the memory budget ({config.get('memory_budget', '512MiB')}) "
-         f"+ 1 GiB for compaction, the index cache and queries")
-    need("memory" in requests and parse_quantity(requests["memory"]) >= budget + 512 * MIB,
-         f"memory request {requests.get('memory')} is below the memory budget + 512 MiB")
+    need("memory" in requests and "cpu" in requests, "no cpu and memory requests")
+    if role in STATEFUL_ROLES:
+        budget_text = setting("memory_budget") or "512MiB"
+        budget = parse_size(budget_text)
+        need(parse_quantity(limits["memory"]) >= budget + GIB,
+             f"memory limit {limits['memory']} is below the memory budget ({budget_text}) + 1 GiB for compaction, "
+             f"the index cache and queries")
+        need(parse_quantity(requests["memory"]) >= budget + 512 * MIB,
+             f"memory request {requests.get('memory')} is below the memory budget + 512 MiB")
+    return {"container": container, "config": config, "flags": flags, "setting": setting, "role": role,
+            "ports": ports, "labels": template_labels, "pod": pod}
+
+
+def check_services(services: list[dict], pods: list[dict], where: str) -> dict[str, set[str]]:
+    """Every Service selects the pods of exactly one role and aims every port at a container port; returns the
+    container ports exposed per role."""
+    exposed: dict[str, set[str]] = {}
+    for service in services:
+        name = service["metadata"]["name"]
+        selector = service["spec"].get("selector", {})
+        selected = [p for p in pods if selector and all(p["labels"].get(k) == v for k, v in selector.items())]
+        if not selected:
+            raise Invalid(f"{where}: Service {name} selects no Tracewell pod")
+        roles = {p["role"] for p in selected}
+        if len(roles) != 1:
+            raise Invalid(f"{where}: Service {name} selects pods of several roles ({', '.join(sorted(roles))})")
+        role = next(iter(roles))
+        for port in service["spec"]["ports"]:
+            target = port.get("targetPort", port["port"])
+            for p in selected:
+                if not (target in p["ports"] or target in [x["containerPort"] for x in p["ports"].values()]):
+                    raise Invalid(f"{where}: Service {name} port {port['name']} targets {target}, no container "
+                                  f"port")
+            exposed.setdefault(role, set()).add(target)
+    return exposed
+
+
+def check_workload(docs: list[dict], source: str) -> dict:
+    """Checks a monolithic Tracewell (StatefulSet, ConfigMap, Services); returns its parts for comparisons."""
+    by_kind = group_by_kind(docs)
+    sets = by_kind.get("StatefulSet", [])
+    if len(sets) != 1:
+        raise Invalid(f"{source}: expected one StatefulSet, found {len(sets)}")
+    sts = sets[0]
+    where = f"{source}: {name_of(sts)}"
+    spec = sts["spec"]
+
+    def need(condition: bool, message: str) -> None:
+        if not condition:
+            raise Invalid(f"{where}: {message}")
+
+    need(spec.get("replicas", 1) == 1, "monolithic mode runs one replica (one process per data directory)")
+    part = check_pod(sts, by_kind, where)
+    need(part["role"] == "all", f"monolithic mode runs role all, not {part['role']}")
 
     # Services: the governing one, and every port aimed at a container port.
     services = by_kind.get("Service", [])
     governing = [s for s in services if s["metadata"]["name"] == spec.get("serviceName")]
     need(len(governing) == 1 and governing[0]["spec"].get("clusterIP") == "None",
          f"serviceName {spec.get('serviceName')} is not a headless Service among the manifests")
-    exposed = set()
     for service in services:
         selector = service["spec"].get("selector", {})
-        need(selector and all(template_labels.get(k) == v for k, v in selector.items()),
+        need(selector and all(part["labels"].get(k) == v for k, v in selector.items()),
              f"Service {service['metadata']['name']} does not select the pod")
-        for port in service["spec"]["ports"]:
-            target = port.get("targetPort", port["port"])
-            need(target in ports or target in [p["containerPort"] for p in ports.values()],
-                 f"Service {service['metadata']['name']} port {port['name']} targets {target}, no container port")
-            exposed.add(target)
+    exposed = check_services(services, [part], source).get("all", set())
     missing = [name for name, _, _ in LISTENERS if name not in exposed]
     need(not missing, f"no Service exposes {', '.join(missing)}")
-    return {"statefulset": sts, "container": container, "config": config}
+    return {"statefulset": sts, "container": part["container"], "config": part["config"]}
+
+
+def builder_target(url: str) -> tuple[str, str, int] | None:
+    """(pod, governing service, port) of a block-builder URL like http://pod.service[.ns.svc...]:16686."""
+    match = re.fullmatch(r"https?://([a-z0-9-]+)\.([a-z0-9-]+)(?:\.[a-z0-9.-]+)?:(\d+)/?", url)
+    return (match.group(1), match.group(2), int(match.group(3))) if match else None
+
+
+def check_distributed(docs: list[dict], source: str) -> dict:
+    """Checks a distributed Tracewell: each role's workloads as check_pod does, and that they fit together
+    (Kafka partitions, bucket, the queriers' list of builders, Services, autoscalers). Returns the workloads by
+    role for comparisons."""
+    by_kind = group_by_kind(docs)
+
+    def fail(message: str):
+        raise Invalid(f"{source}: {message}")
+
+    workloads = by_kind.get("Deployment", []) + by_kind.get("StatefulSet", [])
+    parts = []
+    for workload in workloads:
+        part = check_pod(workload, by_kind, f"{source}: {name_of(workload)}")
+        part["workload"] = workload
+        parts.append(part)
+    by_role: dict[str, list[dict]] = {}
+    for part in parts:
+        by_role.setdefault(part["role"], []).append(part)
+    if "all" in by_role:
+        fail(f"{name_of(by_role['all'][0]['workload'])} runs role all (monolithic) among the distributed roles")
+    for role in ["distributor", "block-builder", "querier", "compactor"]:
+        if not by_role.get(role):
+            fail(f"no workload runs role {role}")
+    for part in parts:
+        kind = part["workload"]["kind"]
+        wanted = "StatefulSet" if part["role"] == "block-builder" else "Deployment"
+        if kind != wanted:
+            fail(f"{name_of(part['workload'])}: role {part['role']} belongs in a {wanted}")
+    # No workload's selector takes another's pods.
+    for a in parts:
+        for b in parts:
+            selector = a["workload"]["spec"]["selector"]["matchLabels"]
+            if a is not b and all(b["labels"].get(k) == v for k, v in selector.items()):
+                fail(f"{name_of(a['workload'])}'s selector also matches the pods of {name_of(b['workload'])}")
+
+    # Kafka: one topic, every partition consumed by exactly one builder.
+    kafka_parts = by_role["distributor"] + by_role["block-builder"]
+    for name in ["kafka_brokers", "kafka_topic"]:
+        values = {p["setting"](name) or ("tracewell-requests" if name == "kafka_topic" else None)
+                  for p in kafka_parts}
+        if len(values) != 1:
+            fail(f"distributors and block-builders disagree on {name}: {', '.join(sorted(map(str, values)))}")
+    topic_partitions = {int(p["setting"]("kafka_topic_partitions") or 8) for p in by_role["distributor"]}
+    if len(topic_partitions) != 1:
+        fail(f"distributors disagree on kafka_topic_partitions: {sorted(topic_partitions)}")
+    total = topic_partitions.pop()
+    owners: dict[int, list[str]] = {}
+    for part in by_role["block-builder"]:
+        workload = part["workload"]
+        if workload["spec"].get("replicas", 1) != 1:
+            fail(f"{name_of(workload)}: a block-builder StatefulSet with a fixed --kafka-partitions list must have "
+                 f"one replica (each pod would consume the same partitions)")
+        text = str(part["setting"]("kafka_partitions") or "all").strip()
+        listed = range(total) if text == "all" else [int(x) for x in text.split(",")]
+        for partition in listed:
+            owners.setdefault(partition, []).append(workload["metadata"]["name"])
+    beyond = sorted(p for p in owners if p >= total)
+    if beyond:
+        fail(f"block-builders consume partition(s) {beyond}, beyond the topic's {total} (kafka_topic_partitions)")
+    unowned = [p for p in range(total) if p not in owners]
+    if unowned:
+        fail(f"partition(s) {unowned} of {total} are consumed by no block-builder: their spans would never be stored")
+    shared = {p: names for p, names in owners.items() if len(names) > 1}
+    if shared:
+        fail("partition(s) consumed by more than one block-builder (spans stored twice): "
+             + "; ".join(f"{p}: {', '.join(names)}" for p, names in sorted(shared.items())))
+
+    # One bucket.
+    buckets = {p["setting"]("storage") for role in BUCKET_ROLES for p in by_role[role]}
+    if len(buckets) != 1:
+        fail(f"block-builders, queriers and the compactor must share one bucket, not {', '.join(sorted(buckets))}")
+
+    # The queriers ask every builder pod, by its stable name under its governing headless Service.
+    services = by_kind.get("Service", [])
+    headless = {s["metadata"]["name"]: s for s in services if s["spec"].get("clusterIP") == "None"}
+    builders = set()
+    for part in by_role["block-builder"]:
+        workload = part["workload"]
+        service = workload["spec"].get("serviceName")
+        if service not in headless:
+            fail(f"{name_of(workload)}: serviceName {service} is not a headless Service among the manifests")
+        selector = headless[service]["spec"].get("selector", {})
+        if not all(part["labels"].get(k) == v for k, v in selector.items()):
+            fail(f"{name_of(workload)}: its governing Service {service} does not select its pods")
+        http = part["ports"]["http"]["containerPort"]
+        for ordinal in range(workload["spec"].get("replicas", 1)):
+            builders.add((f"{workload['metadata']['name']}-{ordinal}", service, http))
+    for part in by_role["querier"]:
+        urls = part["setting"]("block_builders") or []
+        targets = set()
+        for url in urls:
+            target = builder_target(url)
+            if target is None:
+                fail(f"{name_of(part['workload'])}: block_builders {url} is not http://<pod>.<service>...:<port>")
+            targets.add(target)
+        if targets != builders:
+            fail(f"{name_of(part['workload'])}: block_builders must name every block-builder pod once "
+                 f"(<pod>.<headless service>:16686); missing {sorted(builders - targets)}, unknown "
+                 f"{sorted(targets - builders)}")
+
+    # The compactor: one, or one and a standby.
+    compactors = sum(p["workload"]["spec"].get("replicas", 1) for p in by_role["compactor"])
+    if compactors > 2:
+        fail(f"{compactors} compactor replicas: one compacts under the lease, a second stands by, more is waste")
+
+    # Services: each selects one role; clients reach the distributors' receivers and the queriers' APIs.
+    exposed = check_services(services, parts, source)
+    for role, wanted in [("distributor", INGEST_PORTS), ("querier", QUERY_PORTS)]:
+        missing = [port for port in wanted if port not in exposed.get(role, set())]
+        if missing:
+            fail(f"no Service exposes the {role}s' {', '.join(missing)}")
+
+    # Autoscalers aim at a stateless role's Deployment.
+    deployments = {p["workload"]["metadata"]["name"]: p for p in parts if p["workload"]["kind"] == "Deployment"}
+    for hpa in by_kind.get("HorizontalPodAutoscaler", []):
+        target = hpa["spec"]["scaleTargetRef"]
+        part = deployments.get(target["name"])
+        if target.get("kind") != "Deployment" or part is None or part["role"] not in ("distributor", "querier"):
+            fail(f"{name_of(hpa)} scales {target.get('kind')}/{target['name']}, not a distributor or querier "
+                 f"Deployment")
+        if "replicas" in part["workload"]["spec"]:
+            fail(f"{name_of(part['workload'])} sets replicas although {name_of(hpa)} scales it (they would fight)")
+    return {"by_role": by_role, "partitions": total, "owners": owners}
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The checks.
 
 
-def check_plain_manifests() -> dict:
-    files = sorted(KUBERNETES.glob("*.yaml"))
-    kustomization = KUBERNETES / "kustomization.yaml"
+def load_plain(directory: Path) -> list[dict]:
+    """Validates every manifest of a kustomization directory; returns the documents it lists (not the examples)."""
+    where = str(directory.relative_to(ROOT))
+    files = sorted(directory.glob("*.yaml"))
+    kustomization = directory / "kustomization.yaml"
     if kustomization not in files:
-        raise Invalid("deploy/kubernetes: no kustomization.yaml")
+        raise Invalid(f"{where}: no kustomization.yaml")
     listed = yaml.safe_load(kustomization.read_text()).get("resources", [])
     for name in listed:
-        if not (KUBERNETES / name).is_file():
-            raise Invalid(f"deploy/kubernetes/kustomization.yaml lists {name}, which does not exist")
+        if not (directory / name).is_file():
+            raise Invalid(f"{where}/kustomization.yaml lists {name}, which does not exist")
     workload = []
     for path in files:
         if path == kustomization:
@@ -369,11 +598,31 @@ def check_plain_manifests() -> dict:
                 for key, value in (doc.get("stringData") or {}).items():
                     if key.endswith(".toml"):
                         tomllib.loads(value)
+                    if key.startswith("TRACEWELL_"):
+                        raise Invalid(f"{source}: {key} would reach Tracewell's environment through envFrom")
             continue
         if path.name not in listed:
-            raise Invalid(f"{source} is not listed in deploy/kubernetes/kustomization.yaml")
+            raise Invalid(f"{source} is not listed in {where}/kustomization.yaml")
         workload += docs
-    return check_workload(workload, "deploy/kubernetes")
+    return workload
+
+
+def check_plain_manifests() -> dict:
+    return check_workload(load_plain(KUBERNETES), "deploy/kubernetes")
+
+
+def check_plain_distributed() -> dict:
+    docs = load_plain(KUBERNETES_DISTRIBUTED)
+    result = check_distributed(docs, "deploy/kubernetes/distributed")
+    # The example Secret is the one the workloads read their S3 settings from.
+    secret = yaml.safe_load((KUBERNETES_DISTRIBUTED / "s3-credentials-secret.example.yaml").read_text())
+    for role in BUCKET_ROLES:
+        for part in result["by_role"][role]:
+            refs = [e["secretRef"]["name"] for e in part["container"].get("envFrom", []) if "secretRef" in e]
+            if secret["metadata"]["name"] not in refs:
+                raise Invalid(f"deploy/kubernetes/distributed: {name_of(part['workload'])} does not read the S3 "
+                              f"settings from the Secret {secret['metadata']['name']} (envFrom)")
+    return result
 
 
 def render(values: dict | None, name: str = "tracewell", namespace: str = "tracing") -> dict[str, str]:
@@ -382,7 +631,8 @@ def render(values: dict | None, name: str = "tracewell", namespace: str = "traci
         return chart.render(values, name=name, namespace=namespace, is_install=True)
 
 
-def check_rendered(values: dict | None, label: str, name: str = "tracewell") -> dict:
+def check_rendered(values: dict | None, label: str, name: str = "tracewell", checker=check_workload,
+                   schemas: bool = True) -> dict:
     manifests = render(values, name=name)
     docs = []
     for template, text in sorted(manifests.items()):
@@ -390,9 +640,10 @@ def check_rendered(values: dict | None, label: str, name: str = "tracewell") -> 
             continue
         source = f"chart ({label}) {template}"
         for doc in load_documents(text, source):
-            validate_schema(doc, source)
+            if schemas:
+                validate_schema(doc, source)
             docs.append(doc)
-    return check_workload(docs, f"chart ({label})")
+    return checker(docs, f"chart ({label})")
 
 
 def check_chart_lint() -> None:
@@ -504,7 +755,7 @@ REFUSED = [
 
 
 def check_chart_refuses() -> None:
-    for what, values, reason in REFUSED:
+    for what, values, reason in REFUSED + REFUSED_DISTRIBUTED:
         try:
             render(values)
         except helm.HelmError as error:
@@ -513,6 +764,155 @@ def check_chart_refuses() -> None:
                               f"{error}") from None
             continue
         raise Invalid(f"chart: values with {what} rendered, but must be refused: {json.dumps(values)}")
+
+
+# Distributed mode ------------------------------------------------------------------------------------------------
+
+# What deploy/kubernetes/distributed assumes: Kafka at kafka:9092, the bucket s3://tracewell/traces, the Secret
+# tracewell-s3.
+DISTRIBUTED = {"mode": "distributed", "kafka": {"brokers": "kafka:9092"},
+               "storage": {"url": "s3://tracewell/traces", "s3": {"existingSecret": "tracewell-s3"}}}
+
+
+def check_partition_scheme(result: dict, label: str) -> None:
+    """Builder StatefulSet <name>-<i> consumes exactly the partitions p with p % N == i (the documented scheme)."""
+    builders = result["by_role"]["block-builder"]
+    n = len(builders)
+    for part in builders:
+        name = part["workload"]["metadata"]["name"]
+        index = int(name.rsplit("-", 1)[1])
+        listed = [int(x) for x in str(part["setting"]("kafka_partitions")).split(",")]
+        wanted = [p for p in range(result["partitions"]) if p % n == index]
+        if listed != wanted:
+            raise Invalid(f"chart ({label}): {name} consumes {listed}, not p % {n} == {index}: {wanted}")
+
+
+def check_chart_distributed() -> dict:
+    result = check_rendered(DISTRIBUTED, "mode distributed", checker=check_distributed)
+    check_partition_scheme(result, "mode distributed")
+    return result
+
+
+def check_chart_distributed_matches_plain(plain: dict, chart: dict) -> None:
+    """The chart's distributed rendering (for the plain manifests' Kafka, bucket and Secret) runs every role as
+    deploy/kubernetes/distributed does."""
+    def config_view(part: dict) -> dict:
+        config = dict(part["config"])
+        if "block_builders" in config:
+            config["block_builders"] = sorted(builder_target(url) for url in config["block_builders"])
+        return config
+
+    def container_view(part: dict) -> dict:
+        c = part["container"]
+        return {k: c.get(k) for k in ["args", "env", "envFrom", "ports", "livenessProbe", "readinessProbe",
+                                      "resources", "securityContext"]} | {
+            "mounts": sorted((m["name"], m["mountPath"], bool(m.get("readOnly"))) for m in c.get("volumeMounts", []))}
+
+    def pod_view(part: dict) -> dict:
+        pod = part["pod"]
+        view = {k: pod.get(k) for k in ["enableServiceLinks", "automountServiceAccountToken",
+                                        "terminationGracePeriodSeconds"]}
+        view["securityContext"] = {k: v for k, v in pod.get("securityContext", {}).items()
+                                   if k != "fsGroupChangePolicy"}
+        view["volumes"] = sorted(json.dumps(v, sort_keys=True) for v in pod.get("volumes", [])
+                                 if v["name"] != "config")
+        spec = part["workload"]["spec"]
+        view["replicas"] = spec.get("replicas")
+        view["strategy"] = spec.get("strategy")
+        view["claims"] = [c["spec"] for c in spec.get("volumeClaimTemplates", [])]
+        return view
+
+    for role in ["distributor", "block-builder", "querier", "compactor"]:
+        a_parts = sorted(plain["by_role"][role], key=lambda p: p["workload"]["metadata"]["name"])
+        b_parts = sorted(chart["by_role"][role], key=lambda p: p["workload"]["metadata"]["name"])
+        if [p["workload"]["metadata"]["name"] for p in a_parts] != [p["workload"]["metadata"]["name"] for p in b_parts]:
+            raise Invalid(f"the chart's {role} workloads are not named as deploy/kubernetes/distributed's")
+        for a_part, b_part in zip(a_parts, b_parts):
+            for what, view in [("config file", config_view), ("container", container_view), ("pod", pod_view)]:
+                a, b = view(a_part), view(b_part)
+                if a != b:
+                    keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+                    raise Invalid(f"the chart's distributed {what} of {name_of(b_part['workload'])} differs from "
+                                  f"deploy/kubernetes/distributed:\n"
+                                  f"  deploy/kubernetes/distributed: {json.dumps({k: a.get(k) for k in keys}, sort_keys=True)}\n"
+                                  f"  chart:                         {json.dumps({k: b.get(k) for k in keys}, sort_keys=True)}")
+
+
+DISTRIBUTED_EVERYTHING_ON = EVERYTHING_ON | {
+    "mode": "distributed",
+    "kafka": {"brokers": "kafka-0.kafka:9092,kafka-1.kafka:9092", "topic": "spans", "partitions": 12,
+              "produceTimeout": "5s"},
+    "storage": {"url": "s3://traces-prod/eu", "s3": {"existingSecret": "tracewell-s3", "region": "eu-west-1",
+                "endpoint": "https://minio.storage.svc:9000", "allowHttp": False, "serviceAccountName": "tracewell"}},
+    "blockRefreshInterval": "10s",
+    "distributor": {"replicas": 3, "autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 20,
+                                                   "targetCPUUtilizationPercentage": 60}},
+    "blockBuilder": {"replicas": 3, "resources": {"requests": {"cpu": "2", "memory": "1536Mi"},
+                                                  "limits": {"cpu": "4", "memory": "2Gi"}},
+                     "persistence": {"size": "40Gi", "storageClass": "fast-ssd", "annotations": {"backup": "no"}}},
+    "querier": {"replicas": 2, "autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 8,
+                                               "targetCPUUtilizationPercentage": 70}},
+    "compactor": {"replicas": 2},
+}
+
+
+def check_chart_distributed_everything_on() -> None:
+    label = "mode distributed, every option on, release obs"
+    result = check_rendered(DISTRIBUTED_EVERYTHING_ON, label, name="obs", checker=check_distributed)
+    check_partition_scheme(result, label)
+    roles = result["by_role"]
+    distributor, builder, querier = roles["distributor"][0], roles["block-builder"][0], roles["querier"][0]
+    builder2 = next(p for p in roles["block-builder"] if p["workload"]["metadata"]["name"] == "obs-tracewell-block-builder-2")
+    expect = {
+        "three builders": len(roles["block-builder"]) == 3,
+        "builder 2 consumes 2,5,8,11": builder2["setting"]("kafka_partitions") == "2,5,8,11",
+        "topic partitions": distributor["setting"]("kafka_topic_partitions") == 12,
+        "auth on the distributors": distributor["setting"]("auth_tokens") == "/etc/tracewell/auth/tokens.toml",
+        "tls on the queriers": bool(querier["setting"]("tls_cert")),
+        "no auth or tls on the builders": not builder["setting"]("auth_tokens") and not builder["setting"]("tls_cert"),
+        "S3 region": {"name": "AWS_REGION", "value": "eu-west-1"} in querier["container"]["env"],
+        "service account": builder["pod"].get("serviceAccountName") == "tracewell"
+        and "serviceAccountName" not in distributor["pod"],
+        "autoscaled replicas left to the HPA": "replicas" not in distributor["workload"]["spec"],
+        "builder storage class": builder["workload"]["spec"]["volumeClaimTemplates"][0]["spec"].get(
+            "storageClassName") == "fast-ssd",
+        "extra config": builder["setting"]("max_tenants") == 100,
+    }
+    wrong = [what for what, ok in expect.items() if not ok]
+    if wrong:
+        raise Invalid(f"chart ({label}): not rendered as set: {', '.join(wrong)}")
+
+
+# Builders x partitions the assignment must cover exactly (rendered and checked without the schemas, for speed).
+PARTITION_LAYOUTS = [(1, 1), (1, 8), (2, 8), (3, 8), (5, 7), (8, 8), (4, 64)]
+
+
+def check_chart_partition_layouts() -> None:
+    for builders, partitions in PARTITION_LAYOUTS:
+        label = f"{builders} builders, {partitions} partitions"
+        values = DISTRIBUTED | {"kafka": {"brokers": "kafka:9092", "partitions": partitions},
+                                "blockBuilder": {"replicas": builders}}
+        result = check_rendered(values, label, checker=check_distributed, schemas=False)
+        check_partition_scheme(result, label)
+
+
+REFUSED_DISTRIBUTED = [
+    ("distributed mode without Kafka", {"mode": "distributed", "storage": DISTRIBUTED["storage"]},
+     "needs kafka.brokers"),
+    ("distributed mode without a bucket", {"mode": "distributed", "kafka": {"brokers": "kafka:9092"}},
+     "needs storage.url"),
+    ("a bucket URL that is not s3://", DISTRIBUTED | {"storage": {"url": "file:///var/lib/tracewell"}},
+     "/storage/url"),
+    ("more builders than partitions", DISTRIBUTED | {"kafka": {"brokers": "kafka:9092", "partitions": 2},
+                                                     "blockBuilder": {"replicas": 3}}, "more than kafka.partitions"),
+    ("an unknown mode", {"mode": "microservices"}, "/mode"),
+    ("three compactors", DISTRIBUTED | {"compactor": {"replicas": 3}}, "/compactor/replicas"),
+    ("a key the chart sets per builder in config.extra",
+     DISTRIBUTED | {"config": {"memoryBudget": "512MiB", "retention": "7d", "rollupRetention": "90d",
+                               "shutdownTimeout": "10s", "extra": {"kafka_partitions": "0,1"}}},
+     "the chart sets kafka_partitions itself"),
+    ("brokers without a port", DISTRIBUTED | {"kafka": {"brokers": "kafka"}}, "/kafka/brokers"),
+]
 
 
 # Dockerfile -----------------------------------------------------------------------------------------------------
@@ -664,7 +1064,7 @@ def main() -> int:
     step("deploy/helm/tracewell: helm lint --strict", check_chart_lint)
     step(f"deploy/helm/tracewell: default values render valid manifests (Kubernetes {versions})",
          lambda: check_rendered(None, "default values"))
-    plain = next((v for k, v in shared.items() if k.startswith("deploy/kubernetes")), None)
+    plain = next((v for k, v in shared.items() if k.startswith("deploy/kubernetes:")), None)
     chart = next((v for k, v in shared.items() if "default values" in k), None)
     if plain and chart:
         step("deploy/helm/tracewell: default rendering equals deploy/kubernetes",
@@ -672,7 +1072,21 @@ def main() -> int:
     step("deploy/helm/tracewell: every option on (auth, TLS, mTLS, LoadBalancer, extras) renders valid manifests",
          check_chart_everything_on)
     step("deploy/helm/tracewell: persistence off renders an emptyDir", check_chart_without_persistence)
-    step(f"deploy/helm/tracewell: {len(REFUSED)} kinds of wrong values are refused", check_chart_refuses)
+    step(f"deploy/kubernetes/distributed: manifests valid for Kubernetes {versions}, roles runnable by Tracewell "
+         f"and fitting together (partitions, bucket, builders' URLs, Services)", check_plain_distributed)
+    step(f"deploy/helm/tracewell: mode distributed renders valid manifests (Kubernetes {versions})",
+         check_chart_distributed)
+    plain_d = next((v for k, v in shared.items() if k.startswith("deploy/kubernetes/distributed")), None)
+    chart_d = next((v for k, v in shared.items() if "mode distributed renders" in k), None)
+    if plain_d and chart_d:
+        step("deploy/helm/tracewell: mode distributed equals deploy/kubernetes/distributed",
+             lambda: check_chart_distributed_matches_plain(plain_d, chart_d))
+    step("deploy/helm/tracewell: mode distributed with every option on (3 builders, 12 partitions, HPAs, auth, "
+         "TLS, S3 settings) renders valid manifests", check_chart_distributed_everything_on)
+    step(f"deploy/helm/tracewell: {len(PARTITION_LAYOUTS)} builder/partition layouts give every partition to "
+         f"exactly one builder (p % N == i)", check_chart_partition_layouts)
+    step(f"deploy/helm/tracewell: {len(REFUSED) + len(REFUSED_DISTRIBUTED)} kinds of wrong values are refused",
+         check_chart_refuses)
     step("deploy/Dockerfile: hadolint, ports, user, entrypoint, build context", check_dockerfile)
     step("deploy/otel-collector.yaml: pipeline complete, exporter aimed at Tracewell", check_collector)
 
