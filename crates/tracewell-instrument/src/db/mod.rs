@@ -12,11 +12,14 @@
 //! A failed statement gets `error.type` and `db.response.status_code` from [`RecordError`] (SQLSTATE
 //! for PostgreSQL) and status ERROR with the error's description.
 //!
-//! [`postgres`] (feature `postgres`) runs tokio-postgres' `query`, `execute` and the rest in such spans.
+//! [`postgres`] (feature `postgres`) runs tokio-postgres' `query`, `execute` and the rest in such spans;
+//! [`sqlx`] (feature `sqlx`) does the same for sqlx on PostgreSQL.
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sql;
+#[cfg(feature = "sqlx")]
+pub mod sqlx;
 
 pub use sql::{parse_statement, sanitize, Dialect, StatementInfo};
 
