@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Checks Tracewell's deployment files; exits non-zero, naming the file and the problem, when one is wrong.
 
-- deploy/kubernetes/*.yaml: every resource against the Kubernetes JSON schemas (strict: unknown fields are
+- deploy/kubernetes/*.yaml and deploy/kubernetes/distributed/*.yaml: every resource against the Kubernetes JSON schemas (strict: unknown fields are
   errors) of the oldest and the newest Kubernetes version the chart supports, offline (kubernetes-validate);
   the kustomization lists every manifest.
 - deploy/helm/tracewell: `helm lint --strict` and rendering with Helm's own Go template engine (Helm's SDK
   through helm-python-sdk, no helm binary or cluster), for the default values and for values that switch every
   option on; the rendered manifests are validated like the plain ones, values the chart must refuse are refused,
   and the default rendering matches deploy/kubernetes.
-- For both: what Tracewell itself needs, read from its source (crates/tracewell/src/config.rs): config file keys,
+- Distributed mode (deploy/kubernetes/distributed, and the chart with mode: distributed, also with every option
+  on and for several builder/partition layouts): every workload's role is runnable (Kafka brokers, an s3://
+  bucket, a persistent data directory for block-builders), every Kafka partition is consumed by exactly one
+  block-builder (p % N == i in the chart), all roles share one bucket, the queriers' block_builders name every
+  builder pod through its headless Service, each Service selects one role, and the chart matches the manifests.
+- For all of them: what Tracewell itself needs, read from its source (crates/tracewell/src/config.rs): config file keys,
   flags and TRACEWELL_* variables it knows, service links off (they would inject unknown TRACEWELL_* variables),
   probes on /healthz and /readyz, the data directory on a writable volume, a non-root read-only container, a
   grace period longer than the drain and a memory limit above the memory budget.
