@@ -1,5 +1,6 @@
 //! Tail sampling against the real binary (`--tail-sampling`): when a head is flushed, traces with an error, a
-//! slow span or a matching attribute go into the block and the rest are left out; RED rollups still count
+//! slow span (over a threshold, or over its operation's percentile) or a matching attribute go into the block and
+//! the rest are left out; RED rollups still count
 //! every span; a late span of a dropped trace follows the decision; decisions are counted in /metrics; an edited
 //! policies file applies without restart; a broken policies file stops start-up naming the policy.
 
@@ -184,6 +185,63 @@ async fn flushed_blocks_keep_the_traces_the_policies_keep() {
         })
         .await;
     assert_eq!(trace_status(&server, &plain_ids[0]).await, 200);
+}
+
+#[tokio::test]
+async fn the_slowest_tenth_of_each_operation_is_kept_by_percentile() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("sampling.toml");
+    std::fs::write(
+        &policies,
+        "[[tenants.shop.policies]]\nname = \"p90\"\nslower_than_percentile = 90\n",
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        &[
+            "--tail-sampling",
+            policies.to_str().unwrap(),
+            "--head-max-age",
+            "2s",
+        ],
+    )
+    .await;
+    // 200 traces lasting 1 to 200 ms, in one request so one head judges them all: each operation's p90 is
+    // about 180 ms.
+    let mut all = ExportTraceServiceRequest::default();
+    let mut ids = Vec::new();
+    for millis in 1..=200u64 {
+        let (request, sent) = traces(1, millis, vec![]);
+        all.resource_spans.extend(request.resource_spans);
+        ids.extend(sent);
+    }
+    send(&server, &all).await;
+    let srv = &server;
+    server
+        .eventually("the head flushed and sampled", || async move {
+            srv.metric(&decided("none", "drop")).await > 0.0
+        })
+        .await;
+    let kept = server.metric(&decided("p90", "keep")).await;
+    let dropped = server.metric(&decided("none", "drop")).await;
+    assert_eq!(kept + dropped, 200.0);
+    // About the slowest 20; the rollup's 4% buckets place the threshold within 2%.
+    assert!((15.0..=30.0).contains(&kept), "kept {kept}");
+    assert_eq!(
+        trace_status(&server, &ids[199]).await,
+        200,
+        "the slowest kept"
+    );
+    assert_eq!(
+        trace_status(&server, &ids[0]).await,
+        404,
+        "the fastest dropped"
+    );
+    assert_eq!(
+        trace_status(&server, &ids[99]).await,
+        404,
+        "the median dropped"
+    );
 }
 
 #[test]
