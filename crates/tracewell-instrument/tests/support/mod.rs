@@ -1,6 +1,8 @@
 //! Shared test helpers: telemetry exporting to memory, span lookups.
 #![allow(dead_code)]
 
+pub mod dead_letter;
+
 use std::net::SocketAddr;
 
 use opentelemetry::trace::{SpanId, TraceId};
