@@ -257,6 +257,49 @@ async fn a_querier_reads_spans_not_flushed_yet_from_the_block_builders() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_distributor_refuses_as_retryable_when_kafka_is_gone() {
+    let kafka = KafkaServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let distributor = Server::start(
+        dir.path(),
+        &[
+            "--role",
+            "distributor",
+            "--kafka-brokers",
+            &kafka.brokers,
+            "--kafka-produce-timeout",
+            "2s",
+        ],
+    )
+    .await;
+    let (request, _) = round("orphan");
+    export_ok(&mut grpc_client(&distributor).await, request).await;
+    drop(kafka);
+
+    // Nothing may be acknowledged that Kafka does not hold: the client is told to retry, within the timeout.
+    let (request, _) = round("orphan");
+    let started = std::time::Instant::now();
+    let response = http_client()
+        .post(distributor.otlp_http_url())
+        .header("content-type", "application/x-protobuf")
+        .body(prost::Message::encode_to_vec(&request))
+        .send()
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(response.status(), 503, "{:?}", response.text().await);
+    assert!(
+        waited < std::time::Duration::from_secs(15),
+        "answered after {waited:?}"
+    );
+    assert!(
+        distributor.logs().contains("request log unavailable"),
+        "{}",
+        distributor.logs()
+    );
+}
+
 #[test]
 fn roles_refuse_configurations_that_cannot_work() {
     let dir = tempfile::tempdir().unwrap();

@@ -86,6 +86,12 @@ impl KafkaLog {
             .set("acks", "all")
             .set("linger.ms", "2")
             .set("message.max.bytes", MAX_RECORD_BYTES)
+            // A record not acknowledged within the produce timeout fails (librdkafka's default is 5 minutes),
+            // so a request waits at most that long for an unreachable cluster.
+            .set(
+                "message.timeout.ms",
+                config.produce_timeout.as_millis().max(1).to_string(),
+            )
             .create()
             .with_context(|| format!("kafka: producer for {}", config.brokers))?;
         let partitions = partition_count(producer.client(), &config.topic)?;
