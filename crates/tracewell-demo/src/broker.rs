@@ -143,6 +143,8 @@ impl Broker {
         let producer: FutureProducer = ClientConfig::new()
             .set("bootstrap.servers", brokers)
             .set("enable.idempotence", "true")
+            // An order the broker does not take within 10 s fails its request instead of waiting 5 minutes.
+            .set("message.timeout.ms", "10000")
             .create()
             .map_err(|e| BrokerError::Kafka(format!("producer for {brokers}: {e}")))?;
         Ok(Broker::Kafka(KafkaBroker {
