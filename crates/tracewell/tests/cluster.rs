@@ -293,11 +293,12 @@ async fn a_distributor_refuses_as_retryable_when_kafka_is_gone() {
         waited < std::time::Duration::from_secs(15),
         "answered after {waited:?}"
     );
-    assert!(
-        distributor.logs().contains("request log unavailable"),
-        "{}",
-        distributor.logs()
-    );
+    // The server's log is read from its stderr as it comes: wait for the line.
+    distributor
+        .eventually("the distributor logs why it refused", || async {
+            distributor.logs().contains("request log unavailable")
+        })
+        .await;
 }
 
 #[test]
