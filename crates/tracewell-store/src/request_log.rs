@@ -22,17 +22,18 @@ pub type LogPositions = BTreeMap<i32, i64>;
 
 /// A durable, replicated log that takes a distributor's requests. Each `append` returns once the log holds the
 /// request durably (for Kafka: acknowledged by all in-sync replicas); an error means nothing may be acknowledged.
+/// Requests are given by value, so an implementation can move spans into its records instead of copying them.
 pub trait RequestLog: Send + Sync + 'static {
     fn append_traces<'a>(
         &'a self,
         tenant: &'a TenantId,
-        request: &'a ExportTraceServiceRequest,
+        request: ExportTraceServiceRequest,
     ) -> BoxFuture<'a, Result<(), String>>;
 
     fn append_logs<'a>(
         &'a self,
         tenant: &'a TenantId,
-        request: &'a ExportLogsServiceRequest,
+        request: ExportLogsServiceRequest,
     ) -> BoxFuture<'a, Result<(), String>>;
 }
 

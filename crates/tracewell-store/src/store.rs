@@ -316,7 +316,7 @@ impl Store {
                 .flat_map(|r| &r.scope_spans)
                 .map(|s| s.spans.len())
                 .sum();
-            log.append_traces(tenant_id, &req)
+            log.append_traces(tenant_id, req)
                 .await
                 .map_err(StoreError::LogUnavailable)?;
             return Ok(Inserted {

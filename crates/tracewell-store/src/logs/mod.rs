@@ -87,7 +87,7 @@ impl Store {
                 .flat_map(|r| &r.scope_logs)
                 .map(|s| s.log_records.len())
                 .sum();
-            log.append_logs(tenant_id, &req)
+            log.append_logs(tenant_id, req)
                 .await
                 .map_err(StoreError::LogUnavailable)?;
             self.0.metrics.accepted_log_records.inc_by(count as u64);

@@ -129,7 +129,7 @@ impl RequestLog for KafkaLog {
     fn append_traces<'a>(
         &'a self,
         tenant: &'a TenantId,
-        request: &'a ExportTraceServiceRequest,
+        request: ExportTraceServiceRequest,
     ) -> BoxFuture<'a, Result<(), String>> {
         let parts = split_traces(request, self.partitions)
             .into_iter()
@@ -141,7 +141,7 @@ impl RequestLog for KafkaLog {
     fn append_logs<'a>(
         &'a self,
         tenant: &'a TenantId,
-        request: &'a ExportLogsServiceRequest,
+        request: ExportLogsServiceRequest,
     ) -> BoxFuture<'a, Result<(), String>> {
         let parts = split_logs(request, self.partitions)
             .into_iter()
@@ -165,16 +165,20 @@ pub fn partition_of(trace_id: &[u8], partitions: i32) -> i32 {
     (hash % partitions.max(1) as u64) as i32
 }
 
-/// Splits a traces request into one request per partition, keeping each span's resource and scope.
+/// Splits a traces request into one request per partition, keeping each span's resource and scope (spans are
+/// moved; only resources and scopes are copied, once per partition they reach).
 pub fn split_traces(
-    request: &ExportTraceServiceRequest,
+    request: ExportTraceServiceRequest,
     partitions: i32,
 ) -> BTreeMap<i32, ExportTraceServiceRequest> {
     let mut parts: BTreeMap<i32, (ExportTraceServiceRequest, Option<(usize, usize)>)> =
         BTreeMap::new();
-    for (ri, resource) in request.resource_spans.iter().enumerate() {
-        for (si, scope) in resource.scope_spans.iter().enumerate() {
-            for span in &scope.spans {
+    for (ri, mut resource) in request.resource_spans.into_iter().enumerate() {
+        for (si, mut scope) in std::mem::take(&mut resource.scope_spans)
+            .into_iter()
+            .enumerate()
+        {
+            for span in std::mem::take(&mut scope.spans) {
                 let (part, last) = parts
                     .entry(partition_of(&span.trace_id, partitions))
                     .or_default();
@@ -197,7 +201,7 @@ pub fn split_traces(
                     .last_mut()
                     .expect("pushed above")
                     .spans
-                    .push(span.clone());
+                    .push(span);
                 *last = Some((ri, si));
             }
         }
@@ -207,14 +211,17 @@ pub fn split_traces(
 
 /// Splits a logs request by the trace id of each record (records without one by their timestamp).
 pub fn split_logs(
-    request: &ExportLogsServiceRequest,
+    request: ExportLogsServiceRequest,
     partitions: i32,
 ) -> BTreeMap<i32, ExportLogsServiceRequest> {
     let mut parts: BTreeMap<i32, (ExportLogsServiceRequest, Option<(usize, usize)>)> =
         BTreeMap::new();
-    for (ri, resource) in request.resource_logs.iter().enumerate() {
-        for (si, scope) in resource.scope_logs.iter().enumerate() {
-            for record in &scope.log_records {
+    for (ri, mut resource) in request.resource_logs.into_iter().enumerate() {
+        for (si, mut scope) in std::mem::take(&mut resource.scope_logs)
+            .into_iter()
+            .enumerate()
+        {
+            for record in std::mem::take(&mut scope.log_records) {
                 let partition = if record.trace_id.is_empty() {
                     partition_of(&record.time_unix_nano.to_le_bytes(), partitions)
                 } else {
@@ -240,7 +247,7 @@ pub fn split_logs(
                     .last_mut()
                     .expect("pushed above")
                     .log_records
-                    .push(record.clone());
+                    .push(record);
                 *last = Some((ri, si));
             }
         }
@@ -290,7 +297,7 @@ mod tests {
                 },
             ],
         };
-        let parts = split_traces(&request, 4);
+        let parts = split_traces(request, 4);
         assert!(parts.len() > 1, "20 traces spread over partitions");
         let mut total = 0;
         for (partition, part) in &parts {
