@@ -17,8 +17,7 @@ pub struct StatsBuilder {
     last_trace: Option<TraceId>,
     spans: u64,
     traces: u64,
-    services: HashSet<String>,
-    /// Span names by service.
+    /// Span names by service (the services are its keys).
     operations: HashMap<String, HashSet<String>>,
     span_keys: KeySet,
     resource_keys: KeySet,
@@ -36,7 +35,7 @@ const MAX_REMEMBERED_RESOURCES: usize = 4096;
 
 /// Distinct attribute keys, up to [`MAX_RECORDED_KEYS`] (then unknown).
 #[derive(Default)]
-struct KeySet {
+pub struct KeySet {
     keys: HashSet<String>,
     overflowed: bool,
 }
@@ -44,16 +43,21 @@ struct KeySet {
 impl KeySet {
     fn add(&mut self, attrs: &[Attribute]) {
         for a in attrs {
-            if self.overflowed || self.keys.contains(a.key.as_str()) {
-                continue;
-            }
-            if self.keys.len() == MAX_RECORDED_KEYS {
-                self.overflowed = true;
-                self.keys.clear();
-                return;
-            }
-            self.keys.insert(a.key.clone());
+            self.add_key(&a.key);
         }
+    }
+
+    /// Adds one key.
+    pub fn add_key(&mut self, key: &str) {
+        if self.overflowed || self.keys.contains(key) {
+            return;
+        }
+        if self.keys.len() == MAX_RECORDED_KEYS {
+            self.overflowed = true;
+            self.keys.clear();
+            return;
+        }
+        self.keys.insert(key.to_owned());
     }
 
     fn finish(self) -> Option<Vec<String>> {
@@ -68,6 +72,13 @@ impl KeySet {
 impl StatsBuilder {
     /// Adds the next span of the block.
     pub fn push(&mut self, s: &Span) {
+        self.push_except_span_keys(s);
+        self.span_keys.add(&s.attributes);
+    }
+
+    /// Adds the next span of the block but not its attribute keys: a writer that sorts each attribute into a
+    /// column anyway gathers them more cheaply, and hands them to [`StatsBuilder::finish_with_span_keys`].
+    pub fn push_except_span_keys(&mut self, s: &Span) {
         if self.spans == 0 {
             self.min_start = s.start_unix_nano;
             self.first_trace = Some(s.trace_id);
@@ -80,9 +91,6 @@ impl StatsBuilder {
         }
         self.spans += 1;
         let service = s.service_name();
-        if !self.services.contains(service) {
-            self.services.insert(service.to_owned());
-        }
         let names = match self.operations.get_mut(service) {
             Some(names) => names,
             None => self.operations.entry(service.to_owned()).or_default(),
@@ -90,7 +98,6 @@ impl StatsBuilder {
         if !names.contains(s.name.as_str()) {
             names.insert(s.name.clone());
         }
-        self.span_keys.add(&s.attributes);
         for e in &s.events {
             self.event_keys.add(&e.attributes);
         }
@@ -113,6 +120,12 @@ impl StatsBuilder {
         }
     }
 
+    /// The stats, with `span_keys` as the span attribute keys (see [`StatsBuilder::push_except_span_keys`]).
+    pub fn finish_with_span_keys(mut self, span_keys: KeySet) -> BlockStats {
+        self.span_keys = span_keys;
+        self.finish()
+    }
+
     pub fn finish(self) -> BlockStats {
         let (Some(first), Some(last)) = (self.first_trace, self.last_trace) else {
             return BlockStats::default();
@@ -125,8 +138,9 @@ impl StatsBuilder {
             span_count: self.spans,
             trace_count: self.traces,
             services: self
-                .services
-                .into_iter()
+                .operations
+                .keys()
+                .cloned()
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),

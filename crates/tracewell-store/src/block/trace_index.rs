@@ -2,7 +2,7 @@
 //! end, span and error counts, root span, spans and errors per service). v2 blocks persist it in `index.bin`;
 //! for v1 blocks readers build it with [`TraceIndexBuilder`] from a column scan.
 
-use std::collections::HashMap;
+use crate::fast_hash::FastHashMap as HashMap;
 use std::ops::Range;
 
 use tracewell_model::TraceId;

@@ -24,6 +24,7 @@ use tracewell_model::{AttrValue, Attribute, Resource, Scope, Span, SpanId, Statu
 use super::index::{filter_entry, BlockIndex, Placement, RowGroupEntry, NAME_KEY};
 use super::schema::{col2, physical_schema, DynType, FORMAT_KEY, START_LEAF, TRACE_ID_LEAF};
 use super::FORMAT_VERSION;
+use crate::block::stats::KeySet;
 use crate::block::trace_index::{IndexedSpan, TraceIndexBuilder};
 use crate::block::v1::attrs::AttrListBuilder;
 use crate::block::v1::encode::{EventListBuilder, LinkListBuilder};
@@ -38,13 +39,32 @@ const DYNAMIC_MIN_SHARE: f64 = 0.005;
 
 /// Sorts spans by `(trace_id, start, span_id)` and encodes them as a v2 block. Row groups end at trace
 /// boundaries, so a trace is always within one row group.
-pub fn write_block_refs(mut spans: Vec<&Span>, opts: &WriteOptions) -> Result<WrittenBlock> {
-    spans.sort_by_key(|s| (s.trace_id, s.start_unix_nano, s.span_id));
+pub fn write_block_refs(spans: Vec<&Span>, opts: &WriteOptions) -> Result<WrittenBlock> {
+    let spans = sorted_for_block(spans);
     let mut writer = BlockWriter::new(choose_dynamic_columns(&spans), opts)?;
     for trace in spans.chunk_by(|a, b| a.trace_id == b.trace_id) {
         writer.push_trace(trace.to_vec())?;
     }
     writer.finish()
+}
+
+/// `spans` in block order: by `(trace_id, start, span_id)`. The keys are read once into a contiguous vector
+/// and compared as integers (big-endian ids order as their bytes do), instead of following two span pointers
+/// and comparing byte arrays at every comparison.
+fn sorted_for_block(spans: Vec<&Span>) -> Vec<&Span> {
+    let mut keyed: Vec<(u128, u64, u64, &Span)> = spans
+        .into_iter()
+        .map(|s| {
+            (
+                u128::from_be_bytes(s.trace_id.0),
+                s.start_unix_nano,
+                u64::from_be_bytes(s.span_id.0),
+                s,
+            )
+        })
+        .collect();
+    keyed.sort_by_key(|k| (k.0, k.1, k.2));
+    keyed.into_iter().map(|k| k.3).collect()
 }
 
 /// Writes a v2 block trace by trace, holding at most one row group of spans: a flush hands it a head's spans,
@@ -105,7 +125,7 @@ impl<S: Borrow<Span>> BlockWriter<S> {
         self.last_trace = Some(trace_id);
         for s in &spans {
             let s = s.borrow();
-            self.stats.push(s);
+            self.stats.push_except_span_keys(s);
             self.traces.push(IndexedSpan {
                 trace_id: s.trace_id,
                 start: s.start_unix_nano,
@@ -154,6 +174,7 @@ impl<S: Borrow<Span>> BlockWriter<S> {
     pub fn finish(mut self) -> Result<WrittenBlock> {
         self.write_group()?;
         let data = Bytes::from(self.writer.into_inner()?);
+        let span_keys = self.tables.span_keys(&self.dynamic);
         let index = BlockIndex {
             resources: self.tables.resources,
             scopes: self.tables.scopes,
@@ -169,7 +190,7 @@ impl<S: Borrow<Span>> BlockWriter<S> {
             format: BlockFormat::V2,
             data,
             index: Some(index),
-            stats: self.stats.finish(),
+            stats: self.stats.finish_with_span_keys(span_keys),
         })
     }
 }
@@ -212,10 +233,17 @@ fn dyn_type(value: &AttrValue) -> Option<DynType> {
     })
 }
 
+/// Spans [`choose_dynamic_columns`] counts at most: larger blocks are sampled evenly.
+const DYNAMIC_SAMPLE_SPANS: usize = 16_384;
+
 /// The `(key, type)` pairs that get a column: frequent, typed, without a dedicated column; most frequent first.
+/// Frequencies are counted on an even sample of at most [`DYNAMIC_SAMPLE_SPANS`] spans: which keys get a column
+/// only changes the block's size, never what it holds.
 fn choose_dynamic_columns(spans: &[&Span]) -> Vec<(String, DynType)> {
+    let stride = (spans.len() / DYNAMIC_SAMPLE_SPANS).max(1);
+    let sampled = spans.len().div_ceil(stride);
     let mut counts: HashMap<(&str, DynType), usize> = HashMap::default();
-    for s in spans {
+    for s in spans.iter().step_by(stride) {
         for a in &s.attributes {
             if hot_slot(&a.key, &a.value).is_none() {
                 if let Some(ty) = dyn_type(&a.value) {
@@ -224,7 +252,7 @@ fn choose_dynamic_columns(spans: &[&Span]) -> Vec<(String, DynType)> {
             }
         }
     }
-    let min = ((spans.len() as f64 * DYNAMIC_MIN_SHARE) as usize).max(1);
+    let min = ((sampled as f64 * DYNAMIC_MIN_SHARE) as usize).max(1);
     let mut chosen: Vec<((&str, DynType), usize)> =
         counts.into_iter().filter(|(_, n)| *n >= min).collect();
     chosen.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -254,6 +282,11 @@ struct Tables {
     scope_by_value: HashMap<Vec<u8>, u32>,
     shapes: Vec<Vec<Placement>>,
     shape_ids: HashMap<Vec<Placement>, u32>,
+    /// Span attribute keys seen so far, for the block's stats: a dedicated or dynamic column's key once any span
+    /// placed a value there, the others key by key.
+    hot_seen: [bool; HOT_ATTRS.len()],
+    dynamic_seen: Vec<bool>,
+    other_keys: KeySet,
 }
 
 impl Tables {
@@ -275,7 +308,30 @@ impl Tables {
             scope_by_value: HashMap::default(),
             shapes: Vec::new(),
             shape_ids: HashMap::default(),
+            hot_seen: [false; HOT_ATTRS.len()],
+            dynamic_seen: vec![false; dynamic.len()],
+            other_keys: KeySet::default(),
         }
+    }
+
+    /// The span attribute keys of the spans encoded so far (`dynamic`: the block's dynamic columns).
+    fn span_keys(&mut self, dynamic: &[(String, DynType)]) -> KeySet {
+        let mut keys = std::mem::take(&mut self.other_keys);
+        let hot = HOT_ATTRS
+            .iter()
+            .zip(self.hot_seen)
+            .filter(|(_, seen)| *seen);
+        for (h, _) in hot {
+            keys.add_key(h.key);
+        }
+        for ((key, _), _) in dynamic
+            .iter()
+            .zip(&self.dynamic_seen)
+            .filter(|(_, seen)| **seen)
+        {
+            keys.add_key(key);
+        }
+        keys
     }
 
     fn resource(&mut self, r: &Arc<Resource>) -> u32 {
@@ -369,6 +425,7 @@ impl Tables {
                 let placement = match hot_slot(&a.key, &a.value) {
                     Some(i) if hot_row[i].is_none() => {
                         hot_row[i] = Some(&a.value);
+                        self.hot_seen[i] = true;
                         Placement::Hot(i)
                     }
                     _ => match dyn_type(&a.value)
@@ -376,9 +433,11 @@ impl Tables {
                     {
                         Some(j) if dyn_row[j].is_none() => {
                             dyn_row[j] = Some(&a.value);
+                            self.dynamic_seen[j] = true;
                             Placement::Dynamic(j)
                         }
                         _ => {
+                            self.other_keys.add_key(&a.key);
                             other.append(&a.key, Some(&a.value));
                             Placement::Other
                         }
@@ -487,27 +546,20 @@ fn filtered_values(s: &Span) -> usize {
 /// attributes, so that a search may skip a row group whose filter lacks a condition's value. A double is written
 /// as Rust formats it (`72.5`, `1`, `-0`), which readers ask for (see `tracewell-query`'s matcher).
 fn add_to_filter(filter: &mut Sbbf, entry: &mut Vec<u8>, a: &Attribute) {
-    let text;
-    let value: &str = match &a.value {
-        AttrValue::Str(s) => s,
-        AttrValue::Int(i) => {
-            text = i.to_string();
-            &text
-        }
-        AttrValue::Double(d) => {
-            text = d.to_string();
-            &text
-        }
-        AttrValue::Bool(b) => {
-            if *b {
-                "true"
-            } else {
-                "false"
-            }
-        }
+    use std::io::Write;
+    // The bytes of `filter_entry(key, text)`, with numbers formatted straight into the entry.
+    entry.clear();
+    entry.extend_from_slice(a.key.as_bytes());
+    entry.push(0);
+    match &a.value {
+        AttrValue::Str(s) => entry.extend_from_slice(s.as_bytes()),
+        // Writing into a Vec cannot fail.
+        AttrValue::Int(i) => drop(write!(entry, "{i}")),
+        AttrValue::Double(d) => drop(write!(entry, "{d}")),
+        AttrValue::Bool(true) => entry.extend_from_slice(b"true"),
+        AttrValue::Bool(false) => entry.extend_from_slice(b"false"),
         _ => return,
-    };
-    filter_entry(&a.key, value, entry);
+    }
     filter.insert(entry.as_slice());
 }
 
