@@ -122,25 +122,25 @@ pub fn hot_slot(key: &str, value: &AttrValue) -> Option<usize> {
 
 /// Index of `key` in [`HOT_ATTRS`].
 pub fn hot_index(key: &str) -> Option<usize> {
-    // Asked for every attribute of every span written. A match on the string compares lengths first, so most
-    // keys are refused without reading their bytes; a hash map lookup hashed every key (7% of ingest CPU).
+    // Asked for every attribute of every span written. The keys' lengths nearly tell them apart, so most keys
+    // are refused by their length alone, without reading their bytes (a hash map lookup hashed every key).
     // `hot_index_follows_hot_attrs` keeps this in step with HOT_ATTRS.
-    Some(match key {
-        "http.request.method" => 0,
-        "http.response.status_code" => 1,
-        "http.route" => 2,
-        "url.path" => 3,
-        "db.system" => 4,
-        "db.query.text" => 5,
-        "db.operation.name" => 6,
-        "messaging.system" => 7,
-        "messaging.destination.name" => 8,
-        "rpc.service" => 9,
-        "rpc.method" => 10,
-        "peer.service" => 11,
-        "server.address" => 12,
-        _ => return None,
-    })
+    let candidate = |i: usize| (HOT_ATTRS[i].key == key).then_some(i);
+    match key.len() {
+        8 => candidate(3),
+        9 => candidate(4),
+        10 => candidate(2).or_else(|| candidate(10)),
+        11 => candidate(9),
+        12 => candidate(11),
+        13 => candidate(5),
+        14 => candidate(12),
+        16 => candidate(7),
+        17 => candidate(6),
+        19 => candidate(0),
+        25 => candidate(1),
+        26 => candidate(8),
+        _ => None,
+    }
 }
 
 /// Fields of one attribute: key, type tag, and one nullable field per value kind.
