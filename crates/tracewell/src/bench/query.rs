@@ -44,6 +44,8 @@ pub struct QueryFigures {
     /// What one answer held (traces, rows, series).
     pub answer: String,
     pub target: Option<String>,
+    /// Why the query failed (it is then not run again; the figures cover the runs before).
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -69,6 +71,15 @@ pub async fn run(args: &QueryBenchArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {
         print(&result);
+    }
+    let failed: Vec<&str> = result
+        .queries
+        .iter()
+        .filter(|q| q.error.is_some())
+        .map(|q| q.name.as_str())
+        .collect();
+    if !failed.is_empty() {
+        bail!("queries failed: {}", failed.join(", "));
     }
     Ok(())
 }
@@ -465,7 +476,8 @@ fn url_escape(s: &str) -> String {
         .collect()
 }
 
-/// Runs `query` `runs` times, one after another, and summarizes the latencies.
+/// Runs `query` `runs` times, one after another, and summarizes the latencies. A failure (an error answer, a
+/// timeout) ends the runs and is reported with the figures, so one failing query does not hide the others'.
 async fn time<F, Fut>(
     name: &str,
     runs: usize,
@@ -479,9 +491,17 @@ where
     eprintln!("bench: {name} × {runs}");
     let mut micros = Vec::with_capacity(runs);
     let mut answer = String::new();
+    let mut error = None;
     for _ in 0..runs.max(1) {
         let started = Instant::now();
-        answer = query().await.with_context(|| name.to_owned())?;
+        match query().await {
+            Ok(a) => answer = a,
+            Err(e) => {
+                eprintln!("bench: {name} failed: {e:#}");
+                error = Some(format!("{e:#}"));
+                break;
+            }
+        }
         micros.push(started.elapsed().as_micros() as u64);
     }
     micros.sort_unstable();
@@ -494,6 +514,7 @@ where
         max_ms: ms(*micros.last().unwrap_or(&0)),
         answer,
         target: target.map(str::to_owned),
+        error,
     })
 }
 
@@ -515,7 +536,10 @@ fn print(r: &QueryBenchResult) {
             q.p99_ms,
             q.max_ms,
             q.target.as_deref().unwrap_or("-"),
-            q.answer
+            match &q.error {
+                Some(e) => format!("FAILED after {} good runs: {e}", q.runs),
+                None => q.answer.clone(),
+            }
         );
     }
 }
