@@ -76,7 +76,9 @@ pub mod walk;
 
 pub use ast::Query;
 pub use error::{Error, ParseError, Pos, ValidationError, ValidationErrorKind};
-pub use eval::{evaluate, Evaluator, Spanset};
+pub use eval::{
+    evaluate, for_each_field, is_span_local_field, Evaluator, SpanLocalFilter, Spanset,
+};
 pub use parser::{parse, MAX_DEPTH};
 
 /// Parses and validates a query.

@@ -73,7 +73,25 @@ pub struct MetricsAggregator {
     start: i64,
     step: i64,
     intervals: usize,
-    series: BTreeMap<Vec<String>, SeriesState>,
+    /// Group keys (see [`Value::group_key`]) of each series' labels, ordered, to the series' index in `series`.
+    keys: BTreeMap<Vec<String>, usize>,
+    series: Vec<SeriesState>,
+}
+
+/// One series of a [`MetricsAggregator`], for callers that add samples without a [`SpanView`] (e.g. straight from
+/// stored columns): found once per group with [`MetricsAggregator::series_for`], then fed with
+/// [`MetricsAggregator::add`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeriesId(usize);
+
+/// What one span adds to a series: its sample (for functions of a field) and, for `histogram_over_time`, the
+/// bucket it counts in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    /// The field's value as a number (durations in seconds); `None` for `rate()` and `count_over_time()`.
+    pub value: Option<f64>,
+    /// `histogram_over_time`: the power-of-two bucket's upper bound.
+    pub bucket: Option<f64>,
 }
 
 fn span_field<S: SpanView>(span: &S, field: &Field) -> Value {
@@ -146,56 +164,115 @@ impl MetricsAggregator {
             start,
             step,
             intervals,
-            series: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            series: Vec::new(),
         })
+    }
+
+    /// The `by()` fields, in order: the labels [`series_for`](Self::series_for) takes are their values.
+    pub fn by(&self) -> &[Field] {
+        &self.by
+    }
+
+    /// The field the function samples (`duration` in `quantile_over_time(duration, .9)`), if it takes one.
+    pub fn sampled_field(&self) -> Option<&Field> {
+        self.kind.field()
+    }
+
+    /// Whether `timestamp` falls in one of the intervals.
+    pub fn in_range(&self, timestamp: i64) -> bool {
+        interval_index(timestamp, self.start, self.step, self.intervals).is_some()
+    }
+
+    /// What a span whose sampled field has `value` adds, or `None` when it adds nothing (the function needs a
+    /// number and `value` is not one). Functions without a field take any value (pass [`Value::Nil`]).
+    pub fn sample(&self, value: &Value) -> Option<Sample> {
+        if self.kind.field().is_none() {
+            return Some(Sample {
+                value: None,
+                bucket: None,
+            });
+        }
+        let v = value.as_sample().filter(|v| v.is_finite())?;
+        let bucket = match &self.kind {
+            MetricsFunctionKind::HistogramOverTime(_) => Some(match value {
+                Value::Duration(_) => log2_bucket((v * 1e9).max(0.0) as u64) as f64 / 1e9,
+                _ => log2_bucket(v.max(0.0).ceil() as u64) as f64,
+            }),
+            _ => None,
+        };
+        Some(Sample {
+            value: Some(v),
+            bucket,
+        })
+    }
+
+    /// The series of the spans whose `by()` fields have `values` (in the order of [`by`](Self::by)) and, for
+    /// `histogram_over_time`, fall in `bucket`; created empty on first use.
+    pub fn series_for(&mut self, values: Vec<Value>, bucket: Option<f64>) -> SeriesId {
+        let mut labels: Vec<(String, Value)> =
+            self.by.iter().map(Field::to_string).zip(values).collect();
+        if let Some(bucket) = bucket {
+            labels.push(("__bucket".to_string(), Value::Float(bucket)));
+        }
+        let key: Vec<String> = labels.iter().map(|(_, v)| v.group_key()).collect();
+        if let Some(&index) = self.keys.get(&key) {
+            return SeriesId(index);
+        }
+        let index = self.series.len();
+        self.series
+            .push((labels, vec![Interval::default(); self.intervals]));
+        self.keys.insert(key, index);
+        SeriesId(index)
+    }
+
+    /// Adds one span that started at `timestamp` to `series` (ignored outside the range).
+    pub fn add(&mut self, series: SeriesId, timestamp: i64, sample: Sample) {
+        let Some(index) = interval_index(timestamp, self.start, self.step, self.intervals) else {
+            return;
+        };
+        let Some((_, intervals)) = self.series.get_mut(series.0) else {
+            return;
+        };
+        let slot = &mut intervals[index];
+        slot.count += 1;
+        if let Some(v) = sample.value {
+            slot.samples.push(v);
+        }
     }
 
     /// Adds one span that started at `timestamp` (nanoseconds). Spans
     /// outside the range, and spans without a numeric value for functions
     /// that need one, are ignored.
     pub fn observe<S: SpanView>(&mut self, timestamp: i64, span: &S) {
-        let Some(index) = interval_index(timestamp, self.start, self.step, self.intervals) else {
+        if !self.in_range(timestamp) {
+            return;
+        }
+        let value = match self.kind.field() {
+            Some(field) => span_field(span, field),
+            None => Value::Nil,
+        };
+        let Some(sample) = self.sample(&value) else {
             return;
         };
-        let mut labels: Vec<(String, Value)> = self
+        let values = self
             .by
             .iter()
-            .map(|field| (field.to_string(), span_field(span, field)))
+            .map(|field| span_field(span, field))
             .collect();
-        let sample = match self.kind.field() {
-            Some(field) => match span_field(span, field).as_sample() {
-                Some(v) if v.is_finite() => Some(v),
-                _ => return,
-            },
-            None => None,
-        };
-        if let (MetricsFunctionKind::HistogramOverTime(field), Some(v)) = (&self.kind, sample) {
-            let is_duration = matches!(span_field(span, field), Value::Duration(_));
-            let bucket = if is_duration {
-                log2_bucket((v * 1e9).max(0.0) as u64) as f64 / 1e9
-            } else {
-                log2_bucket(v.max(0.0).ceil() as u64) as f64
-            };
-            labels.push(("__bucket".to_string(), Value::Float(bucket)));
-        }
-        let key: Vec<String> = labels.iter().map(|(_, v)| v.group_key()).collect();
-        let intervals = self.intervals;
-        let entry = self
-            .series
-            .entry(key)
-            .or_insert_with(|| (labels, vec![Interval::default(); intervals]));
-        let slot = &mut entry.1[index];
-        slot.count += 1;
-        if let Some(v) = sample {
-            slot.samples.push(v);
-        }
+        let series = self.series_for(values, sample.bucket);
+        self.add(series, timestamp, sample);
     }
 
     /// The series, ordered by their labels.
     pub fn finish(self) -> Vec<Series> {
         let step_seconds = self.step as f64 / 1e9;
         let mut out = Vec::new();
-        for (_, (labels, intervals)) in self.series {
+        let mut series: Vec<Option<SeriesState>> = self.series.into_iter().map(Some).collect();
+        for index in self.keys.into_values() {
+            let Some((labels, intervals)) = series.get_mut(index).and_then(Option::take) else {
+                continue;
+            };
             match &self.kind {
                 MetricsFunctionKind::QuantileOverTime { quantiles, .. } => {
                     for q in quantiles {

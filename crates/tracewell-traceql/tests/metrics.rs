@@ -158,3 +158,80 @@ fn invalid_ranges_are_errors() {
         Err(MetricsError::Unsupported("compare"))
     ));
 }
+
+/// The value of `field` on a test span, as the aggregator reads it (unscoped: span, then resource).
+fn field_of(span: &TestSpan, field: &tracewell_traceql::ast::Field) -> Value {
+    use tracewell_traceql::ast::{AttributeScope, Field};
+    use tracewell_traceql::view::SpanView;
+    match field {
+        Field::Intrinsic(i) => span.intrinsic(*i),
+        Field::Attribute(a) => match a.scope {
+            AttributeScope::Unscoped => span
+                .attribute(AttributeScope::Span, &a.name)
+                .or_else(|| span.attribute(AttributeScope::Resource, &a.name)),
+            scope => span.attribute(scope, &a.name),
+        }
+        .unwrap_or(Value::Nil),
+    }
+}
+
+#[test]
+fn series_fed_by_id_equal_series_fed_by_span() {
+    let mut spans = spans();
+    spans.push((
+        4,
+        TestSpan::new("e", "db", None).attr("ratio", Value::Float(0.25)),
+    ));
+    spans.push((
+        13,
+        TestSpan::new("f", "db", None).attr("ratio", Value::Str("x".into())),
+    ));
+    for query in [
+        "{ } | rate() by (resource.service.name)",
+        "{ } | count_over_time() by (name, resource.service.name)",
+        "{ } | quantile_over_time(duration, .5, .9) by (resource.service.name)",
+        "{ } | histogram_over_time(duration)",
+        "{ } | avg_over_time(span.ratio) by (name)",
+        "{ } | max_over_time(duration) by (span.missing)",
+    ] {
+        let compiled = compile(query).unwrap();
+        let function = &pipeline(&compiled).function;
+        let mut by_span = MetricsAggregator::new(function, 0, 30 * SECOND, 10 * SECOND).unwrap();
+        let mut by_id = MetricsAggregator::new(function, 0, 30 * SECOND, 10 * SECOND).unwrap();
+        for (at, span) in &spans {
+            by_span.observe(at * SECOND, span);
+            if !by_id.in_range(at * SECOND) {
+                continue;
+            }
+            let value = by_id
+                .sampled_field()
+                .map_or(Value::Nil, |f| field_of(span, f));
+            let Some(sample) = by_id.sample(&value) else {
+                continue;
+            };
+            let labels = by_id.by().iter().map(|f| field_of(span, f)).collect();
+            let series = by_id.series_for(labels, sample.bucket);
+            by_id.add(series, at * SECOND, sample);
+        }
+        let (a, b) = (by_span.finish(), by_id.finish());
+        assert_eq!(a.len(), b.len(), "{query}");
+        assert!(!a.is_empty(), "{query}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.labels, y.labels, "{query}");
+            assert!(nan_eq(&x.values, &y.values), "{query}: {x:?} vs {y:?}");
+        }
+    }
+}
+
+#[test]
+fn samples_need_a_number_only_for_functions_of_a_field() {
+    let compiled = compile("{ } | avg_over_time(span.ratio)").unwrap();
+    let avg = MetricsAggregator::new(&pipeline(&compiled).function, 0, SECOND, SECOND).unwrap();
+    assert_eq!(avg.sample(&Value::Str("x".into())), None);
+    assert_eq!(avg.sample(&Value::Float(f64::NAN)), None);
+    assert_eq!(avg.sample(&Value::Int(3)).and_then(|s| s.value), Some(3.0));
+    let compiled = compile("{ } | rate()").unwrap();
+    let rate = MetricsAggregator::new(&pipeline(&compiled).function, 0, SECOND, SECOND).unwrap();
+    assert!(rate.sample(&Value::Nil).is_some_and(|s| s.value.is_none()));
+    assert!(rate.in_range(0) && !rate.in_range(SECOND) && !rate.in_range(-1));
+}

@@ -364,3 +364,49 @@ fn intrinsics_computed_from_structure() {
     assert_eq!(flat("{ nestedSetParent = -1 }", &t), v(&["root", "orphan"]));
     assert_eq!(flat("{ nestedSetLeft = 1 }", &t), v(&["root"]));
 }
+
+#[test]
+fn span_local_filters_answer_as_the_evaluator_does() {
+    use tracewell_traceql::ast::{Pipeline, Root, SpansetExpr, Stage};
+    let trace = shop();
+    for query in [
+        "{ }",
+        "{ status = error && duration > 100ms }",
+        "{ span.http.status_code = 200 || resource.service.name =~ \"d.*\" }",
+        "{ .db.system != nil && !(name = \"x\") }",
+        "{ span.http.status_code >= 300 }",
+    ] {
+        let compiled = tracewell_traceql::compile(query).unwrap();
+        let evaluator = tracewell_traceql::Evaluator::new(&compiled).unwrap();
+        let Root::Search(Pipeline { stages }) = &compiled.root else {
+            panic!("{query}: a search");
+        };
+        let [Stage::Spanset(SpansetExpr::Filter(filter))] = &stages[..] else {
+            panic!("{query}: one filter");
+        };
+        let local = evaluator.span_local(filter).expect("span-local");
+        let one_by_one: Vec<String> = trace
+            .spans
+            .iter()
+            .filter(|s| local.matches(*s))
+            .map(|s| s.name.clone())
+            .collect();
+        assert_eq!(one_by_one, flat(query, &trace), "{query}");
+    }
+    for query in [
+        "{ span:childCount > 1 }",
+        "{ name = \"api\" && trace:duration > 1s }",
+        "{ trace:rootService = \"frontend\" }",
+        "{ nestedSetParent = -1 }",
+    ] {
+        let compiled = tracewell_traceql::compile(query).unwrap();
+        let evaluator = tracewell_traceql::Evaluator::new(&compiled).unwrap();
+        let Root::Search(Pipeline { stages }) = &compiled.root else {
+            panic!("{query}: a search");
+        };
+        let [Stage::Spanset(SpansetExpr::Filter(filter))] = &stages[..] else {
+            panic!("{query}: one filter");
+        };
+        assert!(evaluator.span_local(filter).is_none(), "{query}");
+    }
+}

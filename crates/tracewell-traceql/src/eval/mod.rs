@@ -24,7 +24,7 @@ use crate::ast::*;
 use crate::error::{ValidationError, ValidationErrorKind};
 use crate::pattern::anchored_regex;
 use crate::value::Value;
-use crate::view::TraceView;
+use crate::view::{SpanView, TraceView};
 use crate::walk::{for_each_field_expr, for_each_sub_expr};
 use field::Ctx;
 use tree::Tree;
@@ -159,6 +159,18 @@ impl<'q> Evaluator<'q> {
         run_pipeline(&ctx, pipeline, vec![all])
     }
 
+    /// `filter` for evaluation on single spans, or `None` when one of its fields is not span-local (see
+    /// [`is_span_local_field`]). Regular expressions are those of the query: `filter` must belong to it.
+    pub fn span_local<'e>(&'e self, filter: &'e SpansetFilter) -> Option<SpanLocalFilter<'e>> {
+        let mut local = true;
+        for_each_field(&filter.expr, &mut |f| local &= is_span_local_field(f));
+        local.then(|| SpanLocalFilter {
+            regexes: &self.regexes,
+            expr: &filter.expr,
+            tree: Tree::single(),
+        })
+    }
+
     /// Whether span `index` of `trace` satisfies `filter` (for example the
     /// selection filter of `compare()`).
     pub fn span_matches<T: TraceView>(
@@ -200,6 +212,75 @@ impl<'q> Evaluator<'q> {
             .iter()
             .map(|&index| index < count && ctx.matches(index, &filter.expr))
             .collect()
+    }
+}
+
+/// Whether `field` is a property of the span itself: not its place in the trace (`span:childCount`, nested-set
+/// numbers, `parent.` attributes) nor a property of the whole trace (`trace:duration`, `trace:rootName`,
+/// `trace:rootService`).
+pub fn is_span_local_field(field: &Field) -> bool {
+    match field {
+        Field::Intrinsic(i) => !matches!(
+            i,
+            Intrinsic::ChildCount
+                | Intrinsic::NestedSetLeft
+                | Intrinsic::NestedSetRight
+                | Intrinsic::NestedSetParent
+                | Intrinsic::TraceDuration
+                | Intrinsic::TraceRootName
+                | Intrinsic::TraceRootService
+        ),
+        Field::Attribute(a) => !a.parent,
+    }
+}
+
+/// Calls `visit` on every field `expr` reads.
+pub fn for_each_field(expr: &FieldExpr, visit: &mut dyn FnMut(&Field)) {
+    for_each_sub_expr(expr, &mut |e| {
+        if let FieldExpr::Field(field, _) = e {
+            visit(field);
+        }
+    });
+}
+
+/// A spanset filter whose every field is span-local (see [`is_span_local_field`]), evaluated one span at a time
+/// without the span's trace, e.g. over stored columns. It answers as the evaluator does for the same span in any
+/// trace.
+pub struct SpanLocalFilter<'e> {
+    regexes: &'e HashMap<String, Regex>,
+    expr: &'e FieldExpr,
+    tree: Tree,
+}
+
+impl SpanLocalFilter<'_> {
+    /// Whether `span` satisfies the filter.
+    pub fn matches<S: SpanView>(&self, span: &S) -> bool {
+        let trace = OneSpan(span);
+        let ctx = Ctx {
+            trace: &trace,
+            tree: &self.tree,
+            regexes: self.regexes,
+        };
+        ctx.matches(0, self.expr)
+    }
+}
+
+/// A trace of one span, for span-local evaluation.
+struct OneSpan<'s, S>(&'s S);
+
+impl<S: SpanView> TraceView for OneSpan<'_, S> {
+    type Span = S;
+
+    fn span_count(&self) -> usize {
+        1
+    }
+
+    fn span(&self, index: usize) -> Option<&S> {
+        (index == 0).then_some(self.0)
+    }
+
+    fn parent(&self, _: usize) -> Option<usize> {
+        None
     }
 }
 

@@ -20,6 +20,17 @@ pub(crate) struct Tree {
 }
 
 impl Tree {
+    /// The tree of a trace of one span.
+    pub fn single() -> Tree {
+        Tree {
+            parent: vec![None],
+            children: vec![Vec::new()],
+            preorder: vec![0],
+            left: vec![1],
+            right: vec![2],
+        }
+    }
+
     pub fn build<T: TraceView>(trace: &T) -> Tree {
         let n = trace.span_count();
         let raw: Vec<Option<usize>> = (0..n)
