@@ -266,8 +266,13 @@ mod tests {
         assert_eq!(waiting.await.unwrap().unwrap(), 1);
         assert_eq!(query.admission.refused.get(), 0);
 
+        // The permit is held outside any query here: a held query would itself end at the 50 ms timeout and free
+        // its permit, racing the queued one on a slow machine.
         let (query, _dir) = service(1, Duration::from_millis(50)).await;
-        let (_release, _held) = hold(&query).await;
+        let _permit = query
+            .admission
+            .try_admit()
+            .expect("the only permit is free");
         let timed_out = query.queued().limited(async { Ok(()) }).await;
         assert!(
             matches!(timed_out, Err(QueryError::Timeout(_))),
