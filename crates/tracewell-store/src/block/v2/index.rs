@@ -78,10 +78,15 @@ pub const NAME_KEY: &str = "";
 
 /// The bytes a value filter hashes for `key` = `text`.
 pub fn filter_entry(key: &str, text: &str, out: &mut Vec<u8>) {
+    filter_entry_key(key, out);
+    out.extend_from_slice(text.as_bytes());
+}
+
+/// Starts the bytes of a value-filter entry for `key`: the value's text is appended by the caller.
+pub fn filter_entry_key(key: &str, out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(key.as_bytes());
     out.push(0);
-    out.extend_from_slice(text.as_bytes());
 }
 
 impl RowGroupEntry {

@@ -21,7 +21,9 @@ use crate::fast_hash::FastHashMap as HashMap;
 use tracewell_model::otlp::attrs_to_otlp;
 use tracewell_model::{AttrValue, Attribute, Resource, Scope, Span, SpanId, StatusCode, TraceId};
 
-use super::index::{filter_entry, BlockIndex, Placement, RowGroupEntry, NAME_KEY};
+use super::index::{
+    filter_entry, filter_entry_key, BlockIndex, Placement, RowGroupEntry, NAME_KEY,
+};
 use super::schema::{col2, physical_schema, DynType, FORMAT_KEY, START_LEAF, TRACE_ID_LEAF};
 use super::FORMAT_VERSION;
 use crate::block::stats::KeySet;
@@ -562,9 +564,7 @@ fn filtered_values(s: &Span) -> usize {
 fn add_to_filter(filter: &mut Sbbf, entry: &mut Vec<u8>, a: &Attribute) {
     use std::io::Write;
     // The bytes of `filter_entry(key, text)`, with numbers formatted straight into the entry.
-    entry.clear();
-    entry.extend_from_slice(a.key.as_bytes());
-    entry.push(0);
+    filter_entry_key(&a.key, entry);
     match &a.value {
         AttrValue::Str(s) => entry.extend_from_slice(s.as_bytes()),
         // Writing into a Vec cannot fail.
