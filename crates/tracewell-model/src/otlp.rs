@@ -474,6 +474,12 @@ pub fn attrs_from_otlp(attrs: Vec<KeyValue>) -> Vec<Attribute> {
         .collect()
 }
 
+/// Decodes a protobuf-encoded OTLP `AnyValue` (as blocks store array and map attributes) into a model value.
+pub fn value_from_otlp_bytes(bytes: &[u8]) -> Result<AttrValue, prost::DecodeError> {
+    use prost::Message;
+    AnyValue::decode(bytes).map(|v| value_from_otlp(Some(v)))
+}
+
 /// Converts an OTLP value into a model value.
 pub fn value_from_otlp(value: Option<AnyValue>) -> AttrValue {
     match value.and_then(|v| v.value) {

@@ -93,6 +93,8 @@ pub(crate) struct Attrs<'a> {
     pub ints: &'a Int64Array,
     pub doubles: &'a arrow::array::Float64Array,
     pub bools: &'a arrow::array::BooleanArray,
+    /// Raw bytes, and arrays and maps as protobuf-encoded OTLP `AnyValue`s.
+    pub bytes: &'a arrow::array::BinaryArray,
 }
 
 impl<'a> Attrs<'a> {
@@ -118,6 +120,7 @@ impl<'a> Attrs<'a> {
                 .as_primitive_opt::<arrow::datatypes::Float64Type>()
                 .ok_or_else(|| wrong(name))?,
             bools: field(5).as_boolean_opt().ok_or_else(|| wrong(name))?,
+            bytes: field(6).as_binary_opt::<i32>().ok_or_else(|| wrong(name))?,
         })
     }
 

@@ -14,6 +14,7 @@ use tracewell_traceql::metrics::{apply_second_stages, MetricsAggregator, Series}
 use tracewell_traceql::view::TraceView;
 use tracewell_traceql::Evaluator;
 
+use super::metrics_columns::{self, ColumnPlan};
 use super::{compile, view};
 use crate::error::{QueryError, Result};
 use crate::QueryService;
@@ -114,14 +115,21 @@ impl QueryService {
         .map_err(|e| QueryError::bad(format!("TraceQL: {e}")))?;
         let evaluator =
             Evaluator::new(&query).map_err(|e| QueryError::bad(format!("TraceQL: {e}")))?;
+        let plan = match &aggregator {
+            Aggregator::Samples(samples) => {
+                let search = super::pushdown(&query.conditions());
+                metrics_columns::plan(&evaluator, pipeline, samples, search)
+            }
+            Aggregator::Compare { .. } => None,
+        };
         let mut run = Run {
-            evaluator,
+            evaluator: &evaluator,
             aggregator,
             start: req.start_unix_nano,
             end: req.end_unix_nano,
             result: TraceqlMetricsResult::default(),
         };
-        self.limited(self.metrics_over_range(tenant, &mut run))
+        self.limited(self.metrics_over_range(tenant, &mut run, plan.as_ref()))
             .await?;
         let Run {
             aggregator,
@@ -140,7 +148,14 @@ impl QueryService {
         Ok(result)
     }
 
-    async fn metrics_over_range(&self, tenant: &TenantId, run: &mut Run<'_>) -> Result<()> {
+    /// Feeds the spans of the range to the run's aggregator: the heads' trace by trace, the blocks' from their
+    /// columns when the query has a column plan, else trace by trace.
+    async fn metrics_over_range(
+        &self,
+        tenant: &TenantId,
+        run: &mut Run<'_, '_>,
+        plan: Option<&ColumnPlan<'_>>,
+    ) -> Result<()> {
         for head in self.store.heads(tenant) {
             head.visit_traces(|_, spans| run.trace(spans));
         }
@@ -157,11 +172,17 @@ impl QueryService {
                 rows: usize::try_from(stats.span_count).unwrap_or(usize::MAX),
             };
             let read = async {
+                if let (Some(plan), Aggregator::Samples(aggregator)) = (plan, &mut run.aggregator) {
+                    run.result.inspected_spans += self
+                        .metrics_from_columns(&meta, plan, aggregator, run.start, run.end)
+                        .await?;
+                    return Ok(());
+                }
                 let mut traces = BlockTraces::open(&objects, &input, CHUNK_SPANS).await?;
                 while let Some(spans) = traces.next_trace().await? {
                     run.trace(&spans);
                 }
-                Ok::<_, tracewell_store::StoreError>(())
+                Ok::<_, QueryError>(())
             };
             if let Err(e) = read.await {
                 self.store.record_block_read_error();
@@ -187,15 +208,15 @@ enum Aggregator<'q> {
 }
 
 /// The state of one metrics query.
-struct Run<'q> {
-    evaluator: Evaluator<'q>,
+struct Run<'e, 'q> {
+    evaluator: &'e Evaluator<'q>,
     aggregator: Aggregator<'q>,
     start: u64,
     end: u64,
     result: TraceqlMetricsResult,
 }
 
-impl Run<'_> {
+impl Run<'_, '_> {
     /// Selects the trace's spans and feeds those starting in the range to the aggregator.
     fn trace(&mut self, spans: &[Span]) {
         self.result.inspected_spans += spans.len() as u64;

@@ -14,6 +14,7 @@
 //! Metrics queries (`| rate()`, ...) read every span of their range instead (`metrics.rs`).
 
 mod metrics;
+mod metrics_columns;
 mod values;
 mod view;
 

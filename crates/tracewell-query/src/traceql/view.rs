@@ -126,7 +126,7 @@ fn gathered(values: Vec<Value>) -> Option<Value> {
     }
 }
 
-fn status(code: StatusCode) -> Status {
+pub(super) fn status(code: StatusCode) -> Status {
     match code {
         StatusCode::Unset => Status::Unset,
         StatusCode::Ok => Status::Ok,
@@ -134,7 +134,7 @@ fn status(code: StatusCode) -> Status {
     }
 }
 
-fn kind(kind: SpanKind) -> Kind {
+pub(super) fn kind(kind: SpanKind) -> Kind {
     match kind {
         SpanKind::Unspecified => Kind::Unspecified,
         SpanKind::Internal => Kind::Internal,
