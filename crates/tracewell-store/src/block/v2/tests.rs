@@ -279,3 +279,56 @@ async fn damaged_indexes_and_data_are_errors_not_panics() {
     let unknown = Path::from("tenant/v9/01J/data.parquet");
     assert!(block::format_of(&unknown).is_err());
 }
+
+#[tokio::test]
+async fn sparse_and_incompressible_columns_are_stored_uncompressed() {
+    use parquet::basic::Compression;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let mut spans = realistic_spans(200, 3);
+    // One span in a hundred has these attributes.
+    for s in spans.iter_mut().step_by(100) {
+        s.attributes
+            .push(Attribute::new("rare.text", AttrValue::Str("on".into())));
+        s.attributes
+            .push(Attribute::new("rare.count", AttrValue::Int(7)));
+    }
+    let written = block::write(BlockFormat::V2, spans.iter().collect(), &small_groups()).unwrap();
+    let file = SerializedFileReader::new(written.data.clone()).unwrap();
+    let metadata = file.metadata();
+    let compression = |name: &str| -> Vec<Compression> {
+        (0..metadata.num_row_groups())
+            .flat_map(|g| {
+                metadata
+                    .row_group(g)
+                    .columns()
+                    .iter()
+                    .filter(|c| c.column_path().string() == name)
+                    .map(|c| c.compression())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let all = |name: &str, zstd: bool| {
+        let found = compression(name);
+        assert!(
+            !found.is_empty()
+                && found
+                    .iter()
+                    .all(|c| matches!(c, Compression::ZSTD(_)) == zstd),
+            "{name}: {found:?}"
+        );
+    };
+    all(col::SPAN_ID, false);
+    all(col::PARENT_SPAN_ID, false);
+    all("links.list.item.trace_id", false);
+    all(col::TRACE_ID, true);
+    all(col::NAME, true);
+    all(col::START, true);
+    // Sparse numbers are mostly definition levels; sparse strings are still worth compressing.
+    all("attr.i.rare.count", false);
+    all("attr.s.rare.text", true);
+    // The spans read back whole.
+    let (store, path) = write_and_store(&spans, &small_groups()).await;
+    let back = block::read_all(store, &path, None).await.unwrap();
+    assert_eq!(back, sorted(spans));
+}

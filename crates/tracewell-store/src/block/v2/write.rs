@@ -75,7 +75,8 @@ pub struct BlockWriter<S: Borrow<Span>> {
     opts: WriteOptions,
     schema: SchemaRef,
     dynamic: Vec<(String, DynType)>,
-    writer: ArrowWriter<Vec<u8>>,
+    /// Made with the first row group, whose leaf densities choose each column's compression.
+    writer: Option<ArrowWriter<Vec<u8>>>,
     tables: Tables,
     row_groups: Vec<RowGroupEntry>,
     rows: u64,
@@ -93,14 +94,12 @@ impl<S: Borrow<Span>> BlockWriter<S> {
         opts.validate()?;
         dynamic.truncate(MAX_DYNAMIC_COLUMNS);
         let schema = physical_schema(&dynamic);
-        let writer =
-            ArrowWriter::try_new(Vec::new(), Arc::clone(&schema), Some(properties(opts)?))?;
         Ok(Self {
             opts: opts.clone(),
             schema,
             tables: Tables::new(&dynamic),
             dynamic,
-            writer,
+            writer: None,
             row_groups: Vec::new(),
             rows: 0,
             pending: Vec::new(),
@@ -153,8 +152,16 @@ impl<S: Borrow<Span>> BlockWriter<S> {
         let (batch, filter) =
             self.tables
                 .encode_group(&self.schema, &group, self.opts.bloom_fpp)?;
-        self.writer.write(&batch)?;
-        self.writer.flush()?;
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => self.writer.insert(ArrowWriter::try_new(
+                Vec::new(),
+                Arc::clone(&self.schema),
+                Some(properties(&self.opts, Some(&batch))?),
+            )?),
+        };
+        writer.write(&batch)?;
+        writer.flush()?;
         self.row_groups.push(RowGroupEntry {
             first_row: self.rows,
             rows: group.len() as u64,
@@ -169,13 +176,21 @@ impl<S: Borrow<Span>> BlockWriter<S> {
 
     /// Bytes of encoded data so far (row groups written).
     pub fn data_bytes(&self) -> usize {
-        self.writer.bytes_written()
+        self.writer.as_ref().map_or(0, ArrowWriter::bytes_written)
     }
 
     /// Writes the last row group and the footer; returns the block's files and stats.
     pub fn finish(mut self) -> Result<WrittenBlock> {
         self.write_group()?;
-        let data = Bytes::from(self.writer.into_inner()?);
+        let writer = match self.writer {
+            Some(writer) => writer,
+            None => ArrowWriter::try_new(
+                Vec::new(),
+                Arc::clone(&self.schema),
+                Some(properties(&self.opts, None)?),
+            )?,
+        };
+        let data = Bytes::from(writer.into_inner()?);
         let span_keys = self.tables.span_keys(&self.dynamic);
         let index = BlockIndex {
             resources: self.tables.resources,
@@ -197,7 +212,84 @@ impl<S: Borrow<Span>> BlockWriter<S> {
     }
 }
 
-fn properties(opts: &WriteOptions) -> Result<WriterProperties> {
+/// Top-level numeric and boolean leaves with fewer non-null values per row than this in a block's first row group
+/// are stored uncompressed (see [`uncompressed_leaves`]).
+const SPARSE_LEAF_DENSITY: f64 = 1.0 / 20.0;
+
+/// Columns stored uncompressed whatever their values: random ids, which zstd cannot shrink.
+const INCOMPRESSIBLE: [&str; 1] = [col::SPAN_ID];
+
+/// What the first row group holds in one Parquet leaf column.
+struct LeafFill {
+    /// Non-null values.
+    values: usize,
+    /// Entries at the leaf's level (rows for a top-level column, items for a list's).
+    entries: usize,
+    top_level: bool,
+    /// Numbers and booleans: no strings or bytes.
+    fixed_width: bool,
+}
+
+/// Per Parquet leaf column of an array (depth-first, as Parquet numbers them): what it holds.
+fn leaf_fill(array: &dyn arrow::array::Array, top_level: bool, out: &mut Vec<LeafFill>) {
+    use arrow::array::AsArray;
+    use arrow::datatypes::DataType;
+    match array.data_type() {
+        DataType::Struct(_) => {
+            for child in array.as_struct().columns() {
+                leaf_fill(child.as_ref(), top_level, out);
+            }
+        }
+        DataType::List(_) => leaf_fill(array.as_list::<i32>().values().as_ref(), false, out),
+        other => out.push(LeafFill {
+            values: array.len() - array.null_count(),
+            entries: array.len(),
+            top_level,
+            fixed_width: other.is_primitive() || matches!(other, DataType::Boolean),
+        }),
+    }
+}
+
+/// The leaf columns to store uncompressed, judged on a block's first row group: those zstd does not shrink
+/// (measured per column on otlp-blast blocks) and whose compression only costs readers a zstd context per column
+/// chunk — whose creation runs `cpuid`, which traps in virtual machines (5 µs each, three per context, here):
+/// - random ids (`span_id`: 8.017 B/span with zstd, 8.012 plain);
+/// - leaves holding nothing: a null top-level column is one run of definition levels, and a list without items
+///   (links, mostly) has no entries at all; zstd's frame made them bigger;
+/// - sparse top-level numbers and booleans, whose pages are mostly definition levels (±0.03 B/span each).
+///
+/// Sparse strings stay compressed: zstd halves them (e.g. a session id on 5% of the spans).
+fn uncompressed_leaves(batch: &arrow::array::RecordBatch) -> Result<Vec<ColumnPath>> {
+    let parquet = parquet::arrow::ArrowSchemaConverter::new().convert(&batch.schema())?;
+    let mut leaves = Vec::with_capacity(parquet.num_columns());
+    for column in batch.columns() {
+        leaf_fill(column.as_ref(), true, &mut leaves);
+    }
+    if leaves.len() != parquet.num_columns() {
+        // The walk above does not know this layout: compress everything.
+        return Ok(Vec::new());
+    }
+    let rows = batch.num_rows().max(1) as f64;
+    Ok(parquet
+        .columns()
+        .iter()
+        .zip(leaves)
+        .filter(|(leaf, fill)| {
+            let empty = fill.values == 0 && (fill.top_level || fill.entries == 0);
+            let sparse_numbers = fill.top_level
+                && fill.fixed_width
+                && (fill.values as f64) < rows * SPARSE_LEAF_DENSITY;
+            empty || sparse_numbers || INCOMPRESSIBLE.contains(&leaf.path().string().as_str())
+        })
+        .map(|(leaf, _)| leaf.path().clone())
+        .collect())
+}
+
+/// Writer properties; `first` is the block's first row group, which picks the columns stored uncompressed.
+fn properties(
+    opts: &WriteOptions,
+    first: Option<&arrow::array::RecordBatch>,
+) -> Result<WriterProperties> {
     let sort = |leaf: usize| SortingColumn {
         column_idx: leaf as i32,
         descending: false,
@@ -231,6 +323,13 @@ fn properties(opts: &WriteOptions) -> Result<WriterProperties> {
         )]));
     for name in plain {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(name), false);
+    }
+    for path in first
+        .map(uncompressed_leaves)
+        .transpose()?
+        .unwrap_or_default()
+    {
+        builder = builder.set_column_compression(path, Compression::UNCOMPRESSED);
     }
     for name in with_statistics {
         builder =
