@@ -212,8 +212,8 @@ impl<S: Borrow<Span>> BlockWriter<S> {
     }
 }
 
-/// Top-level numeric and boolean leaves with fewer non-null values per row than this in a block's first row group
-/// are stored uncompressed (see [`uncompressed_leaves`]).
+/// Leaves with fewer non-null values per row than this in a block's first row group are sparse: not worth a zstd
+/// context (see [`cheap_codecs`]).
 const SPARSE_LEAF_DENSITY: f64 = 1.0 / 20.0;
 
 /// Columns stored uncompressed whatever their values: random ids, which zstd cannot shrink.
@@ -250,23 +250,23 @@ fn leaf_fill(array: &dyn arrow::array::Array, top_level: bool, out: &mut Vec<Lea
     }
 }
 
-/// The leaf columns to store uncompressed, judged on a block's first row group: those zstd does not shrink
-/// (measured per column on otlp-blast blocks) and whose compression only costs readers a zstd context per column
-/// chunk — whose creation runs `cpuid`, which traps in virtual machines (5 µs each, three per context, here):
-/// - random ids (`span_id`: 8.017 B/span with zstd, 8.012 plain);
-/// - leaves holding nothing: a null top-level column is one run of definition levels, and a list without items
-///   (links, mostly) has no entries at all; zstd's frame made them bigger;
-/// - sparse top-level numbers and booleans, whose pages are mostly definition levels (±0.03 B/span each).
-///
-/// Sparse strings stay compressed: zstd halves them (e.g. a session id on 5% of the spans).
-fn uncompressed_leaves(batch: &arrow::array::RecordBatch) -> Result<Vec<ColumnPath>> {
+/// The leaf columns not compressed with zstd, with their codec, judged on a block's first row group. Each
+/// zstd-compressed column chunk a read opens costs a zstd context, whose creation runs `cpuid`, which traps in
+/// virtual machines (5 µs each, three per context, here); leaves zstd barely shrinks are better without it
+/// (measured per column on otlp-blast blocks):
+/// - uncompressed: random ids (`span_id`: 8.017 B/span with zstd, 8.012 plain); leaves holding nothing (a null
+///   top-level column is one run of definition levels, a list without items such as links has no entries; zstd's
+///   frame made them bigger); sparse top-level numbers and booleans (mostly definition levels, ±0.03 B/span each);
+/// - LZ4: the other sparse leaves (strings on a few spans, event attributes), which zstd shrinks but whose few
+///   kilobytes per row group do not pay for its context; LZ4 keeps most of the gain and needs no context.
+fn cheap_codecs(batch: &arrow::array::RecordBatch) -> Result<Vec<(ColumnPath, Compression)>> {
     let parquet = parquet::arrow::ArrowSchemaConverter::new().convert(&batch.schema())?;
     let mut leaves = Vec::with_capacity(parquet.num_columns());
     for column in batch.columns() {
         leaf_fill(column.as_ref(), true, &mut leaves);
     }
     if leaves.len() != parquet.num_columns() {
-        // The walk above does not know this layout: compress everything.
+        // The walk above does not know this layout: zstd everywhere.
         return Ok(Vec::new());
     }
     let rows = batch.num_rows().max(1) as f64;
@@ -274,18 +274,25 @@ fn uncompressed_leaves(batch: &arrow::array::RecordBatch) -> Result<Vec<ColumnPa
         .columns()
         .iter()
         .zip(leaves)
-        .filter(|(leaf, fill)| {
+        .filter_map(|(leaf, fill)| {
             let empty = fill.values == 0 && (fill.top_level || fill.entries == 0);
-            let sparse_numbers = fill.top_level
-                && fill.fixed_width
-                && (fill.values as f64) < rows * SPARSE_LEAF_DENSITY;
-            empty || sparse_numbers || INCOMPRESSIBLE.contains(&leaf.path().string().as_str())
+            let sparse = (fill.values as f64) < rows * SPARSE_LEAF_DENSITY;
+            let codec = if empty
+                || (sparse && fill.top_level && fill.fixed_width)
+                || INCOMPRESSIBLE.contains(&leaf.path().string().as_str())
+            {
+                Compression::UNCOMPRESSED
+            } else if sparse {
+                Compression::LZ4_RAW
+            } else {
+                return None;
+            };
+            Some((leaf.path().clone(), codec))
         })
-        .map(|(leaf, _)| leaf.path().clone())
         .collect())
 }
 
-/// Writer properties; `first` is the block's first row group, which picks the columns stored uncompressed.
+/// Writer properties; `first` is the block's first row group, which picks the columns not compressed with zstd.
 fn properties(
     opts: &WriteOptions,
     first: Option<&arrow::array::RecordBatch>,
@@ -324,12 +331,8 @@ fn properties(
     for name in plain {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(name), false);
     }
-    for path in first
-        .map(uncompressed_leaves)
-        .transpose()?
-        .unwrap_or_default()
-    {
-        builder = builder.set_column_compression(path, Compression::UNCOMPRESSED);
+    for (path, codec) in first.map(cheap_codecs).transpose()?.unwrap_or_default() {
+        builder = builder.set_column_compression(path, codec);
     }
     for name in with_statistics {
         builder =
