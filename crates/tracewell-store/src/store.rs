@@ -118,7 +118,11 @@ impl Store {
             BlockStorage::LocalDisk => {
                 std::fs::create_dir_all(config.blocks_dir())?;
                 (
-                    Arc::new(LocalFileSystem::new_with_prefix(config.blocks_dir())?),
+                    // Deleting a block's last file removes its directory.
+                    Arc::new(
+                        LocalFileSystem::new_with_prefix(config.blocks_dir())?
+                            .with_automatic_cleanup(true),
+                    ),
                     true,
                 )
             }

@@ -404,6 +404,15 @@ async fn compaction_preserves_every_span_exactly_once() {
         1,
         "the merged blocks' data is deleted"
     );
+    let block_dirs: Vec<_> = std::fs::read_dir(blocks_dir(dir.path()))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        block_dirs.len(),
+        1,
+        "the merged blocks' directories are removed: {block_dirs:?}"
+    );
     assert_eq!(
         server
             .metric("tracewell_compactions_total{outcome=\"error\"}")
