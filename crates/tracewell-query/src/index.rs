@@ -43,7 +43,7 @@ pub(crate) fn summary(index: &TraceIndex, pos: usize) -> TraceSummary {
 
 /// The trace index of a block: persisted with it (v2), or built by scanning its summary columns (v1; rows are
 /// sorted by trace id).
-async fn load(store: &Store, meta: &BlockMeta) -> Result<TraceIndex> {
+async fn load(store: &Store, meta: &BlockMeta) -> Result<Arc<TraceIndex>> {
     let objects = store.objects();
     let path = meta.data_path();
     if let Some(index) = block::trace_index(&objects, &path).await? {
@@ -69,7 +69,7 @@ async fn load(store: &Store, meta: &BlockMeta) -> Result<TraceIndex> {
     while let Some(batch) = stream.try_next().await? {
         add_batch(&mut builder, &batch)?;
     }
-    Ok(builder.finish())
+    Ok(Arc::new(builder.finish()))
 }
 
 fn add_batch(builder: &mut TraceIndexBuilder, batch: &arrow::array::RecordBatch) -> Result<()> {
@@ -130,7 +130,7 @@ impl IndexCache {
             Arc::clone(&entry.cell)
         };
         let built = cell
-            .get_or_try_init(|| async { load(store, meta).await.map(Arc::new) })
+            .get_or_try_init(|| async { load(store, meta).await })
             .await?;
         let built = Arc::clone(built);
         self.evict(&meta.id);

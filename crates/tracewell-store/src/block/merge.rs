@@ -190,7 +190,7 @@ impl Cursor {
     ) -> Result<Self> {
         let boundaries = super::trace_index(objects, &input.path)
             .await?
-            .map(|index| index.first_row);
+            .map(|index| index.first_row.clone());
         Ok(Self {
             objects: Arc::clone(objects),
             input: input.clone(),

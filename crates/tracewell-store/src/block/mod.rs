@@ -126,7 +126,10 @@ pub async fn scan(
 }
 
 /// The trace index persisted with the block, or `None` for formats without one (v1).
-pub async fn trace_index(store: &Arc<dyn ObjectStore>, path: &Path) -> Result<Option<TraceIndex>> {
+pub async fn trace_index(
+    store: &Arc<dyn ObjectStore>,
+    path: &Path,
+) -> Result<Option<Arc<TraceIndex>>> {
     match format_of(path)? {
         BlockFormat::V1 => Ok(None),
         BlockFormat::V2 => v2::trace_index(store, path).await.map(Some),

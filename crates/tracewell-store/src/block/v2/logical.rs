@@ -23,7 +23,10 @@ use crate::block::v1::schema::{block_schema, col, HOT_ATTRS};
 /// gathered by the `resource` and `scope` row references.
 #[derive(Debug)]
 pub(crate) struct LoadedIndex {
+    /// The index, its trace index moved to `traces`.
     pub index: BlockIndex,
+    /// The trace index, shared with callers that keep it (the query service's index cache).
+    pub traces: Arc<crate::block::TraceIndex>,
     resource_attributes: ArrayRef,
     resource_dropped: ArrayRef,
     resource_schema_url: ArrayRef,
@@ -35,7 +38,8 @@ pub(crate) struct LoadedIndex {
 }
 
 impl LoadedIndex {
-    pub fn new(index: BlockIndex) -> crate::Result<Self> {
+    pub fn new(mut index: BlockIndex) -> crate::Result<Self> {
+        let traces = Arc::new(std::mem::take(&mut index.traces));
         let mut resource_attrs = AttrListBuilder::new();
         for r in &index.resources {
             resource_attrs.push_all(&r.attributes)?;
@@ -47,6 +51,7 @@ impl LoadedIndex {
         let strings = |v: Vec<&str>| -> ArrayRef { Arc::new(StringArray::from(v)) };
         let u32s = |v: Vec<u32>| -> ArrayRef { Arc::new(UInt32Array::from(v)) };
         Ok(Self {
+            traces,
             resource_attributes: resource_attrs.finish()?,
             resource_dropped: u32s(
                 index
@@ -100,7 +105,7 @@ impl LoadedIndex {
             .iter()
             .map(|g| g.values.as_ref().map_or(0, |f| f.num_blocks() * 32))
             .sum();
-        self.index.traces.approx_bytes() + filters + tables + self.index.shapes.len() * 64
+        self.traces.approx_bytes() + filters + tables + self.index.shapes.len() * 64
     }
 }
 

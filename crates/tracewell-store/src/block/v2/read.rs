@@ -87,8 +87,8 @@ pub(crate) async fn load_index(
 pub async fn trace_index(
     store: &Arc<dyn ObjectStore>,
     data_path: &Path,
-) -> Result<crate::block::TraceIndex> {
-    Ok(load_index(store, data_path).await?.index.traces.clone())
+) -> Result<Arc<crate::block::TraceIndex>> {
+    Ok(Arc::clone(&load_index(store, data_path).await?.traces))
 }
 
 /// Opens the data file: footer (cached) and its format marker; `string_dictionaries` asks for `name` and
@@ -213,7 +213,7 @@ pub async fn read_trace(
     trace_id: TraceId,
 ) -> Result<Vec<Span>> {
     let index = guarded(path, load_index(&store, path)).await?;
-    match index.index.traces.rows(&trace_id) {
+    match index.traces.rows(&trace_id) {
         Some(rows) => read_rows(store, path, size, rows).await,
         None => Ok(Vec::new()),
     }

@@ -97,6 +97,9 @@ async fn traces_are_found_by_the_persisted_index() {
         .expect("index")
         .expect("v2 has an index");
     assert_eq!(index.ids.len(), 400);
+    // Callers share the cached index instead of copying it.
+    let again = block::trace_index(&store, &path).await.unwrap().unwrap();
+    assert!(Arc::ptr_eq(&index, &again));
     for pick in [0, 299, 300, expected.len() / 2, expected.len() - 1] {
         let id = expected[pick].trace_id;
         let want: Vec<Span> = expected
