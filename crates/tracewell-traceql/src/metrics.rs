@@ -14,9 +14,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::ast::{AttributeScope, Field, MetricsFunction, MetricsFunctionKind, SecondStage};
+use crate::ast::{Field, MetricsFunction, MetricsFunctionKind, SecondStage};
 use crate::value::Value;
-use crate::view::SpanView;
+use crate::view::{field_value, SpanView};
 
 /// Why a metrics aggregator cannot be built.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -92,19 +92,6 @@ pub struct Sample {
     pub value: Option<f64>,
     /// `histogram_over_time`: the power-of-two bucket's upper bound.
     pub bucket: Option<f64>,
-}
-
-fn span_field<S: SpanView>(span: &S, field: &Field) -> Value {
-    match field {
-        Field::Intrinsic(i) => span.intrinsic(*i),
-        Field::Attribute(a) => match a.scope {
-            AttributeScope::Unscoped => span
-                .attribute(AttributeScope::Span, &a.name)
-                .or_else(|| span.attribute(AttributeScope::Resource, &a.name)),
-            scope => span.attribute(scope, &a.name),
-        }
-        .unwrap_or(Value::Nil),
-    }
 }
 
 /// Number of intervals of `[start, end)` in steps of `step`, checked.
@@ -249,7 +236,7 @@ impl MetricsAggregator {
             return;
         }
         let value = match self.kind.field() {
-            Some(field) => span_field(span, field),
+            Some(field) => field_value(span, field),
             None => Value::Nil,
         };
         let Some(sample) = self.sample(&value) else {
@@ -258,7 +245,7 @@ impl MetricsAggregator {
         let values = self
             .by
             .iter()
-            .map(|field| span_field(span, field))
+            .map(|field| field_value(span, field))
             .collect();
         let series = self.series_for(values, sample.bucket);
         self.add(series, timestamp, sample);

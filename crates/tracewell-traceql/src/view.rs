@@ -2,7 +2,7 @@
 //! how a span answers intrinsics and attributes, and how a trace exposes
 //! its spans and parent links.
 
-use crate::ast::{AttributeScope, Intrinsic};
+use crate::ast::{AttributeScope, Field, Intrinsic};
 use crate::value::Value;
 
 /// One span as the evaluator sees it.
@@ -49,4 +49,19 @@ pub trait TraceView {
     /// point out of range, at the span itself, or that form cycles are
     /// ignored.
     fn parent(&self, index: usize) -> Option<usize>;
+}
+
+/// The value of `field` on `span`, `Nil` when absent; an unscoped attribute is the span's, else the resource's.
+/// Structural intrinsics (`span:childCount`, nested-set numbers) are the evaluator's and read as `Nil` here.
+pub fn field_value<S: SpanView>(span: &S, field: &Field) -> Value {
+    match field {
+        Field::Intrinsic(i) => span.intrinsic(*i),
+        Field::Attribute(a) => match a.scope {
+            AttributeScope::Unscoped => span
+                .attribute(AttributeScope::Span, &a.name)
+                .or_else(|| span.attribute(AttributeScope::Resource, &a.name)),
+            scope => span.attribute(scope, &a.name),
+        }
+        .unwrap_or(Value::Nil),
+    }
 }

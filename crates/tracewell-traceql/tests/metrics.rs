@@ -159,22 +159,6 @@ fn invalid_ranges_are_errors() {
     ));
 }
 
-/// The value of `field` on a test span, as the aggregator reads it (unscoped: span, then resource).
-fn field_of(span: &TestSpan, field: &tracewell_traceql::ast::Field) -> Value {
-    use tracewell_traceql::ast::{AttributeScope, Field};
-    use tracewell_traceql::view::SpanView;
-    match field {
-        Field::Intrinsic(i) => span.intrinsic(*i),
-        Field::Attribute(a) => match a.scope {
-            AttributeScope::Unscoped => span
-                .attribute(AttributeScope::Span, &a.name)
-                .or_else(|| span.attribute(AttributeScope::Resource, &a.name)),
-            scope => span.attribute(scope, &a.name),
-        }
-        .unwrap_or(Value::Nil),
-    }
-}
-
 #[test]
 fn series_fed_by_id_equal_series_fed_by_span() {
     let mut spans = spans();
@@ -203,13 +187,17 @@ fn series_fed_by_id_equal_series_fed_by_span() {
             if !by_id.in_range(at * SECOND) {
                 continue;
             }
-            let value = by_id
-                .sampled_field()
-                .map_or(Value::Nil, |f| field_of(span, f));
+            let value = by_id.sampled_field().map_or(Value::Nil, |f| {
+                tracewell_traceql::view::field_value(span, f)
+            });
             let Some(sample) = by_id.sample(&value) else {
                 continue;
             };
-            let labels = by_id.by().iter().map(|f| field_of(span, f)).collect();
+            let labels = by_id
+                .by()
+                .iter()
+                .map(|f| tracewell_traceql::view::field_value(span, f))
+                .collect();
             let series = by_id.series_for(labels, sample.bucket);
             by_id.add(series, at * SECOND, sample);
         }

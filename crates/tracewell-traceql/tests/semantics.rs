@@ -365,9 +365,20 @@ fn intrinsics_computed_from_structure() {
     assert_eq!(flat("{ nestedSetLeft = 1 }", &t), v(&["root"]));
 }
 
+/// The one spanset filter of a search query.
+fn only_filter(query: &tracewell_traceql::Query) -> &tracewell_traceql::ast::SpansetFilter {
+    use tracewell_traceql::ast::{Pipeline, Root, SpansetExpr, Stage};
+    let Root::Search(Pipeline { stages }) = &query.root else {
+        panic!("a search");
+    };
+    let [Stage::Spanset(SpansetExpr::Filter(filter))] = &stages[..] else {
+        panic!("one filter");
+    };
+    filter
+}
+
 #[test]
 fn span_local_filters_answer_as_the_evaluator_does() {
-    use tracewell_traceql::ast::{Pipeline, Root, SpansetExpr, Stage};
     let trace = shop();
     for query in [
         "{ }",
@@ -378,12 +389,7 @@ fn span_local_filters_answer_as_the_evaluator_does() {
     ] {
         let compiled = tracewell_traceql::compile(query).unwrap();
         let evaluator = tracewell_traceql::Evaluator::new(&compiled).unwrap();
-        let Root::Search(Pipeline { stages }) = &compiled.root else {
-            panic!("{query}: a search");
-        };
-        let [Stage::Spanset(SpansetExpr::Filter(filter))] = &stages[..] else {
-            panic!("{query}: one filter");
-        };
+        let filter = only_filter(&compiled);
         let local = evaluator.span_local(filter).expect("span-local");
         let one_by_one: Vec<String> = trace
             .spans
@@ -401,12 +407,7 @@ fn span_local_filters_answer_as_the_evaluator_does() {
     ] {
         let compiled = tracewell_traceql::compile(query).unwrap();
         let evaluator = tracewell_traceql::Evaluator::new(&compiled).unwrap();
-        let Root::Search(Pipeline { stages }) = &compiled.root else {
-            panic!("{query}: a search");
-        };
-        let [Stage::Spanset(SpansetExpr::Filter(filter))] = &stages[..] else {
-            panic!("{query}: one filter");
-        };
+        let filter = only_filter(&compiled);
         assert!(evaluator.span_local(filter).is_none(), "{query}");
     }
 }

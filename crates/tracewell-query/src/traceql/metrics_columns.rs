@@ -25,7 +25,7 @@ use tracewell_traceql::ast::{
 };
 use tracewell_traceql::metrics::{MetricsAggregator, SeriesId};
 use tracewell_traceql::value::Value;
-use tracewell_traceql::view::SpanView;
+use tracewell_traceql::view::{field_value, SpanView};
 use tracewell_traceql::{for_each_field, Evaluator, SpanLocalFilter};
 
 use super::view::{kind, status, to_value};
@@ -228,7 +228,7 @@ impl QueryService {
                 }
                 let value = aggregator
                     .sampled_field()
-                    .map_or(Value::Nil, |f| field_of(&span, f));
+                    .map_or(Value::Nil, |f| field_value(&span, f));
                 let Some(sample) = aggregator.sample(&value) else {
                     continue;
                 };
@@ -237,20 +237,6 @@ impl QueryService {
             }
         }
         Ok(inspected.load(Ordering::Relaxed))
-    }
-}
-
-/// The value of `field` on a span, as the metrics aggregator reads it (unscoped: the span's, else the resource's).
-fn field_of<S: SpanView>(span: &S, field: &Field) -> Value {
-    match field {
-        Field::Intrinsic(i) => span.intrinsic(*i),
-        Field::Attribute(a) => match a.scope {
-            AttributeScope::Unscoped => span
-                .attribute(AttributeScope::Span, &a.name)
-                .or_else(|| span.attribute(AttributeScope::Resource, &a.name)),
-            scope => span.attribute(scope, &a.name),
-        }
-        .unwrap_or(Value::Nil),
     }
 }
 
@@ -320,7 +306,7 @@ impl SeriesCache {
             aggregator
                 .by()
                 .iter()
-                .map(|f| field_of(span, f))
+                .map(|f| field_value(span, f))
                 .collect::<Vec<_>>()
         };
         if !cached {
